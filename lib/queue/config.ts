@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Sluice reads from the environment, parsed once by zod. Each default is stated here
+ * and nowhere else; README.md's variable table mirrors this file.
+ */
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined)); // an empty variable counts as unset, never as an empty secret
+
+const envSchema = z.object({
+  /** Postgres connection string. Required by anything that connects. */
+  DATABASE_URL: z.string().optional(),
+  /** 'pg' (TCP) or 'neon' (WebSocket Pool). Default: neon for *.neon.tech hosts, pg otherwise. */
+  DATABASE_DRIVER: z.enum(['pg', 'neon']).optional(),
+  /** host:port/path of a WebSocket-to-TCP relay for the neon driver (local use). Default: Neon's own. */
+  NEON_WS_PROXY: z.string().optional(),
+  /** Largest payload accepted by enqueue, in bytes of JSON. Default 256 KB. */
+  SLUICE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Bearer secrets of the HTTP surface. A route whose secret is unset answers 500, never runs open. */
+  ENQUEUE_SECRET: optionalSecret,
+  ADMIN_SECRET: optionalSecret,
+  CRON_SECRET: optionalSecret,
+  /** Manual drain secret. Default: CRON_SECRET. */
+  DRAIN_SECRET: optionalSecret,
+  /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
+  ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),
+  /** /api/health answers 503 when more jobs than this are dead. Default 0: any dead job alerts. */
+  ALERT_DEAD_MAX: z.coerce.number().int().nonnegative().default(0),
+  /** Time kept back from the function's deadline for the drain's last write and the response. Default 3 s. */
+  DRAIN_SAFETY_MARGIN_MS: z.coerce.number().int().nonnegative().default(3_000),
+  /** Drain functions' maxDuration (vercel.json), used when the platform gives no deadline. Default 60 s. */
+  DRAIN_MAX_DURATION_MS: z.coerce.number().int().positive().default(60_000),
+  /** Where the example welcome email is posted. Default: logged instead. */
+  EMAIL_WEBHOOK_URL: z.url().optional(),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid environment: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+let cached: Config | undefined;
+/** The process's configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** Defaults of a drain pass (drain.ts); every one can be overridden per call. */
+export const DRAIN_DEFAULTS = {
+  /** Time budget of one pass when no deadline is given. */
+  budgetMs: 10_000,
+  /** Handlers running at once. */
+  concurrency: 10,
+  /** Most jobs one claim statement takes. Larger batches mean fewer round trips per job. */
+  batchSize: 200,
+  /** Lease slack beyond a job's timeout: how long a claimed job may wait in the drain before it starts. */
+  leaseGraceMs: 10_000,
+  /** Buffered outcomes are written at the latest this long after the first of them. */
+  flushDelayMs: 250,
+  /** Rows the rescue looks at per pass. */
+  rescueLimit: 1_000,
+} as const;
+
+/** Defaults of a job type (jobs.ts). */
+export const JOB_DEFAULTS = {
+  maxAttempts: 5,
+  /** A run is aborted (ctx.signal) and counted as failed after this long. */
+  timeoutMs: 30_000,
+  priority: 0,
+} as const;

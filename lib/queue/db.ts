@@ -1,0 +1,60 @@
+import { neonConfig, Pool as NeonPool } from '@neondatabase/serverless';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzleNeon } from 'drizzle-orm/neon-serverless';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import ws from 'ws';
+import { config } from './config.js';
+
+/** A drizzle database or transaction on either driver: everything in lib/queue accepts one. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Db = PgDatabase<PgQueryResultHKT, any>;
+export type Driver = 'pg' | 'neon';
+
+export interface ConnectOptions {
+  driver?: Driver;
+  /** Pool size. Default 10. */
+  max?: number;
+  /** neon driver only: host:port/path of a WebSocket relay (tests, local dev). */
+  wsProxy?: string;
+}
+
+export interface Connection {
+  db: Db;
+  driver: Driver;
+  /** The driver's pool, for @vercel/functions attachDatabasePool. */
+  pool: pg.Pool | NeonPool;
+  close(): Promise<void>;
+}
+
+/** neon for hosts under neon.tech, pg otherwise; DATABASE_DRIVER overrides the guess. */
+export function pickDriver(url: string, override = config().DATABASE_DRIVER): Driver {
+  if (override) return override;
+  const host = new URL(url).hostname;
+  return host === 'neon.tech' || host.endsWith('.neon.tech') ? 'neon' : 'pg';
+}
+
+export function connect(url = config().DATABASE_URL, opts: ConnectOptions = {}): Connection {
+  if (!url) throw new Error('DATABASE_URL is not set: pass a connection string to connect() or set the variable');
+  const driver = opts.driver ?? pickDriver(url);
+  const max = opts.max ?? 10;
+  if (driver === 'pg') {
+    const pool = new pg.Pool({ connectionString: url, max });
+    // An idle client's error (server restart, network drop) must not crash the process; the next query reconnects.
+    pool.on('error', () => {});
+    return { db: drizzlePg(pool), driver, pool, close: () => pool.end() };
+  }
+  // Node 20 has no global WebSocket.
+  neonConfig.webSocketConstructor = ws;
+  const wsProxy = opts.wsProxy ?? config().NEON_WS_PROXY;
+  if (wsProxy) {
+    // A local relay speaks plain ws and plain Postgres protocol behind it.
+    neonConfig.wsProxy = wsProxy;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+  const pool = new NeonPool({ connectionString: url, max });
+  pool.on('error', () => {});
+  return { db: drizzleNeon(pool), driver, pool, close: () => pool.end() };
+}

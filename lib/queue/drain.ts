@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
+import type { Db } from './db.js';
+import type { JobDefinition } from './jobs.js';
+import { type ClaimedJob, jobClaim, jobExpiredLeases, jobWriteOutcomes, type Outcome } from './queries.js';
+import { failure, runJob } from './run-job.js';
+
+export const drainOptionsSchema = z.strictObject({
+  /** Time budget when no deadline is given. Default 10 s. */
+  budgetMs: z.number().int().positive().optional(),
+  /** When drain() must have returned (Date or epoch ms). Default: now + budgetMs. */
+  deadline: z.union([z.date(), z.number()]).optional(),
+  /** Handlers running at once. Default 10. */
+  concurrency: z.number().int().positive().max(1000).optional(),
+  /** Most jobs per claim statement. Default 200. */
+  batchSize: z.number().int().positive().max(10_000).optional(),
+  /** Claim only these types. Default: all (a type with no definition goes dead). */
+  types: z.array(z.string().min(1)).min(1).optional(),
+  /** Stop after claiming this many jobs. Default: no limit. */
+  maxJobs: z.number().int().positive().optional(),
+  /** Lease slack beyond a job's timeout. Default 10 s. */
+  leaseGraceMs: z.number().int().nonnegative().optional(),
+});
+export type DrainOptions = z.input<typeof drainOptionsSchema>;
+
+export interface DrainSummary {
+  claimed: number;
+  completed: number;
+  retried: number;
+  dead: number;
+  rescued: number;
+  released: number;
+  durationMs: number;
+  stoppedBy: 'empty' | 'deadline' | 'maxJobs';
+}
+
+type Leased = { job: ClaimedJob; token: string };
+
+/**
+ * One time-boxed pass: rescue expired leases, then claim, run and settle jobs until nothing is due,
+ * the deadline nears or maxJobs is reached. Claims are prefetched while handlers run, and outcomes
+ * ride on the next claim, so a busy pass costs about one statement per batch. No timer or connection
+ * outlives the returned promise except handlers that ignored their abort signal.
+ */
+export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions = {}): Promise<DrainSummary> {
+  const o = drainOptionsSchema.parse(options);
+  const start = Date.now();
+  const deadline = o.deadline !== undefined ? +o.deadline : start + (o.budgetMs ?? DRAIN_DEFAULTS.budgetMs);
+  // Time kept back at the end: handlers are aborted at stopAt, abandoned halfway to the deadline, then the last write.
+  const reserve = Math.min(2_000, Math.max(50, (deadline - start) / 10));
+  const stopAt = deadline - reserve;
+  const concurrency = o.concurrency ?? DRAIN_DEFAULTS.concurrency;
+  const batchSize = o.batchSize ?? DRAIN_DEFAULTS.batchSize;
+  const maxJobs = o.maxJobs ?? Infinity;
+  const grace = o.leaseGraceMs ?? DRAIN_DEFAULTS.leaseGraceMs;
+  const byType = new Map(jobs.map((j) => [j.type, j]));
+  const leaseMs = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + grace]));
+  const stop = new AbortController();
+  const summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
+
+  const queue: Leased[] = [];
+  let outcomes: Outcome[] = [];
+  let running = 0;
+  let finished = 0;
+  let firstStart = 0;
+  let exhausted = false;
+  let stopped: DrainSummary['stoppedBy'] | undefined;
+  let failure_: unknown;
+  const inFlight = new Set<Promise<unknown>>();
+  let statements = 0; // claims and flushes on the wire
+  let wake = () => {};
+  const track = (p: Promise<unknown>) => {
+    const settled = p.catch((e) => { failure_ ??= e; }).finally(() => { inFlight.delete(settled); wake(); });
+    inFlight.add(settled);
+  };
+
+  const record = (outcome: Outcome) => {
+    outcomes.push(outcome);
+    if (outcome.kind === 'done') summary.completed++;
+    else if (outcome.kind === 'dead') summary.dead++;
+    else if (outcome.kind === 'retry') summary.retried++;
+    else summary.released++;
+  };
+  /** Sends buffered outcomes with `send`; on failure they go back to the buffer (writes are idempotent). */
+  const withOutcomes = async <T>(send: (batch: Outcome[]) => Promise<T>) => {
+    const batch = outcomes;
+    outcomes = [];
+    statements++;
+    try { return await send(batch); } catch (e) { outcomes.push(...batch); throw e; } finally { statements--; }
+  };
+
+  // Size claims to what can start before the lease grace runs out (slow jobs) but batchSize when fast.
+  const claimSize = () => {
+    const elapsed = Date.now() - firstStart;
+    const rate = finished > 0 && elapsed > 0 ? finished / elapsed : 0;
+    const fit = rate ? Math.floor((rate * grace) / 2) : concurrency * 2;
+    return Math.min(batchSize, maxJobs - summary.claimed, Math.max(concurrency, fit));
+  };
+  const claim = async () => {
+    const limit = claimSize();
+    const token = randomUUID();
+    const result = await withOutcomes((batch) =>
+      jobClaim(db, { token, limit, types: o.types ?? null, leaseMs, defaultLeaseMs: JOB_DEFAULTS.timeoutMs + grace, outcomes: batch }),
+    );
+    summary.claimed += result.jobs.length;
+    for (const job of result.jobs) queue.push({ job, token });
+    if (result.jobs.length < limit) exhausted = true;
+  };
+  const startJob = ({ job, token }: Leased) => {
+    running++;
+    firstStart ||= Date.now();
+    const limits = { stopAt, settleMs: reserve / 2 };
+    track(runJob(job, token, byType.get(job.type), db, limits, stop.signal).then((outcome) => {
+      running--;
+      finished++;
+      record(outcome);
+      scheduleFlush();
+    }));
+  };
+  // Outcomes wait for the next claim to carry them, but never longer than flushDelayMs.
+  let flushTimer: NodeJS.Timeout | undefined;
+  const scheduleFlush = () => {
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      if (outcomes.length > 0 && !stopped) track(withOutcomes((batch) => jobWriteOutcomes(db, batch)));
+    }, DRAIN_DEFAULTS.flushDelayMs);
+  };
+  const deadlineTimer = setTimeout(() => wake(), Math.max(0, stopAt - Date.now()));
+
+  try {
+    // Rescue: leases that expired belong to drains that died. Written at once so this pass can run them.
+    const expired = await jobExpiredLeases(db, DRAIN_DEFAULTS.rescueLimit);
+    if (expired.length > 0) {
+      const rescue = expired.map((job) =>
+        failure(job, job.lock_token, byType.get(job.type), 'lease expired: the drain running it crashed, was killed or overran'));
+      await jobWriteOutcomes(db, rescue);
+      summary.rescued = rescue.length;
+    }
+
+    while (!stopped && failure_ === undefined) {
+      if (Date.now() >= stopAt) { stopped = 'deadline'; break; }
+      while (running < concurrency && queue.length > 0) startJob(queue.shift()!);
+      const claiming = statements > 0;
+      const idle = running === 0 && queue.length === 0 && !claiming;
+      const canClaim = summary.claimed < maxJobs;
+      if (!claiming && canClaim && queue.length < concurrency && (!exhausted || (idle && outcomes.length > 0))) {
+        exhausted = false;
+        track(claim());
+      } else if (idle) {
+        stopped = canClaim ? 'empty' : 'maxJobs';
+        break;
+      }
+      await new Promise<void>((resolve) => { wake = resolve; });
+    }
+  } finally {
+    // Stop: abort running handlers, release what never started, wait for everything, write the rest.
+    clearTimeout(deadlineTimer);
+    stop.abort();
+    await Promise.all(inFlight);
+    clearTimeout(flushTimer);
+    for (const { job, token } of queue.splice(0)) record({ id: job.id, token, kind: 'release' });
+    if (outcomes.length > 0) await withOutcomes((batch) => jobWriteOutcomes(db, batch));
+  }
+  if (failure_ !== undefined) throw failure_;
+  summary.stoppedBy = stopped ?? 'deadline';
+  summary.durationMs = Date.now() - start;
+  return summary;
+}

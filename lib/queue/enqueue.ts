@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { config } from './config.js';
+import type { Db } from './db.js';
+import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './errors.js';
+import { uuidv7 } from './ids.js';
+import { registeredJob, registeredTypes, type JobDefinition } from './jobs.js';
+import { jobIdsByIdempotencyKey, jobInsert, type NewJobRow } from './queries.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Per-enqueue options; the HTTP API validates its body with the same schema. */
+export const enqueueOptionsSchema = z
+  .strictObject({
+    /** Earliest start. A Date or an ISO 8601 string with offset. */
+    runAt: z.union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))]).optional(),
+    /** Earliest start, in ms from now (the database's now). */
+    delayMs: z.number().int().nonnegative().max(INT32_MAX).optional(),
+    /** Higher runs first. Default: the job type's priority. */
+    priority: z.number().int().min(-INT32_MAX).max(INT32_MAX).optional(),
+    /** Default: the job type's maxAttempts. */
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    /** While a job with this key is pending, running or dead, enqueueing it again returns that job. */
+    idempotencyKey: z.string().min(1).max(255).optional(),
+  })
+  .refine((o) => o.runAt === undefined || o.delayMs === undefined, { message: 'give runAt or delayMs, not both' });
+
+export type EnqueueOptions = z.input<typeof enqueueOptionsSchema>;
+export type EnqueueItem = { job: JobDefinition | string; payload: unknown } & EnqueueOptions;
+
+function resolveJob(job: JobDefinition | string): JobDefinition {
+  if (typeof job !== 'string') return job;
+  const definition = registeredJob(job);
+  if (!definition) throw new UnknownJobTypeError(job, registeredTypes());
+  return definition;
+}
+
+/** Validates one item into a row, or throws a typed error; `where` prefixes messages in bulk calls. */
+function toRow(item: EnqueueItem, where = ''): NewJobRow {
+  const job = resolveJob(item.job);
+  const { job: _job, payload: rawPayload, ...rawOptions } = item;
+  const options = enqueueOptionsSchema.safeParse(rawOptions);
+  if (!options.success) {
+    throw new ValidationError(`${where}invalid enqueue options: ${z.prettifyError(options.error)}`, options.error.issues);
+  }
+  const payload = job.payload.safeParse(rawPayload);
+  if (!payload.success) {
+    throw new ValidationError(
+      `${where}invalid payload for "${job.type}": ${z.prettifyError(payload.error)}`,
+      payload.error.issues,
+    );
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(payload.data ?? null));
+  const limit = config().SLUICE_MAX_PAYLOAD_BYTES;
+  if (bytes > limit) throw new PayloadTooLargeError(bytes, limit);
+  const o = options.data;
+  return {
+    id: uuidv7(),
+    type: job.type,
+    payload: payload.data ?? null,
+    priority: o.priority ?? job.priority,
+    max_attempts: o.maxAttempts ?? job.maxAttempts,
+    delay_ms: o.delayMs ?? 0,
+    run_at: o.runAt ? o.runAt.toISOString() : null,
+    idempotency_key: o.idempotencyKey ?? null,
+  };
+}
+
+/**
+ * Enqueues one job. `db` may be a transaction: the job then exists only if that transaction commits.
+ * A live job with the same idempotency key wins: its id comes back with duplicate: true.
+ */
+export async function enqueue(
+  db: Db,
+  job: JobDefinition | string,
+  payload: unknown,
+  options: EnqueueOptions = {},
+): Promise<{ id: string; duplicate: boolean }> {
+  const { ids, duplicate } = await enqueueMany(db, [{ job, payload, ...options }]);
+  return { id: ids[0]!, duplicate: duplicate[0]! };
+}
+
+/**
+ * Enqueues many jobs in one statement (two when some idempotency keys exist already). Every item is
+ * validated first: one bad item throws and nothing is inserted. ids[i] and duplicate[i] answer items[i].
+ */
+export async function enqueueMany(db: Db, items: EnqueueItem[]): Promise<{ ids: string[]; duplicate: boolean[] }> {
+  const rows = items.map((item, i) => toRow(item, items.length > 1 ? `jobs[${i}]: ` : ''));
+  const ids: string[] = rows.map((r) => r.id);
+  const duplicate = rows.map(() => false);
+  let todo = rows.map((_, i) => i);
+  // A key whose job finished between our insert and our lookup is free again, so such rows go round again.
+  for (let round = 0; todo.length > 0 && round < 3; round++) {
+    const inserted = new Set(await jobInsert(db, todo.map((i) => rows[i]!)));
+    const conflicted = todo.filter((i) => !inserted.has(rows[i]!.id));
+    const keys = conflicted.map((i) => rows[i]!.idempotency_key!);
+    const existing = keys.length ? await jobIdsByIdempotencyKey(db, keys) : new Map<string, string>();
+    todo = [];
+    for (const i of conflicted) {
+      const id = existing.get(rows[i]!.idempotency_key!);
+      if (id) [ids[i], duplicate[i]] = [id, true];
+      else todo.push(i);
+    }
+  }
+  if (todo.length > 0) throw new Error('idempotency keys kept changing hands during enqueue; try again');
+  return { ids, duplicate };
+}

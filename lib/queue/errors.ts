@@ -1,0 +1,70 @@
+import type { z } from 'zod';
+
+/** Base class of every error Sluice throws on purpose; `code` is stable for programs to switch on. */
+export class SluiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Enqueue input (payload or options) failed its zod schema; nothing was inserted. */
+export class ValidationError extends SluiceError {
+  constructor(
+    message: string,
+    readonly issues: z.core.$ZodIssue[],
+  ) {
+    super('validation_failed', message);
+  }
+}
+
+/** No job definition has this type; `known` lists the ones that exist. Nothing was inserted. */
+export class UnknownJobTypeError extends SluiceError {
+  constructor(
+    readonly type: string,
+    readonly known: string[],
+  ) {
+    super('unknown_job_type', `unknown job type "${type}"; known types: ${known.join(', ') || '(none)'}`);
+  }
+}
+
+/** The serialized payload is larger than the configured limit. Nothing was inserted. */
+export class PayloadTooLargeError extends SluiceError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super('payload_too_large', `payload is ${bytes} bytes; the limit is ${limit}`);
+  }
+}
+
+/** Handler signal: do not retry; the job goes dead at once with this message as last_error. */
+export class PermanentError extends SluiceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('permanent', message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/**
+ * Handler signal: run again after `delayMs` (a snooze). Unlike a failure it does not consume an
+ * attempt, so a job waiting on a rate limit or an upstream that is not ready yet never goes dead for it.
+ */
+export class RetryLaterError extends SluiceError {
+  constructor(
+    readonly delayMs: number,
+    message = `retry requested in ${delayMs} ms`,
+  ) {
+    super('retry_later', message);
+  }
+}
+
+/** A short, single-line description of anything thrown, for last_error (bounded in size). */
+export function describeError(error: unknown): string {
+  const text =
+    error instanceof Error ? `${error.name}: ${error.message}` : typeof error === 'string' ? error : JSON.stringify(error);
+  return (text ?? String(error)).slice(0, 2000);
+}

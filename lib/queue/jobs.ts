@@ -1,0 +1,76 @@
+import type { z } from 'zod';
+import { JOB_DEFAULTS } from './config.js';
+import type { Db } from './db.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
+
+/** What a handler knows about the run it is in. */
+export interface JobContext {
+  job: { id: string; type: string; attempt: number; maxAttempts: number; createdAt: Date };
+  /** Fires at the job's timeout, at the drain's deadline, or when the lease runs out. Pass it on to fetch(). */
+  signal: AbortSignal;
+  db: Db;
+}
+
+export type JobHandler<P> = (payload: P, ctx: JobContext) => Promise<void>;
+
+export interface JobOptions {
+  /** Started runs before the job goes dead. Default 5. */
+  maxAttempts?: number;
+  /** A run is aborted and counted as failed after this long. Default 30 s. */
+  timeoutMs?: number;
+  /** Retry delays. Default 1 s doubling to at most 1 h, with jitter. */
+  backoff?: Partial<BackoffPolicy>;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+}
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  type: string;
+  payload: S;
+  handler: JobHandler<z.output<S>>;
+  maxAttempts: number;
+  timeoutMs: number;
+  backoff: BackoffPolicy;
+  priority: number;
+}
+
+const registry = new Map<string, JobDefinition>();
+
+const positiveInt = (name: string, value: number) => {
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+};
+
+/**
+ * Declares a job type. The definition is also registered in this process, so enqueue() can take its
+ * type name; a later definition of the same type replaces the earlier one (module reloads in dev).
+ */
+export function defineJob<S extends z.ZodType>(
+  spec: { type: string; payload: S; handler: JobHandler<z.output<S>> } & JobOptions,
+): JobDefinition<S> {
+  if (!/^[\w.:-]{1,100}$/.test(spec.type)) {
+    throw new TypeError(`job type "${spec.type}" must be 1-100 letters, digits, '_', '-', '.' or ':'`);
+  }
+  const backoff = { ...DEFAULT_BACKOFF, ...spec.backoff };
+  positiveInt('backoff.baseMs', backoff.baseMs);
+  positiveInt('backoff.maxMs', backoff.maxMs);
+  const definition: JobDefinition<S> = {
+    type: spec.type,
+    payload: spec.payload,
+    handler: spec.handler,
+    maxAttempts: positiveInt('maxAttempts', spec.maxAttempts ?? JOB_DEFAULTS.maxAttempts),
+    timeoutMs: positiveInt('timeoutMs', spec.timeoutMs ?? JOB_DEFAULTS.timeoutMs),
+    backoff,
+    priority: Math.trunc(spec.priority ?? JOB_DEFAULTS.priority),
+  };
+  registry.set(spec.type, definition as unknown as JobDefinition);
+  return definition;
+}
+
+export function registeredJob(type: string): JobDefinition | undefined {
+  return registry.get(type);
+}
+
+export function registeredTypes(): string[] {
+  return [...registry.keys()].sort();
+}

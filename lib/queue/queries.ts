@@ -1,0 +1,212 @@
+/**
+ * Every SQL statement of the queue, each a named function. Nothing else in Sluice writes SQL.
+ * Each is a single statement, so all of them work on every driver, with or without transactions,
+ * and inside a caller's transaction. Values are always parameters.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import type { Db } from './db.js';
+import type { JobStatus } from './schema.js';
+
+async function rows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+
+// ---------------------------------------------------------------------------------------- enqueue
+
+export interface NewJobRow {
+  id: string;
+  type: string;
+  payload: unknown;
+  priority: number;
+  max_attempts: number;
+  /** Milliseconds from the database's now(); keeps the caller's clock out of scheduling. */
+  delay_ms: number;
+  /** Absolute time instead of delay_ms. */
+  run_at: string | null;
+  idempotency_key: string | null;
+}
+
+/** Inserts rows in one statement; a row whose idempotency key exists is skipped. Returns inserted ids. */
+export async function jobInsert(db: Db, jobs: NewJobRow[]): Promise<string[]> {
+  const inserted = await rows<{ id: string }>(
+    db,
+    sql`insert into jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
+        select r.id, r.type, r.payload, r.priority, r.max_attempts,
+               coalesce(r.run_at, now() + r.delay_ms * interval '1 millisecond'), r.idempotency_key
+        from jsonb_to_recordset(${json(jobs)}) as r(id uuid, type text, payload jsonb, priority int,
+             max_attempts int, delay_ms float8, run_at timestamptz, idempotency_key text)
+        on conflict (idempotency_key) where idempotency_key is not null do nothing
+        returning id`,
+  );
+  return inserted.map((r) => r.id);
+}
+
+/** Ids of live jobs holding these idempotency keys. */
+export async function jobIdsByIdempotencyKey(db: Db, keys: string[]): Promise<Map<string, string>> {
+  const found = await rows<{ id: string; idempotency_key: string }>(
+    db,
+    sql`select id, idempotency_key from jobs where idempotency_key = any(${sql.param(keys)}::text[])`,
+  );
+  return new Map(found.map((r) => [r.idempotency_key, r.id]));
+}
+
+// ------------------------------------------------------------------------------------------ drain
+
+/** What happened to a claimed job; written only while the job still holds `token`. */
+export interface Outcome {
+  id: string;
+  token: string;
+  /** done: delete. retry: pending after delay, attempt spent. dead. release: pending, attempt given back. */
+  kind: 'done' | 'retry' | 'dead' | 'release';
+  /** retry/release: run again this many ms after the database's now(); null keeps run_after. */
+  delay_ms?: number | null;
+  error?: string | null;
+}
+
+export interface ClaimedJob {
+  id: string;
+  type: string;
+  payload: unknown;
+  attempts: number;
+  max_attempts: number;
+  priority: number;
+  created_at: string;
+  locked_until: string;
+}
+
+/**
+ * Applies outcomes as a CTE. Deleting and updating in one statement is safe: they touch disjoint rows,
+ * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
+ */
+function outcomesCte(outcomes: Outcome[]) {
+  return sql`outcome as (
+      select * from jsonb_to_recordset(${json(outcomes)})
+        as o(id uuid, token uuid, kind text, delay_ms float8, error text)
+    ),
+    finished as (
+      delete from jobs j using outcome o
+      where o.kind = 'done' and j.id = o.id and j.lock_token = o.token
+      returning j.id
+    ),
+    settled as (
+      update jobs j set
+        status = case when o.kind = 'dead' then 'dead' else 'pending' end,
+        attempts = case when o.kind = 'release' then greatest(j.attempts - 1, 0) else j.attempts end,
+        run_after = case when o.delay_ms is null then j.run_after
+                         else now() + o.delay_ms * interval '1 millisecond' end,
+        last_error = coalesce(o.error, j.last_error),
+        locked_until = null,
+        lock_token = null
+      from outcome o
+      where o.kind <> 'done' and j.id = o.id and j.lock_token = o.token
+      returning j.id
+    )`;
+}
+
+export interface ClaimParams {
+  /** Lease token shared by every job of this claim. */
+  token: string;
+  limit: number;
+  /** Only these types; null for all. */
+  types: string[] | null;
+  /** Lease length per job type in ms; types not listed get defaultLeaseMs. */
+  leaseMs: Record<string, number>;
+  defaultLeaseMs: number;
+  /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
+  outcomes: Outcome[];
+}
+
+export interface ClaimResult {
+  /** Outcomes that applied; the rest had lost their lease. */
+  written: number;
+  jobs: ClaimedJob[];
+}
+
+/**
+ * The claim: one atomic statement that writes earlier outcomes, picks due pending jobs in priority
+ * order with FOR UPDATE SKIP LOCKED (so concurrent drains never take the same job), and leases them:
+ * running, attempts + 1, a token and locked_until. Its ORDER BY matches jobs_claim_idx exactly.
+ */
+export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
+  const [result] = await rows<{ written: number; jobs: ClaimedJob[] }>(
+    db,
+    sql`with ${outcomesCte(p.outcomes)},
+    candidate as (
+      select id from jobs
+      where status = 'pending' and run_after <= now()
+        and (${p.types === null ? null : sql.param(p.types)}::text[] is null
+             or type = any(${p.types === null ? null : sql.param(p.types)}::text[]))
+      order by priority desc nulls last, run_after
+      limit ${p.limit}
+      for update skip locked
+    ),
+    claimed as (
+      update jobs j set
+        status = 'running',
+        attempts = j.attempts + 1,
+        lock_token = ${p.token},
+        started_at = now(),
+        locked_until = now() + coalesce((${json(p.leaseMs)} ->> j.type)::float8, ${p.defaultLeaseMs})
+                               * interval '1 millisecond'
+      from candidate c
+      where j.id = c.id
+      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.priority, j.created_at, j.locked_until,
+                j.run_after
+    )
+    select ((select count(*) from finished) + (select count(*) from settled))::int as written,
+           coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs`,
+  );
+  return result!;
+}
+
+/** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */
+export async function jobWriteOutcomes(db: Db, outcomes: Outcome[]): Promise<number> {
+  const [result] = await rows<{ written: number }>(
+    db,
+    sql`with ${outcomesCte(outcomes)}
+        select ((select count(*) from finished) + (select count(*) from settled))::int as written`,
+  );
+  return result!.written;
+}
+
+export interface ExpiredLease {
+  id: string;
+  type: string;
+  attempts: number;
+  max_attempts: number;
+  lock_token: string;
+}
+
+/** Running jobs whose lease has expired: their drain crashed, was killed, or overran. */
+export async function jobExpiredLeases(db: Db, limit: number): Promise<ExpiredLease[]> {
+  return rows<ExpiredLease>(
+    db,
+    sql`select id, type, attempts, max_attempts, lock_token from jobs
+        where status = 'running' and locked_until < now()
+        order by locked_until limit ${limit}`,
+  );
+}
+
+// ------------------------------------------------------------------------------------------ stats
+
+export interface StatsRow {
+  type: string;
+  status: JobStatus;
+  count: number;
+  /** ms since the oldest due pending job became due; null when none is due. */
+  oldest_due_ms: number | null;
+}
+
+/** Counts by type and status, and how long the oldest due pending job of each type has waited. */
+export async function jobStats(db: Db): Promise<StatsRow[]> {
+  return rows<StatsRow>(
+    db,
+    sql`select type, status, count(*)::int as count,
+               (extract(epoch from now() - min(run_after) filter (where status = 'pending' and run_after <= now()))
+                 * 1000)::float8 as oldest_due_ms
+        from jobs group by type, status order by type, status`,
+  );
+}

@@ -1,0 +1,45 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/**
+ * The job states. The database enforces them with a check constraint; README.md draws the machine:
+ * pending -> running (claim) -> deleted (success) | pending (retry, release, rescue) | dead (exhausted).
+ * dead -> pending only by a human (retry).
+ */
+export const JOB_STATUSES = ['pending', 'running', 'dead'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    /** Enqueue writes time-ordered UUIDv7 ids (ids.ts), so id order is creation order. */
+    id: uuid('id').primaryKey().defaultRandom(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    status: text('status').$type<JobStatus>().notNull().default('pending'),
+    /** Higher runs first. */
+    priority: integer('priority').notNull().default(0),
+    /** Started runs: incremented at claim, so a run that kills its drain still counts. */
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(5),
+    runAfter: timestamp('run_after', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Lease: while status is running, the claim holds the job until this time. */
+    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    /** Lease token: outcomes are written only while it still matches (see queries.ts). */
+    lockToken: uuid('lock_token'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    idempotencyKey: text('idempotency_key'),
+  },
+  (t) => [
+    check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead')`),
+    check('jobs_attempts_check', sql`${t.attempts} >= 0 and ${t.maxAttempts} >= 1`),
+    check('jobs_lease_check', sql`(${t.status} = 'running') = (${t.lockToken} is not null and ${t.lockedUntil} is not null)`),
+    // The claim walks this index in order; dead rows and running rows are not in it.
+    index('jobs_claim_idx').on(t.priority.desc(), t.runAfter).where(sql`${t.status} = 'pending'`),
+    // The rescue looks only at running rows.
+    index('jobs_rescue_idx').on(t.lockedUntil).where(sql`${t.status} = 'running'`),
+    uniqueIndex('jobs_idempotency_key_idx').on(t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+  ],
+);

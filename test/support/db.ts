@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { connect, migrate, type Connection, type Driver } from '../../lib/queue/index.js';
+
+export const DRIVERS: Driver[] = ['pg', 'neon'];
+
+/** URL of the run's Postgres with the database name replaced. */
+export function databaseUrl(database?: string): string {
+  const url = new URL(inject('databaseUrl'));
+  if (database) url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/**
+ * A new, migrated database of its own for a test file, so files can run in parallel and drains in one
+ * file never see another file's jobs. Returns a connection on the chosen driver.
+ */
+export async function freshDatabase(driver: Driver = 'pg'): Promise<Connection & { url: string; name: string }> {
+  const name = `sluice_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: databaseUrl() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = databaseUrl(name);
+  const connection = connect(url, { driver, wsProxy: inject('wsProxy') });
+  await migrate(connection.db);
+  return { ...connection, url, name };
+}

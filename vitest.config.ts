@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    // Each file works in its own database, so files run in parallel safely.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
