@@ -16,14 +16,23 @@ export function databaseUrl(database?: string): string {
  * A new, migrated database of its own for a test file, so files can run in parallel and drains in one
  * file never see another file's jobs. Returns a connection on the chosen driver.
  */
-export async function freshDatabase(driver: Driver = 'pg'): Promise<Connection & { url: string; name: string }> {
+export async function freshDatabase(
+  driver: Driver = 'pg',
+  opts: { migrated?: boolean } = {},
+): Promise<Connection & { url: string; name: string }> {
   const name = `sluice_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: databaseUrl() });
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
   const url = databaseUrl(name);
-  const connection = connect(url, { driver, wsProxy: inject('wsProxy') });
-  await migrate(connection.db);
+  const connection = reconnect(url, driver);
+  if (opts.migrated !== false) await migrate(connection.db);
   return { ...connection, url, name };
 }
+
+/** Another pool on a database made by freshDatabase (a second "function instance"). */
+function reconnect(url: string, driver: Driver): Connection {
+  return connect(url, { driver, wsProxy: inject('wsProxy') });
+}
+freshDatabase.reconnect = reconnect;

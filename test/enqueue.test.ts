@@ -1,0 +1,123 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  defineJob, enqueue, enqueueMany, PayloadTooLargeError, UnknownJobTypeError, ValidationError,
+} from '../lib/queue/index.js';
+import { DRIVERS, freshDatabase } from './support/db.js';
+import { countJobs, jobRow, select } from './support/sql.js';
+
+const email = defineJob({
+  type: 'enqueue-test-email',
+  payload: z.object({ to: z.email(), subject: z.string().max(200) }),
+  priority: 3,
+  maxAttempts: 7,
+  handler: async () => {},
+});
+const ok = { to: 'a@example.com', subject: 'hi' };
+
+describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
+  let conn: Awaited<ReturnType<typeof freshDatabase>>;
+  beforeAll(async () => { conn = await freshDatabase(driver); });
+  afterAll(async () => { await conn?.close(); });
+  beforeEach(async () => { await conn.db.execute(sql`truncate jobs`); });
+
+  it('writes a pending job with the type defaults, by definition or by type name', async () => {
+    const a = await enqueue(conn.db, email, ok);
+    const b = await enqueue(conn.db, 'enqueue-test-email', ok, { priority: 9, maxAttempts: 2 });
+    expect(a.duplicate).toBe(false);
+    const rowA = await jobRow(conn.db, a.id);
+    expect(rowA).toMatchObject({ status: 'pending', attempts: 0, max_attempts: 7, priority: 3, payload: ok });
+    expect(rowA!.due_in_ms).toBeLessThanOrEqual(0);
+    expect(await jobRow(conn.db, b.id)).toMatchObject({ max_attempts: 2, priority: 9 });
+  });
+
+  it('schedules with delayMs or runAt', async () => {
+    const delayed = await enqueue(conn.db, email, ok, { delayMs: 60_000 });
+    const at = await enqueue(conn.db, email, ok, { runAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect((await jobRow(conn.db, delayed.id))!.due_in_ms).toBeGreaterThan(50_000);
+    expect((await jobRow(conn.db, at.id))!.due_in_ms).toBeGreaterThan(3_500_000);
+  });
+
+  it('leaves no job when the caller\'s transaction rolls back, and one when it commits', async () => {
+    await expect(
+      conn.db.transaction(async (tx) => {
+        await enqueue(tx, email, ok);
+        throw new Error('business insert failed');
+      }),
+    ).rejects.toThrow('business insert failed');
+    expect(await countJobs(conn.db)).toBe(0);
+    await conn.db.transaction(async (tx) => {
+      await enqueueMany(tx, [{ job: email, payload: ok }, { job: email, payload: ok }]);
+    });
+    expect(await countJobs(conn.db)).toBe(2);
+  });
+
+  it('returns the existing job for a duplicate idempotency key, also when 20 enqueues race', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => enqueue(conn.db, email, ok, { idempotencyKey: 'welcome:1' })),
+    );
+    expect(await countJobs(conn.db)).toBe(1);
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    const again = await enqueue(conn.db, email, ok, { idempotencyKey: 'welcome:1' });
+    expect(again).toEqual({ id: results[0]!.id, duplicate: true });
+  });
+
+  it('enqueueMany inserts in order and reports duplicates per item', async () => {
+    const first = await enqueue(conn.db, email, ok, { idempotencyKey: 'k1' });
+    const many = await enqueueMany(conn.db, [
+      { job: email, payload: { to: 'b@example.com', subject: '1' } },
+      { job: email, payload: ok, idempotencyKey: 'k1' },
+      { job: 'enqueue-test-email', payload: ok, idempotencyKey: 'k2' },
+      { job: email, payload: ok, idempotencyKey: 'k2' },
+    ]);
+    expect(many.duplicate).toEqual([false, true, false, true]);
+    expect(many.ids[1]).toBe(first.id);
+    expect(many.ids[3]).toBe(many.ids[2]);
+    expect(await countJobs(conn.db)).toBe(3);
+    expect(await enqueueMany(conn.db, [])).toEqual({ ids: [], duplicate: [] });
+  });
+
+  it('rejects bad input with a typed error and inserts nothing', async () => {
+    const bad = await Promise.allSettled([
+      enqueue(conn.db, email, { to: 'not an email', subject: 'hi' }),
+      enqueue(conn.db, 'no-such-type', ok),
+      enqueue(conn.db, email, ok, { delayMs: -1 }),
+      enqueue(conn.db, email, ok, { delayMs: 1, runAt: new Date() }),
+      enqueue(conn.db, email, ok, { maxAttempts: 0 }),
+      enqueue(conn.db, email, ok, { bogus: true } as never),
+      enqueue(conn.db, email, { to: 'a@example.com', subject: 'x'.repeat(300_000) }),
+      enqueueMany(conn.db, [{ job: email, payload: ok }, { job: email, payload: { to: 1 } }]),
+    ]);
+    const errors = bad.map((r) => (r.status === 'rejected' ? r.reason : r.value));
+    expect(errors[0]).toBeInstanceOf(ValidationError);
+    expect((errors[0] as ValidationError).issues[0]!.path).toEqual(['to']);
+    expect(errors[1]).toBeInstanceOf(UnknownJobTypeError);
+    expect((errors[1] as UnknownJobTypeError).known).toContain('enqueue-test-email');
+    for (const i of [2, 3, 4, 5]) expect(errors[i]).toBeInstanceOf(ValidationError);
+    // the schema caps subject at 200 chars, so an oversized payload fails validation first...
+    expect(errors[6]).toBeInstanceOf(ValidationError);
+    expect((errors[7] as Error).message).toContain('jobs[1]');
+    expect(await countJobs(conn.db)).toBe(0);
+  });
+
+  it('rejects a payload over the size limit with PayloadTooLargeError', async () => {
+    const blob = defineJob({ type: 'enqueue-test-blob', payload: z.object({ data: z.string() }), handler: async () => {} });
+    const error = await enqueue(conn.db, blob, { data: 'x'.repeat(300 * 1024) }).catch((e) => e);
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.limit).toBe(256 * 1024);
+    expect(await countJobs(conn.db)).toBe(0);
+  });
+
+  it('stores the parsed payload (zod defaults and stripping applied)', async () => {
+    const withDefault = defineJob({
+      type: 'enqueue-test-defaults',
+      payload: z.object({ n: z.number().default(5) }),
+      handler: async () => {},
+    });
+    const { id } = await enqueue(conn.db, withDefault, { extra: 'dropped' });
+    const [row] = await select<{ payload: unknown }>(conn.db, sql`select payload from jobs where id = ${id}`);
+    expect(row!.payload).toEqual({ n: 5 });
+  });
+});
