@@ -34,6 +34,14 @@ const envSchema = z.object({
   DRAIN_MAX_DURATION_MS: z.coerce.number().int().positive().default(60_000),
   /** Where the example welcome email is posted. Default: logged instead. */
   EMAIL_WEBHOOK_URL: z.url().optional(),
+  /** Largest HTTP request body the API reads, in bytes (bulk enqueue). Default 4 MB (Vercel's cap is 4.5 MB). */
+  SLUICE_MAX_BODY_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  /** npm run dev: HTTP port. Default 3000. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** npm run dev: port of the embedded Postgres (ignored with DATABASE_URL). Default 5433. */
+  SLUICE_DEV_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  /** npm run dev: run vercel.json's crons every this many ms instead of on their schedules. Default: unset. */
+  SLUICE_DEV_CRON_MS: z.coerce.number().int().positive().optional(),
 });
 
 export type Config = z.infer<typeof envSchema>;
@@ -49,6 +57,11 @@ let cached: Config | undefined;
 export function config(): Config {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+/** Forgets the parsed configuration, so the next config() reads process.env again (tests, dev). */
+export function resetConfig(): void {
+  cached = undefined;
 }
 
 /** Defaults of a drain pass (drain.ts); every one can be overridden per call. */

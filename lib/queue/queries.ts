@@ -210,3 +210,93 @@ export async function jobStats(db: Db): Promise<StatsRow[]> {
         from jobs group by type, status order by type, status`,
   );
 }
+
+// ------------------------------------------------------------------------------------------ admin
+// Added for the HTTP admin routes (issue 3): list, get, retry (dead -> pending), cancel (pending|dead).
+// Rows come back through to_jsonb, so timestamps are ISO 8601 strings and keys are column names.
+
+export interface JobRow {
+  id: string;
+  type: string;
+  status: JobStatus;
+  payload: unknown;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  run_after: string;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  started_at: string | null;
+  idempotency_key: string | null;
+}
+
+/** The columns an admin sees: every one but the lease token. */
+const jobRow = (alias: SQL) => sql`to_jsonb(${alias}) - 'lock_token'`;
+
+export interface JobListParams {
+  status: JobStatus | null;
+  type: string | null;
+  limit: number;
+  /** Only ids after this one (ids are UUIDv7: id order is creation order). */
+  after: string | null;
+}
+
+/** A page of jobs in id order, optionally filtered by status and type. */
+export async function jobList(db: Db, p: JobListParams): Promise<JobRow[]> {
+  const found = await rows<{ job: JobRow }>(
+    db,
+    sql`select ${jobRow(sql`j`)} as job from jobs j
+        where (${p.status}::text is null or j.status = ${p.status}::text)
+          and (${p.type}::text is null or j.type = ${p.type}::text)
+          and (${p.after}::uuid is null or j.id > ${p.after}::uuid)
+        order by j.id limit ${p.limit}`,
+  );
+  return found.map((r) => r.job);
+}
+
+/** One job by id, or undefined. */
+export async function jobGet(db: Db, id: string): Promise<JobRow | undefined> {
+  const [found] = await rows<{ job: JobRow }>(db, sql`select ${jobRow(sql`j`)} as job from jobs j where j.id = ${id}::uuid`);
+  return found?.job;
+}
+
+export interface JobChange {
+  /** The job's status before the statement; null when no such job exists. */
+  previous: JobStatus | null;
+  /** The job after the change (retry), or null when nothing changed. */
+  job: JobRow | null;
+  changed: boolean;
+}
+
+/** A dead job back to pending, due now, attempts reset. Changes nothing in any other state. */
+export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
+  const [result] = await rows<JobChange>(
+    db,
+    sql`with target as (select status from jobs where id = ${id}::uuid),
+    retried as (
+      update jobs j set status = 'pending', attempts = 0, run_after = now()
+      where j.id = ${id}::uuid and j.status = 'dead'
+      returning j.*
+    )
+    select (select status from target) as previous,
+           (select ${jobRow(sql`r`)} from retried r) as job,
+           exists (select 1 from retried) as changed`,
+  );
+  return result!;
+}
+
+/** Deletes a pending or dead job. A running job (or one claimed meanwhile) is left alone. */
+export async function jobCancel(db: Db, id: string): Promise<JobChange> {
+  const [result] = await rows<JobChange>(
+    db,
+    sql`with target as (select status from jobs where id = ${id}::uuid),
+    cancelled as (
+      delete from jobs j where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
+    )
+    select (select status from target) as previous,
+           (select ${jobRow(sql`c`)} from cancelled c) as job,
+           exists (select 1 from cancelled) as changed`,
+  );
+  return result!;
+}

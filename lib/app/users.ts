@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { sendWelcomeEmail } from '../jobs/send-welcome-email.js';
+import { enqueue, SluiceError, type Db } from '../queue/index.js';
+import { users } from './schema.js';
+
+export const signupSchema = z.strictObject({
+  email: z.email().max(254).transform((e) => e.toLowerCase()),
+  name: z.string().trim().min(1).max(200),
+});
+
+/** A user with this email exists already; nothing was written and no job was enqueued. */
+export class EmailTakenError extends SluiceError {
+  constructor(readonly email: string) {
+    super('email_taken', `a user with email ${email} exists already`);
+  }
+}
+
+/** Postgres' unique_violation, wherever the driver or drizzle put it. */
+function isUniqueViolation(error: unknown): boolean {
+  for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === '23505') return true;
+  }
+  return false;
+}
+
+/**
+ * Creates the user and enqueues their welcome email in one transaction: either both exist or
+ * neither does. The job's idempotency key makes a replayed request unable to queue a second email.
+ */
+export async function signUp(db: Db, input: z.input<typeof signupSchema>) {
+  const { email, name } = signupSchema.parse(input);
+  try {
+    return await db.transaction(async (tx) => {
+      const [user] = await tx.insert(users).values({ email, name }).returning();
+      const job = await enqueue(tx, sendWelcomeEmail, { userId: user!.id, email, name }, { idempotencyKey: `welcome:${user!.id}` });
+      return { user: user!, jobId: job.id };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new EmailTakenError(email);
+    throw error;
+  }
+}

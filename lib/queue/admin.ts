@@ -1,0 +1,94 @@
+import type { Db } from './db.js';
+import { SluiceError } from './errors.js';
+import { jobCancel, jobGet, jobList, jobRetryDead, type JobChange, type JobRow } from './queries.js';
+import type { JobStatus } from './schema.js';
+
+/** A job as the admin API shows it (camelCase, ISO 8601 timestamps, no lease token). */
+export interface JobView {
+  id: string;
+  type: string;
+  status: JobStatus;
+  payload: unknown;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  runAfter: string;
+  lockedUntil: string | null;
+  lastError: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  idempotencyKey: string | null;
+}
+
+/** No job has this id (it never existed, succeeded or was cancelled). */
+export class JobNotFoundError extends SluiceError {
+  constructor(readonly id: string) {
+    super('job_not_found', `no job with id ${id}`);
+  }
+}
+
+/** The job is not in a state the operation applies to. */
+export class JobStateError extends SluiceError {
+  constructor(
+    readonly id: string,
+    readonly status: JobStatus,
+    action: string,
+  ) {
+    super('job_state_conflict', `job ${id} is ${status}: ${action}`);
+  }
+}
+
+const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
+
+function view(r: JobRow): JobView {
+  return {
+    id: r.id, type: r.type, status: r.status, payload: r.payload, priority: r.priority,
+    attempts: r.attempts, maxAttempts: r.max_attempts, runAfter: iso(r.run_after)!, lockedUntil: iso(r.locked_until),
+    lastError: r.last_error, createdAt: iso(r.created_at)!, startedAt: iso(r.started_at), idempotencyKey: r.idempotency_key,
+  };
+}
+
+export interface ListJobsOptions {
+  status?: JobStatus;
+  type?: string;
+  /** Page size. Default 50. */
+  limit?: number;
+  /** nextCursor of the previous page. */
+  cursor?: string;
+}
+
+/** A page of jobs, oldest first; nextCursor is null on the last page. */
+export async function listJobs(db: Db, o: ListJobsOptions = {}): Promise<{ jobs: JobView[]; nextCursor: string | null }> {
+  const limit = o.limit ?? 50;
+  const found = await jobList(db, { status: o.status ?? null, type: o.type ?? null, limit: limit + 1, after: o.cursor ?? null });
+  const page = found.slice(0, limit).map(view);
+  return { jobs: page, nextCursor: found.length > limit ? page[page.length - 1]!.id : null };
+}
+
+export async function getJob(db: Db, id: string): Promise<JobView> {
+  const row = await jobGet(db, id);
+  if (!row) throw new JobNotFoundError(id);
+  return view(row);
+}
+
+/**
+ * The outcome of a retry or cancel. Not changed although the snapshot showed an eligible state means
+ * another statement got there first (a claim, for a pending job): `busy` names what it is now.
+ */
+function settle(id: string, change: JobChange, eligible: JobStatus[], busy: JobStatus, action: string): JobView {
+  if (change.previous === null) throw new JobNotFoundError(id);
+  if (!change.changed || !change.job) {
+    throw new JobStateError(id, eligible.includes(change.previous) ? busy : change.previous, action);
+  }
+  return view(change.job);
+}
+
+/** A dead job back to pending, due now, with its attempts reset. JobStateError unless it is dead. */
+export async function retryJob(db: Db, id: string): Promise<JobView> {
+  return settle(id, await jobRetryDead(db, id), ['dead'], 'pending', 'only dead jobs can be retried');
+}
+
+/** Deletes a pending or dead job and returns it. A running job throws JobStateError (let it finish). */
+export async function cancelJob(db: Db, id: string): Promise<JobView> {
+  return settle(id, await jobCancel(db, id), ['pending', 'dead'], 'running', 'a running job cannot be cancelled');
+}
