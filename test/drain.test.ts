@@ -191,3 +191,13 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     });
   });
 });
+
+describe('drain options', () => {
+  it('refuses to run without job definitions or with bad options', async () => {
+    const db = {} as never; // never reached: validation comes first
+    await expect(drain(db, [])).rejects.toThrow(/at least one job definition/);
+    const job = defineJob({ type: 'drain-opts', payload: n, handler: async () => {} });
+    await expect(drain(db, [job], { concurrency: 0 })).rejects.toThrow();
+    await expect(drain(db, [job], { budgetMs: -5 })).rejects.toThrow();
+  });
+});

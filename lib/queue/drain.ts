@@ -45,6 +45,8 @@ type Leased = { job: ClaimedJob; token: string };
  */
 export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions = {}): Promise<DrainSummary> {
   const o = drainOptionsSchema.parse(options);
+  // With no definitions every claimed job would be an unknown type and go dead: refuse instead.
+  if (jobs.length === 0) throw new TypeError('drain() needs at least one job definition');
   const start = Date.now();
   const deadline = o.deadline !== undefined ? +o.deadline : start + (o.budgetMs ?? DRAIN_DEFAULTS.budgetMs);
   // Time kept back at the end: handlers are aborted at stopAt, abandoned halfway to the deadline, then the last write.
@@ -69,6 +71,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   let failure_: unknown;
   const inFlight = new Set<Promise<unknown>>();
   let statements = 0; // claims and flushes on the wire
+  let claims = 0; // claims on the wire
   let wake = () => {};
   const track = (p: Promise<unknown>) => {
     const settled = p.catch((e) => { failure_ ??= e; }).finally(() => { inFlight.delete(settled); wake(); });
@@ -98,6 +101,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     return Math.min(batchSize, maxJobs - summary.claimed, Math.max(concurrency, fit));
   };
   const claim = async () => {
+    claims++;
     const limit = claimSize();
     const token = randomUUID();
     const result = await withOutcomes((batch) =>
@@ -107,6 +111,9 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     for (const job of result.jobs) queue.push({ job, token });
     if (result.jobs.length < limit) exhausted = true;
   };
+  // Fast jobs (a full batch fits in the lease grace) get a second claim on the wire while the first
+  // travels, hiding a round trip; slow jobs get one claim at a time so none waits long for a worker.
+  const maxClaims = () => (claimSize() >= batchSize ? 2 : 1);
   const startJob = ({ job, token }: Leased) => {
     running++;
     firstStart ||= Date.now();
@@ -141,12 +148,12 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     while (!stopped && failure_ === undefined) {
       if (Date.now() >= stopAt) { stopped = 'deadline'; break; }
       while (running < concurrency && queue.length > 0) startJob(queue.shift()!);
-      const claiming = statements > 0;
-      const idle = running === 0 && queue.length === 0 && !claiming;
+      const idle = running === 0 && queue.length === 0 && statements === 0;
       const canClaim = summary.claimed < maxJobs;
-      if (!claiming && canClaim && queue.length < concurrency && (!exhausted || (idle && outcomes.length > 0))) {
+      const wanted = claims < maxClaims() && queue.length < concurrency;
+      if (wanted && canClaim && (!exhausted || (idle && outcomes.length > 0))) {
         exhausted = false;
-        track(claim());
+        track(claim().finally(() => claims--));
       } else if (idle) {
         stopped = canClaim ? 'empty' : 'maxJobs';
         break;
