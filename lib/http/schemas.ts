@@ -4,7 +4,7 @@ import { enqueueMany, JOB_STATUSES, UnknownJobTypeError, type Db, type EnqueueIt
 import { parse } from './body.js';
 
 /** Shapes of the API's requests. Enqueue options are checked by the engine's own enqueueOptionsSchema. */
-const jobItem = z.looseObject({ type: z.string().min(1).max(100), payload: z.unknown() });
+const jobItem = z.looseObject({ type: z.string().min(1).max(100), payload: z.unknown().optional() });
 const bulkEnqueue = z.strictObject({ jobs: z.array(jobItem).min(1).max(1000) });
 
 export const listJobsQuery = z.strictObject({

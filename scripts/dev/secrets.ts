@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The secrets npm run dev needs; DRAIN_SECRET falls back to CRON_SECRET, so it is not made up. */
+const NAMES = ['ENQUEUE_SECRET', 'ADMIN_SECRET', 'CRON_SECRET'] as const;
+
+export interface DevSecret {
+  name: string;
+  value: string;
+  /** env: the caller's environment (never printed); file: kept from an earlier run; generated: new. */
+  source: 'env' | 'file' | 'generated';
+}
+
+/**
+ * Fills in the secrets the environment leaves unset, from `file` (a shell script of export lines, so
+ * `source .data/dev.env` gives a shell the same secrets) or freshly generated and saved there.
+ * Sets them in process.env.
+ */
+export function loadDevSecrets(file: string): DevSecret[] {
+  const saved = new Map<string, string>();
+  if (existsSync(file)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/^export (\w+)=([\w-]+)$/gm)) saved.set(m[1]!, m[2]!);
+  }
+  const secrets: DevSecret[] = NAMES.map((name) => {
+    const fromEnv = process.env[name];
+    if (fromEnv) return { name, value: fromEnv, source: 'env' };
+    const kept = saved.get(name);
+    return kept ? { name, value: kept, source: 'file' } : { name, value: `dev_${randomBytes(18).toString('base64url')}`, source: 'generated' };
+  });
+  if (secrets.some((s) => s.source === 'generated')) {
+    for (const s of secrets) if (s.source !== 'env') saved.set(s.name, s.value);
+    mkdirSync(dirname(file), { recursive: true });
+    const lines = [...saved].map(([name, value]) => `export ${name}=${value}`);
+    writeFileSync(file, `# Local secrets of npm run dev (generated). \`source ${file}\` to use them in a shell.\n${lines.join('\n')}\n`, { mode: 0o600 });
+  }
+  for (const s of secrets) process.env[s.name] = s.value;
+  return secrets;
+}
