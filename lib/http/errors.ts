@@ -32,7 +32,10 @@ const STATUS: [new (...args: never[]) => SluiceError, number][] = [
  */
 export function sendError(res: VercelResponse, error: unknown): void {
   if (res.headersSent) return void res.end();
-  if (error instanceof HttpError) return void res.status(error.status).json({ error: error.message, ...error.extra });
+  if (error instanceof HttpError) {
+    if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+    return void res.status(error.status).json({ error: error.message, ...error.extra });
+  }
   if (error instanceof z.ZodError) {
     return void res.status(400).json({ error: `invalid request: ${z.prettifyError(error)}`, issues: error.issues });
   }

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { jobClaim } from '../lib/queue/queries.js';
+import { SECRETS, setEnv, startApi, startWebhook } from './support/api.js';
+import { countJobs, jobRow } from './support/sql.js';
+
+let api: Awaited<ReturnType<typeof startApi>>;
+let webhook: Awaited<ReturnType<typeof startWebhook>>;
+beforeAll(async () => {
+  webhook = await startWebhook(() => 500); // every delivery fails: jobs with maxAttempts 1 end dead
+  api = await startApi({ EMAIL_WEBHOOK_URL: webhook.url });
+});
+afterAll(async () => { await api?.close(); await webhook?.close(); });
+beforeEach(async () => { setEnv(SECRETS); await api.db.execute(sql`delete from jobs`); });
+
+const admin = (method: string, path: string, token = SECRETS.ADMIN_SECRET) => api.call(method, path, { token });
+const enqueue = async (userId: string, extra: object = {}) => {
+  const res = await api.call('POST', '/api/jobs', {
+    token: SECRETS.ENQUEUE_SECRET, json: { type: 'send-welcome-email', payload: { userId, email: 'a@example.com', name: 'A' }, ...extra },
+  });
+  expect(res.status).toBe(202);
+  return res.json.id as string;
+};
+/** A dead job: its one attempt fails at the webhook, through the real drain route. */
+const deadJob = async () => {
+  const id = await enqueue(randomUUID(), { maxAttempts: 1, priority: 100 }); // claimed before any other
+  const drained = await api.call('POST', '/api/drain', { token: SECRETS.CRON_SECRET, json: { maxJobs: 1 } });
+  expect(drained.json).toMatchObject({ claimed: 1, dead: 1 });
+  return id;
+};
+
+describe('admin routes', () => {
+  it('GET /api/jobs pages by id (creation order), filtered by status and type', async () => {
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await enqueue(`u${i}`));
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 3; page++) {
+      const res = await admin('GET', `/api/jobs?limit=2${cursor && `&cursor=${cursor}`}`);
+      expect(res.status).toBe(200);
+      seen.push(...res.json.jobs.map((j: { id: string }) => j.id));
+      cursor = res.json.nextCursor;
+      if (page < 2) expect(cursor).toBe(seen[seen.length - 1]);
+    }
+    expect(cursor).toBeNull();
+    // UUIDv7 order is creation order to the millisecond; within one the order is random.
+    expect(seen).toEqual([...ids].sort());
+    const dead = await deadJob();
+    const filtered = await admin('GET', '/api/jobs?status=dead&type=send-welcome-email');
+    expect(filtered.json.jobs.map((j: { id: string }) => j.id)).toEqual([dead]);
+    expect((await admin('GET', '/api/jobs?type=other')).json.jobs).toEqual([]);
+  });
+
+  it.each([['limit=0'], ['limit=abc'], ['limit=501'], ['status=done'], ['cursor=xyz'], ['colour=red'], ['status=dead&status=pending']])(
+    'GET /api/jobs?%s is a 400 with the zod issues', async (query) => {
+      const res = await admin('GET', `/api/jobs?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.json.issues.length).toBeGreaterThan(0);
+    });
+
+  it('GET /api/jobs/:id shows a job without its lease token; 404 unknown, 400 malformed', async () => {
+    const id = await enqueue('u1', { idempotencyKey: 'welcome:u1' });
+    const res = await admin('GET', `/api/jobs/${id}`);
+    expect(res.json).toMatchObject({ id, type: 'send-welcome-email', status: 'pending', attempts: 0, maxAttempts: 5, idempotencyKey: 'welcome:u1' });
+    expect(res.json).not.toHaveProperty('lockToken');
+    expect(new Date(res.json.createdAt).toISOString()).toBe(res.json.createdAt);
+    expect((await admin('GET', `/api/jobs/${randomUUID()}`)).status).toBe(404);
+    expect((await admin('GET', '/api/jobs/not-a-uuid')).status).toBe(400);
+  });
+
+  it('POST /api/jobs/:id/retry puts a dead job back to pending with attempts reset; other states 409', async () => {
+    const id = await deadJob();
+    expect(await jobRow(api.db, id)).toMatchObject({ status: 'dead', attempts: 1 });
+    const res = await admin('POST', `/api/jobs/${id}/retry`);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id, status: 'pending', attempts: 0 });
+    expect((await jobRow(api.db, id))!.due_in_ms).toBeLessThanOrEqual(0);
+    const again = await admin('POST', `/api/jobs/${id}/retry`);
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ code: 'job_state_conflict', status: 'pending' });
+    expect((await admin('POST', `/api/jobs/${randomUUID()}/retry`)).status).toBe(404);
+    expect((await admin('GET', `/api/jobs/${id}/retry`)).status).toBe(405);
+  });
+
+  it('DELETE /api/jobs/:id cancels pending and dead jobs; a running one is a 409 and stays', async () => {
+    const pending = await enqueue('p');
+    const cancelled = await admin('DELETE', `/api/jobs/${pending}`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json.cancelled).toMatchObject({ id: pending, status: 'pending' });
+    expect((await admin('DELETE', `/api/jobs/${pending}`)).status).toBe(404);
+    const dead = await deadJob();
+    expect((await admin('DELETE', `/api/jobs/${dead}`)).status).toBe(200);
+
+    const running = await enqueue('r');
+    const claim = await jobClaim(api.db, { token: randomUUID(), limit: 1, types: null, leaseMs: {}, defaultLeaseMs: 60_000, outcomes: [] });
+    expect(claim.jobs.map((j) => j.id)).toEqual([running]);
+    const refused = await admin('DELETE', `/api/jobs/${running}`);
+    expect(refused.status).toBe(409);
+    expect(refused.json).toMatchObject({ status: 'running' });
+    expect((await admin('POST', `/api/jobs/${running}/retry`)).status).toBe(409);
+    expect(await jobRow(api.db, running)).toMatchObject({ status: 'running' });
+  });
+
+  it('GET /api/queue/stats counts jobs by status and type', async () => {
+    await enqueue('a');
+    await enqueue('b');
+    await deadJob();
+    const res = await admin('GET', '/api/queue/stats');
+    expect(res.json).toMatchObject({ pending: 2, running: 0, dead: 1, byType: { 'send-welcome-email': { pending: 2, dead: 1 } } });
+  });
+
+  it.each([
+    ['GET', '/api/jobs'], ['GET', `/api/jobs/${randomUUID()}`], ['DELETE', `/api/jobs/${randomUUID()}`],
+    ['POST', `/api/jobs/${randomUUID()}/retry`], ['GET', '/api/queue/stats'],
+  ])('%s %s needs ADMIN_SECRET: 401 without or with another secret, 500 when unset', async (method, path) => {
+    const id = await enqueue('kept');
+    for (const token of [undefined, 'wrong', SECRETS.ENQUEUE_SECRET, SECRETS.CRON_SECRET]) {
+      const res = await api.call(method, path.replace(/[0-9a-f-]{36}/, id), { token });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    setEnv({ ADMIN_SECRET: undefined });
+    const res = await admin(method, path);
+    expect(res.status).toBe(500);
+    expect(res.json.error).toMatch(/ADMIN_SECRET is not set/);
+    expect(await jobRow(api.db, id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await countJobs(api.db)).toBe(1);
+  });
+});

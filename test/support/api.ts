@@ -1,0 +1,72 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { closeDb } from '../../lib/http/db.js';
+import { resetConfig } from '../../lib/queue/index.js';
+import { startDevServer } from '../../scripts/dev/server.js';
+import { freshDatabase } from './db.js';
+
+export const SECRETS = { ENQUEUE_SECRET: 'test-enqueue-secret', ADMIN_SECRET: 'test-admin-secret', CRON_SECRET: 'test-cron-secret' };
+export const API_DIR = fileURLToPath(new URL('../../api', import.meta.url));
+
+/** Sets (or, for undefined, deletes) environment variables and makes config() read them again. */
+export function setEnv(env: Record<string, string | undefined>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  resetConfig();
+}
+
+/**
+ * The real api/ functions served over real HTTP by npm run dev's server, in this process, on a free
+ * port, against a fresh migrated database of this test file. Each test file runs in its own process,
+ * so setting process.env here touches no other file.
+ */
+export async function startApi(env: Record<string, string | undefined> = {}) {
+  const conn = await freshDatabase('pg');
+  setEnv({ ...SECRETS, DRAIN_SECRET: undefined, EMAIL_WEBHOOK_URL: undefined, DATABASE_URL: conn.url, ...env });
+  const server = await startDevServer({ apiDir: API_DIR, port: 0, host: '127.0.0.1' });
+  const call = async (method: string, path: string, opts: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+    let body = opts.body;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(server.url + path, { method, headers, body });
+    const text = await res.text();
+    let json: any;
+    try { json = JSON.parse(text); } catch { json = undefined; }
+    return { status: res.status, headers: res.headers, text, json };
+  };
+  return {
+    url: server.url,
+    conn,
+    db: conn.db,
+    call,
+    close: async () => {
+      await server.close();
+      await closeDb();
+      await conn.close();
+    },
+  };
+}
+
+/** A local HTTP server standing in for an email provider's webhook: it records every post. */
+export async function startWebhook(status = () => 200) {
+  const received: { body: unknown }[] = [];
+  const server = createServer(async (req: IncomingMessage, res) => {
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    received.push({ body: JSON.parse(text) });
+    res.writeHead(status()).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/send`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
