@@ -1,0 +1,83 @@
+import type { BenchPostgres, BenchRedis } from './services.js';
+import { startRelay, type Relay, type RelayStats } from './relay.js';
+import type { SystemName } from './systems/index.js';
+import type { Endpoints, SystemSetup } from './systems/types.js';
+
+/** What every scenario gets: the servers, the installed systems and the run's sizes. */
+export interface Context {
+  quick: boolean;
+  sizes: Sizes;
+  pg: BenchPostgres;
+  redis?: BenchRedis;
+  /** Installed systems in run order; a system whose store is missing is in `skipped`. */
+  systems: InstalledSystem[];
+  skipped: Partial<Record<SystemName, string>>;
+  log(message: string): void;
+}
+
+export interface InstalledSystem {
+  name: SystemName;
+  setup: SystemSetup;
+  /** Un-relayed endpoints: seeding, resets and completion checks go here. */
+  direct: Endpoints;
+}
+
+export interface Sizes {
+  drainJobs: number;
+  rtts: number[];
+  /** Upper bound of one drain, so a slow peer at a high RTT cannot stall the run. */
+  capMs: number;
+  bulkJobs: number;
+  singleJobs: number;
+  deadRows: number[];
+  claimSamples: number;
+  memoryJobs: number;
+  coldRttMs: number;
+  /** Extra Sluice rows with non-default settings. */
+  tuned: boolean;
+  /** The "finished but not yet vacuumed" claim case: slow to set up, full runs only. */
+  deletedRows: number;
+}
+
+export const FULL: Sizes = {
+  drainJobs: 20_000, rtts: [5, 10, 20], capMs: 60_000, bulkJobs: 20_000, singleJobs: 1_000,
+  deadRows: [1_000, 1_000_000], claimSamples: 50, memoryJobs: 100_000, coldRttMs: 20, tuned: true, deletedRows: 1_000_000,
+};
+
+export const QUICK: Sizes = {
+  drainJobs: 2_000, rtts: [10], capMs: 15_000, bulkJobs: 5_000, singleJobs: 200,
+  deadRows: [1_000, 100_000], claimSamples: 20, memoryJobs: 20_000, coldRttMs: 20, tuned: false, deletedRows: 0,
+};
+
+export interface Relayed {
+  at: Endpoints;
+  stats(): RelayStats;
+  close(): Promise<void>;
+}
+
+/**
+ * Endpoints for `system` through a fresh latency relay of `rttMs` (counters start at zero), or the
+ * direct ones when rttMs is null.
+ */
+export async function relayed(ctx: Context, system: InstalledSystem, rttMs: number | null): Promise<Relayed> {
+  const none = { at: system.direct, stats: () => undefined as unknown as RelayStats, close: async () => {} };
+  if (rttMs === null) return none;
+  let relay: Relay;
+  let at: Endpoints;
+  if (system.direct.redis) {
+    relay = await startRelay({ target: system.direct.redis, rttMs, protocol: 'redis' });
+    at = { ...system.direct, redis: { host: '127.0.0.1', port: relay.port } };
+  } else {
+    relay = await startRelay({ target: { host: ctx.pg.host, port: ctx.pg.port }, rttMs, protocol: 'pg' });
+    at = { ...system.direct, pgUrl: withPort(system.direct.pgUrl, relay.port) };
+  }
+  return { at, stats: relay.stats, close: relay.close };
+}
+
+export function withPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.port = String(port);
+  return u.toString();
+}
+
+export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;

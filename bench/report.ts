@@ -1,0 +1,171 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ensureDir } from './services.js';
+import { throughputSvg } from './chart.js';
+import type { Sizes } from './context.js';
+import type { ClaimRow } from './scenarios/claim.js';
+import type { ColdRow } from './scenarios/cold.js';
+import type { DrainRow } from './scenarios/drain.js';
+import type { EnqueueRow } from './scenarios/enqueue.js';
+
+export interface Results {
+  date: string;
+  mode: 'full' | 'quick';
+  /** Run with --scenarios or --systems: never written over the README. */
+  partial: boolean;
+  durationSec: number;
+  machine: Record<string, unknown>;
+  sluice: { version: string; commit: string; engineUncommitted: boolean };
+  versions: Record<string, string>;
+  settings: Record<string, unknown>;
+  sizes: Sizes;
+  skipped: Record<string, string>;
+  throughput?: DrainRow[];
+  enqueue?: EnqueueRow[];
+  claim?: ClaimRow[];
+  cold?: ColdRow[];
+  memory?: DrainRow;
+  targets?: Target[];
+}
+
+export interface Target { what: string; goal: string; measured: string; met: boolean | null }
+
+const fmt = (x: number | undefined, digits = 0) => (x === undefined ? '–' : x.toLocaleString('en', { maximumFractionDigits: digits }));
+const ratio = (a: number, b: number) => (b > 0 ? a / b : Infinity);
+
+/** The issue's targets, each with the figure this run measured (null: not measured in this run). */
+export function targets(r: Results): Target[] {
+  const t: Target[] = [];
+  const at = (rtt: number | null) => (r.throughput ?? []).filter((row) => row.rttMs === rtt);
+  const versus = (rtt: number | null, goal: number, what: string) => {
+    const rows = at(rtt);
+    const sluice = rows.find((row) => row.label === 'sluice');
+    const peers = rows.filter((row) => row.system !== 'sluice');
+    if (!sluice || peers.length === 0) return t.push({ what, goal: `>= ${goal}x`, measured: 'not measured', met: null });
+    const best = peers.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a));
+    const x = ratio(sluice.jobsPerSec, best.jobsPerSec);
+    t.push({ what, goal: `>= ${goal}x the fastest peer`, measured: `${x.toFixed(2)}x (${fmt(sluice.jobsPerSec)} vs ${best.system} ${fmt(best.jobsPerSec)} jobs/s)`, met: x >= goal });
+  };
+  versus(null, 2, 'drain throughput, local Postgres');
+  versus(10, 10, 'drain throughput at 10 ms round trip');
+
+  const counted = (r.throughput ?? []).find((row) => row.label === 'sluice (counting relay, 0 ms)');
+  const at10 = at(10).find((row) => row.label === 'sluice');
+  t.push(counted
+    ? { what: 'statements per job during a drain (defaults)', goal: '<= 0.03', measured: `${counted.statementsPerJob} locally${at10 ? `, ${at10.statementsPerJob} at 10 ms` : ''}`, met: counted.statementsPerJob! <= 0.03 && (!at10 || at10.statementsPerJob! <= 0.03) }
+    : { what: 'statements per job during a drain (defaults)', goal: '<= 0.03', measured: 'not measured', met: null });
+
+  const dead = (r.claim ?? []).filter((row) => row.case.endsWith('dead rows'));
+  if (dead.length >= 2) {
+    const [few, many] = [dead[0]!, dead.at(-1)!];
+    const x = ratio(many.medianMs, few.medianMs);
+    t.push({ what: `claim latency, ${fmt(many.otherRows)} dead rows vs ${fmt(few.otherRows)}`, goal: '<= 1.2x', measured: `${x.toFixed(2)}x (median ${many.medianMs} vs ${few.medianMs} ms)`, met: x <= 1.2 });
+  } else t.push({ what: 'claim latency, 1M dead rows vs 1k', goal: '<= 1.2x', measured: 'not measured', met: null });
+
+  const enq = r.enqueue ?? [];
+  const mine = enq.find((row) => row.system === 'sluice');
+  const peers = enq.filter((row) => row.system !== 'sluice');
+  if (mine && peers.length > 0) {
+    const best = peers.reduce((a, b) => (b.bulkJobsPerSec > a.bulkJobsPerSec ? b : a));
+    const x = ratio(mine.bulkJobsPerSec, best.bulkJobsPerSec);
+    t.push({ what: `enqueueMany, ${fmt(mine.bulkJobs)} jobs`, goal: ">= 1.5x the fastest peer's bulk insert", measured: `${x.toFixed(2)}x (${fmt(mine.bulkJobsPerSec)} vs ${best.system} ${fmt(best.bulkJobsPerSec)} jobs/s)`, met: x >= 1.5 });
+  } else t.push({ what: 'enqueueMany vs bulk inserts', goal: '>= 1.5x', measured: 'not measured', met: null });
+
+  if (r.cold?.length) {
+    // Judged on the worse of what the relay counted and what the clock says, per driver.
+    const worst = Math.max(...r.cold.map((c) => Math.max(c.roundTripsAtFirstJob, c.firstJobRtts)));
+    const each = r.cold.map((c) => `${c.driver} ${c.roundTripsAtFirstJob} counted / ${c.firstJobRtts} by the clock`).join('; ');
+    t.push({ what: `cold drain at ${r.cold[0]!.rttMs} ms, first job run`, goal: '<= 8 round trips', measured: each, met: worst <= 8 });
+  } else t.push({ what: 'cold drain at 20 ms', goal: '<= 8 round trips', measured: 'not measured', met: null });
+
+  t.push(r.memory
+    ? { what: `peak memory draining ${fmt(r.memory.jobs)} jobs`, goal: '<= 150 MB', measured: `${r.memory.maxRssMb} MB max RSS (${r.memory.baseRssMb} MB after imports)`, met: r.memory.maxRssMb <= 150 }
+    : { what: 'peak memory draining 100,000 jobs', goal: '<= 150 MB', measured: 'not measured', met: null });
+  return t;
+}
+
+export function markdown(r: Results): string {
+  const lines: string[] = [];
+  const push = (...l: string[]) => lines.push(...l);
+  const m = r.machine as { cpu: string; cores: number; memoryGb: number; os: string; node: string };
+  const pgs = r.settings.postgres as { version: string };
+  const redis = r.settings.redis as { version: string } | null;
+  push(`Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC (${r.mode} run, ${r.durationSec} s) on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}.`);
+  push(`Postgres ${pgs.version} (embedded, fsync and synchronous_commit on)${redis ? `, Redis ${redis.version} (AOF, fsync every second)` : ''}.`);
+  push(`Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; Sluice at ${r.sluice.commit}${r.sluice.engineUncommitted ? ' with uncommitted engine changes' : ''}.`);
+  for (const [name, why] of Object.entries(r.skipped)) push('', `**${name} skipped:** ${why}.`);
+
+  push('', '| target | goal | measured | met |', '| --- | --- | --- | --- |');
+  for (const t of r.targets ?? []) push(`| ${t.what} | ${t.goal} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
+
+  if (r.throughput?.length) {
+    const rtts = [...new Set(r.throughput.filter((x) => x.rttMs !== 0).map((x) => x.rttMs))];
+    const labels = [...new Set(r.throughput.filter((x) => x.rttMs !== 0).map((x) => x.label))];
+    const cols = rtts.map((x) => (x === null ? 'local' : `${x} ms RTT`));
+    push('', `**Drain throughput**, jobs/s, ${fmt(r.sizes.drainJobs)} no-op jobs drained by one process (statements / client round trips per job, counted by the relay):`, '');
+    push(`| system | ${cols.join(' | ')} | peak RSS |`, `| --- | ${cols.map(() => '---:').join(' | ')} | ---: |`);
+    for (const label of labels) {
+      const cells = rtts.map((rtt) => {
+        const row = r.throughput!.find((x) => x.label === label && x.rttMs === rtt);
+        if (!row) return '–';
+        const counted = row.statementsPerJob !== undefined ? ` (${row.statementsPerJob} / ${row.turnsPerJob})` : '';
+        return `${fmt(row.jobsPerSec)}${row.capped ? ' (capped)' : ''}${counted}`;
+      });
+      const rss = Math.max(...r.throughput.filter((x) => x.label === label).map((x) => x.maxRssMb));
+      push(`| ${label} | ${cells.join(' | ')} | ${rss} MB |`);
+    }
+    const zero = r.throughput.find((x) => x.rttMs === 0);
+    if (zero) push('', `Sluice through a 0 ms counting relay: ${fmt(zero.jobsPerSec)} jobs/s, ${zero.statements} statements for ${fmt(zero.completed)} jobs (${zero.statementsPerJob}/job), ${zero.turns} round trips.`);
+  }
+  if (r.enqueue?.length) {
+    push('', `**Enqueue**, locally: one bulk call of ${fmt(r.sizes.bulkJobs)} jobs, and ${fmt(r.sizes.singleJobs)} single enqueues one after another:`, '');
+    push('| system | bulk call | bulk jobs/s | single enqueue | single jobs/s |', '| --- | ---: | ---: | ---: | ---: |');
+    const names: Record<string, string> = { sluice: 'enqueueMany', 'pg-boss': 'insert', 'graphile-worker': 'addJobs', bullmq: 'addBulk' };
+    for (const e of r.enqueue) push(`| ${e.system} (${names[e.system]}) | ${fmt(e.bulkMs)} ms | ${fmt(e.bulkJobsPerSec)} | ${e.singleMsEach} ms | ${fmt(e.singleJobsPerSec)} |`);
+  }
+  if (r.claim?.length) {
+    push('', `**Claim latency** (Sluice, claim of ${r.claim[0]!.limit} jobs, ${r.claim[0]!.samples} samples after a first one):`, '');
+    push('| table holds | median | p95 | first claim | server time (EXPLAIN ANALYZE) |', '| --- | ---: | ---: | ---: | ---: |');
+    for (const c of r.claim) push(`| ${c.case} | ${c.medianMs} ms | ${c.p95Ms} ms | ${c.firstMs} ms | ${c.explainMs} ms |`);
+  }
+  if (r.cold?.length) {
+    push('', '**Cold drain** (Sluice, new process, one job in the table; round trips counted by the relay, and elapsed time / RTT):', '');
+    push('| driver | RTT | first job run | round trips counted | as RTTs | drain returned | as RTTs |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of r.cold) push(`| ${c.driver} | ${c.rttMs} ms | ${c.firstJobMs} ms | ${c.roundTripsAtFirstJob} | ${c.firstJobRtts} | ${c.doneMs} ms | ${c.doneRtts} |`);
+  }
+  if (r.memory) push('', `**Peak memory**: a Sluice drain of ${fmt(r.memory.jobs)} jobs (${fmt(r.memory.jobsPerSec)} jobs/s) peaked at ${r.memory.maxRssMb} MB RSS; the process held ${r.memory.baseRssMb} MB after loading its modules.`);
+  push('', '<details><summary>Settings of every system</summary>', '');
+  for (const [name, s] of Object.entries(r.settings)) push(`- ${name}: \`${JSON.stringify(s)}\``);
+  push('', '</details>');
+  return lines.join('\n') + '\n';
+}
+
+const README_START = '<!-- bench:start -->';
+const README_END = '<!-- bench:end -->';
+
+/** Writes <date>.json, latest.md and throughput.svg; a full run also refreshes README's Performance section. */
+export function writeReports(r: Results): string[] {
+  r.targets = targets(r);
+  const dir = fileURLToPath(new URL(r.mode === 'quick' ? './results/quick/' : './results/', import.meta.url));
+  ensureDir(dir);
+  const name = r.partial ? `${r.date.slice(0, 10)}-partial` : r.date.slice(0, 10);
+  const md = markdown(r);
+  writeFileSync(`${dir}${name}.json`, JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(`${dir}latest.md`, md);
+  const written = [`${dir}${name}.json`, `${dir}latest.md`];
+  if (r.throughput?.length) {
+    writeFileSync(`${dir}throughput.svg`, throughputSvg(r.throughput, r.date.slice(0, 10)));
+    written.push(`${dir}throughput.svg`);
+  }
+  if (r.mode === 'full' && !r.partial) {
+    const readme = fileURLToPath(new URL('../README.md', import.meta.url));
+    const text = readFileSync(readme, 'utf8');
+    const [before, rest] = text.split(README_START);
+    const after = rest?.split(README_END)[1];
+    if (before !== undefined && after !== undefined) {
+      writeFileSync(readme, `${before}${README_START}\n![Drain throughput against round-trip time](bench/results/throughput.svg)\n\n${md}${README_END}${after}`);
+      written.push(readme);
+    }
+  }
+  return written;
+}

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import { connect, DRAIN_DEFAULTS, JOB_DEFAULTS, migrate, type Db } from '../../lib/queue/index.js';
+import { jobClaim, type ClaimParams } from '../../lib/queue/queries.js';
+import { round, type Context } from '../context.js';
+
+export interface ClaimRow {
+  /** What else is in the table besides the pending jobs. */
+  case: string;
+  otherRows: number;
+  pending: number;
+  limit: number;
+  samples: number;
+  medianMs: number;
+  p95Ms: number;
+  firstMs: number;
+  /** Server-side execution time of one more claim under EXPLAIN ANALYZE (no commit, so no fsync). */
+  explainMs: number;
+  /** EXPLAIN (ANALYZE, BUFFERS) of that claim, rolled back. */
+  plan: string;
+}
+
+const PENDING_SQL = (n: number) => sql`
+  insert into jobs (id, type, payload, run_after)
+  select gen_random_uuid(), 'noop', jsonb_build_object('i', g), now() - interval '1 minute' from generate_series(1, ${n}) g`;
+
+/** The claim exactly as the drain sends it, rendered to SQL text so EXPLAIN can run it. */
+function claimQuery(params: ClaimParams): Promise<{ sql: string; params: unknown[] }> {
+  let captured: SQL | undefined;
+  const capture = { execute: async (q: SQL) => { captured = q; return { rows: [{ written: 0, jobs: [] }] }; } };
+  return jobClaim(capture as unknown as Db, params).then(() => new PgDialect().sqlToQuery(captured!));
+}
+
+const params = (limit: number): ClaimParams => ({
+  token: randomUUID(), limit, types: null, leaseMs: { noop: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs },
+  defaultLeaseMs: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs, outcomes: [],
+});
+
+interface Case { label: string; otherRows: number; conn: ReturnType<typeof connect>; admin: pg.Client }
+
+/** A database of its own for one case: migrated, autovacuum off (vacuum is setup, never measured). */
+async function caseDatabase(ctx: Context, name: string, label: string, otherRows: number): Promise<Case> {
+  const url = await ctx.pg.createDatabase(name);
+  const conn = connect(url, { driver: 'pg', max: 1 });
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await migrate(conn.db);
+  await conn.db.execute(sql`alter table jobs set (autovacuum_enabled = false)`);
+  return { label, otherRows, conn, admin };
+}
+
+/**
+ * Latency of the claim statement (a steady-state claim of batchSize jobs) with few versus many other
+ * rows in the table: dead jobs (status 'dead', outside the claim's partial index) and, in full runs,
+ * finished jobs whose deleted tuples autovacuum has not reclaimed yet (still in the index). Each case
+ * has its own database and the samples alternate between them, so disk and CPU noise from anything
+ * else on the machine (every claim commits, and a commit waits for its fsync) falls on all alike.
+ */
+export async function claimLatency(ctx: Context): Promise<ClaimRow[]> {
+  const limit = DRAIN_DEFAULTS.batchSize;
+  const samples = ctx.sizes.claimSamples;
+  const pending = limit * (samples + 2);
+  const cases: Case[] = [];
+  for (const [i, dead] of ctx.sizes.deadRows.entries()) {
+    ctx.log(`claim latency: preparing ${dead} dead rows`);
+    const c = await caseDatabase(ctx, `sluice_claim_${i}`, `${dead.toLocaleString('en')} dead rows`, dead);
+    await c.conn.db.execute(sql`
+      insert into jobs (id, type, payload, status, attempts, max_attempts, run_after, last_error, created_at)
+      select gen_random_uuid(), 'noop', jsonb_build_object('i', g), 'dead', 5, 5, now() - interval '1 day',
+             'attempt 5/5: failed', now() - interval '2 days'
+      from generate_series(1, ${dead}) g`);
+    await c.conn.db.execute(PENDING_SQL(pending));
+    await c.admin.query('vacuum analyze jobs');
+    cases.push(c);
+  }
+  if (ctx.sizes.deletedRows > 0) {
+    // A drain that just finished this many jobs: their rows are deleted but still in jobs_claim_idx.
+    const n = ctx.sizes.deletedRows;
+    ctx.log(`claim latency: preparing ${n} finished (deleted, not yet vacuumed) rows`);
+    const c = await caseDatabase(ctx, 'sluice_claim_deleted', `${n.toLocaleString('en')} finished rows, not yet vacuumed`, n);
+    await c.conn.db.execute(PENDING_SQL(n));
+    await c.conn.db.execute(sql`delete from jobs`);
+    await c.conn.db.execute(PENDING_SQL(pending));
+    await c.admin.query('analyze jobs');
+    cases.push(c);
+  }
+
+  ctx.log(`claim latency: ${samples + 1} claims of ${limit} per case, alternating`);
+  const times = cases.map(() => [] as number[]);
+  for (let i = 0; i <= samples; i++) {
+    for (const [k, c] of cases.entries()) {
+      const t = performance.now();
+      const r = await jobClaim(c.conn.db, params(limit));
+      times[k]!.push(performance.now() - t);
+      if (r.jobs.length !== limit) throw new Error(`claim took ${r.jobs.length} jobs, expected ${limit}`);
+    }
+  }
+  const rows: ClaimRow[] = [];
+  for (const [k, c] of cases.entries()) {
+    // Explained after the samples, so the first sample is the first claim to meet this table.
+    const q = await claimQuery(params(limit));
+    await c.admin.query('begin');
+    const explained = await c.admin.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${q.sql}`, q.params);
+    await c.admin.query('rollback');
+    const plan = explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+    const first = times[k]!.shift()!;
+    const sorted = [...times[k]!].sort((a, b) => a - b);
+    const row: ClaimRow = {
+      case: c.label, otherRows: c.otherRows, pending, limit, samples,
+      medianMs: round(sorted[Math.floor(sorted.length / 2)]!, 2),
+      p95Ms: round(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!, 2),
+      firstMs: round(first, 2),
+      explainMs: Number(/Execution Time: ([\d.]+)/.exec(plan)?.[1] ?? NaN),
+      plan,
+    };
+    ctx.log(`  ${c.label}: claim of ${limit} median ${row.medianMs} ms, p95 ${row.p95Ms} ms (first ${row.firstMs} ms)`);
+    rows.push(row);
+    await c.admin.end();
+    await c.conn.close();
+  }
+  return rows;
+}

@@ -1,0 +1,113 @@
+import { relayed, round, type Context, type InstalledSystem } from '../context.js';
+import { runChild } from '../fork.js';
+import type { DrainResult } from '../systems/types.js';
+
+export interface DrainRow {
+  system: string;
+  /** Row label: the system, or the system and its non-default settings. */
+  label: string;
+  /** null: direct to the server, no relay. */
+  rttMs: number | null;
+  jobs: number;
+  completed: number;
+  ms: number;
+  jobsPerSec: number;
+  firstJobMs: number;
+  capped: boolean;
+  /** From the relay (absent when direct). */
+  statements?: number;
+  statementsPerJob?: number;
+  turns?: number;
+  turnsPerJob?: number;
+  connections?: number;
+  maxRssMb: number;
+  baseRssMb: number;
+  extra?: unknown;
+}
+
+/**
+ * One drain of `jobs` no-op jobs by `system` in a process of its own: reset and seed over a direct
+ * connection, then the child drains through a relay of `rttMs` (or directly) until every completion
+ * is persisted.
+ */
+export async function drainOnce(
+  ctx: Context,
+  system: InstalledSystem,
+  rttMs: number | null,
+  jobs: number,
+  opts: { label?: string; options?: Record<string, unknown> } = {},
+): Promise<DrainRow> {
+  await system.setup.reset();
+  await system.setup.seed(jobs);
+  const relay = await relayed(ctx, system, rttMs);
+  try {
+    const capMs = ctx.sizes.capMs;
+    const out = await runChild<DrainResult>({
+      kind: 'drain', system: system.name, at: relay.at, direct: system.direct, n: jobs, capMs, options: opts.options,
+    });
+    const r = out.result;
+    const stats = rttMs === null ? undefined : relay.stats();
+    const left = await system.setup.remaining();
+    if (left > 0 && !r.capped) ctx.log(`  ! ${system.name}: ${left} jobs left after a drain that said it finished`);
+    const row: DrainRow = {
+      system: system.name,
+      label: opts.label ?? system.name,
+      rttMs,
+      jobs,
+      completed: r.completed,
+      ms: round(r.ms),
+      jobsPerSec: Math.round((r.completed / r.ms) * 1000),
+      firstJobMs: round(r.firstJobMs),
+      capped: r.capped,
+      maxRssMb: out.maxRssMb,
+      baseRssMb: out.baseRssMb,
+      extra: r.extra,
+    };
+    if (stats) {
+      Object.assign(row, {
+        statements: stats.statements,
+        statementsPerJob: round(stats.statements / Math.max(1, r.completed), 4),
+        turns: stats.turns,
+        turnsPerJob: round(stats.turns / Math.max(1, r.completed), 4),
+        connections: stats.connections,
+      });
+    }
+    const where = rttMs === null ? 'local' : `${rttMs} ms`;
+    const counted = stats ? `, ${row.statementsPerJob} statements/job, ${row.turnsPerJob} turns/job` : '';
+    ctx.log(`  ${row.label} @ ${where}: ${row.jobsPerSec} jobs/s (${row.completed}/${jobs} in ${Math.round(row.ms)} ms${row.capped ? ', CAPPED' : ''}${counted})`);
+    return row;
+  } finally {
+    await relay.close();
+  }
+}
+
+/** Tuned settings for the optional extra Sluice rows: bigger claims, more handlers at once. */
+export const SLUICE_TUNED = { batchSize: 1_000, concurrency: 100 };
+
+/**
+ * Throughput of every system locally and at each relay RTT, systems interleaved so each RTT is
+ * measured under the same conditions. Sluice also drains once through a 0 ms relay: that run only
+ * counts its statements locally (the relay's own CPU would otherwise cost the local figure).
+ */
+export async function throughput(ctx: Context): Promise<DrainRow[]> {
+  const rows: DrainRow[] = [];
+  const { drainJobs, rtts, tuned } = ctx.sizes;
+  for (const rtt of [null, ...rtts]) {
+    ctx.log(`drain throughput, ${drainJobs} jobs, ${rtt === null ? 'local' : `${rtt} ms RTT`}`);
+    for (const system of ctx.systems) rows.push(await drainOnce(ctx, system, rtt, drainJobs));
+    const sluice = ctx.systems.find((s) => s.name === 'sluice')!;
+    if (tuned) {
+      const label = `sluice (batchSize ${SLUICE_TUNED.batchSize}, concurrency ${SLUICE_TUNED.concurrency})`;
+      rows.push(await drainOnce(ctx, sluice, rtt, drainJobs, { label, options: { drain: SLUICE_TUNED } }));
+    }
+    if (rtt === null) rows.push(await drainOnce(ctx, sluice, 0, drainJobs, { label: 'sluice (counting relay, 0 ms)' }));
+  }
+  return rows;
+}
+
+/** Peak memory (max RSS of the drain's process) of one Sluice drain of `memoryJobs` at defaults. */
+export async function memory(ctx: Context): Promise<DrainRow> {
+  ctx.log(`peak memory, sluice drain of ${ctx.sizes.memoryJobs} jobs`);
+  const sluice = ctx.systems.find((s) => s.name === 'sluice')!;
+  return drainOnce(ctx, sluice, null, ctx.sizes.memoryJobs);
+}
