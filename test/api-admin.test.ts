@@ -2,16 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { jobClaim } from '../lib/queue/queries.js';
-import { SECRETS, setEnv, startApi, startWebhook } from './support/api.js';
+import { SECRETS, setEnv, startApi, startApiWithWebhook } from './support/api.js';
 import { countJobs, jobRow } from './support/sql.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
-let webhook: Awaited<ReturnType<typeof startWebhook>>;
-beforeAll(async () => {
-  webhook = await startWebhook(() => 500); // every delivery fails: jobs with maxAttempts 1 end dead
-  api = await startApi({ EMAIL_WEBHOOK_URL: webhook.url });
-});
-afterAll(async () => { await api?.close(); await webhook?.close(); });
+let close = async () => {};
+// Every delivery fails at the webhook, so a job with maxAttempts 1 ends dead.
+beforeAll(async () => { ({ api, close } = await startApiWithWebhook(500)); });
+afterAll(() => close());
 beforeEach(async () => { setEnv(SECRETS); await api.db.execute(sql`delete from jobs`); });
 
 const admin = (method: string, path: string, token = SECRETS.ADMIN_SECRET) => api.call(method, path, { token });

@@ -1,19 +1,16 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SECRETS, setEnv, startApi, startWebhook } from './support/api.js';
+import { SECRETS, setEnv, startApi, startApiWithWebhook } from './support/api.js';
 import { countJobs } from './support/sql.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
-let webhook: Awaited<ReturnType<typeof startWebhook>>;
-let webhookStatus = 200;
-beforeAll(async () => {
-  webhook = await startWebhook(() => webhookStatus);
-  api = await startApi({ EMAIL_WEBHOOK_URL: webhook.url });
-});
-afterAll(async () => { await api?.close(); await webhook?.close(); });
+let webhook: Awaited<ReturnType<typeof startApiWithWebhook>>['webhook'];
+let close = async () => {};
+beforeAll(async () => { ({ api, webhook, close } = await startApiWithWebhook()); });
+afterAll(() => close());
 beforeEach(async () => {
   setEnv({ ...SECRETS, DRAIN_SECRET: undefined, DRAIN_MAX_DURATION_MS: undefined, DRAIN_SAFETY_MARGIN_MS: undefined, ALERT_DEAD_MAX: undefined });
-  webhookStatus = 200;
+  webhook.status = 200;
   webhook.received.length = 0;
   await api.db.execute(sql`delete from jobs`);
   await api.db.execute(sql`delete from sent_emails`);
@@ -124,7 +121,7 @@ describe('GET /api/health', () => {
     expect(late.json.problems).toEqual([expect.stringMatching(/oldest pending job has waited/)]);
     expect(late.text).not.toMatch(/example\.com/);
 
-    webhookStatus = 400; // the webhook rejects the message: PermanentError, dead at once
+    webhook.status = 400; // the webhook rejects the message: PermanentError, dead at once
     expect((await api.call('POST', '/api/drain', { token: SECRETS.CRON_SECRET })).json).toMatchObject({ dead: 1 });
     const dead = await api.call('GET', '/api/health');
     expect(dead.status).toBe(503);

@@ -60,9 +60,10 @@ export async function startDevServer(opts: {
       await (await load(match.route))(req, vres);
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
-      console.error(`[dev] ${raw.method} ${raw.url} threw:`, error);
+      const clientError = status !== undefined && status >= 400 && status < 500; // e.g. req.body of bad JSON
+      if (!clientError) console.error(`[dev] ${raw.method} ${raw.url} threw:`, error);
       if (!res.headersSent) {
-        const [code, text] = status && status >= 400 && status < 500 ? [status, (error as Error).message] : [500, 'A server error has occurred\n\nFUNCTION_INVOCATION_FAILED'];
+        const [code, text] = clientError ? [status, (error as Error).message] : [500, 'A server error has occurred\n\nFUNCTION_INVOCATION_FAILED'];
         res.writeHead(code, { 'content-type': 'text/plain' }).end(`${text}\n`);
       } else res.end();
     }

@@ -54,19 +54,29 @@ export async function startApi(env: Record<string, string | undefined> = {}) {
   };
 }
 
-/** A local HTTP server standing in for an email provider's webhook: it records every post. */
-export async function startWebhook(status = () => 200) {
+/** A local HTTP server standing in for an email provider's webhook: records every post, answers `status`. */
+export async function startWebhook(status = 200) {
   const received: { body: unknown }[] = [];
   const server = createServer(async (req: IncomingMessage, res) => {
     let text = '';
     for await (const chunk of req) text += chunk;
     received.push({ body: JSON.parse(text) });
-    res.writeHead(status()).end();
+    res.writeHead(webhook.status).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
+  const webhook = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/send`,
     received,
+    /** What the next posts are answered; tests change it. */
+    status,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  return webhook;
+}
+
+/** startApi with a recording webhook as EMAIL_WEBHOOK_URL. */
+export async function startApiWithWebhook(status = 200) {
+  const webhook = await startWebhook(status);
+  const api = await startApi({ EMAIL_WEBHOOK_URL: webhook.url });
+  return { api, webhook, close: async () => { await api.close(); await webhook.close(); } };
 }

@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../scripts/local-postgres.js';
+import { SECRETS } from './support/api.js';
+import { freshDatabase } from './support/db.js';
+import { waitFor } from './support/sql.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const children: ChildProcess[] = [];
+
+/** `npm run dev` as a user starts it, in its own process group (as a terminal would, for Ctrl-C). */
+function npmRunDev(env: Record<string, string>) {
+  const { EMAIL_WEBHOOK_URL: _unset, ...inherited } = process.env; // the welcome email is logged, so the test sees it
+  const child = spawn('npm', ['run', 'dev'], { cwd: root, env: { ...inherited, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  // 'close': the process exited and every process holding its stdout/stderr (tsx, node) has let go.
+  const exited = new Promise<string>((resolve) => child.on('close', (code, signal) => resolve(signal ?? `exit ${code}`)));
+  return { child, output: () => output, exited };
+}
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+});
+
+describe('npm run dev', () => {
+  it('migrates, serves the API, drains with its local cron, refuses a second copy, and stops on Ctrl-C', async () => {
+    const conn = await freshDatabase('pg', { migrated: false }); // dev applies the migrations itself
+    await conn.close();
+    const port = await freePort();
+    const base = `http://localhost:${port}`;
+    const env = { ...SECRETS, DATABASE_URL: conn.url, PORT: String(port), SLUICE_DEV_CRON_MS: '200' };
+    const dev = npmRunDev(env);
+    await waitFor('npm run dev to start', async () => {
+      if (dev.child.exitCode !== null) throw new Error(`npm run dev exited early:\n${dev.output()}`);
+      return dev.output().includes('Sluice is running') ? true : undefined;
+    }, 30_000);
+    expect(dev.output()).toContain(`${base}/api`);
+    expect(dev.output()).toContain('ENQUEUE_SECRET  (from your environment)');
+    expect(dev.output()).not.toContain(SECRETS.ENQUEUE_SECRET);
+
+    const signup = await fetch(`${base}/api/signup`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'dev@example.com', name: 'Dev' }),
+    });
+    expect(signup.status).toBe(201);
+    const { jobId } = await signup.json();
+    // The local cron drains it: the job row is gone (success deletes it) and the email was logged.
+    await waitFor('the local cron to drain the job', async () => {
+      const res = await fetch(`${base}/api/jobs/${jobId}`, { headers: { authorization: `Bearer ${SECRETS.ADMIN_SECRET}` } });
+      return res.status === 404 ? true : undefined;
+    });
+    expect(dev.output()).toMatch(/\[send-welcome-email\].*to=dev@example\.com/);
+    expect(dev.output()).toMatch(/cron \/api\/cron\/drain 200 .*"completed":1/);
+
+    const second = npmRunDev(env);
+    expect(await second.exited).toBe('exit 1');
+    expect(second.output()).toContain(`port ${port} is in use: is npm run dev already running?`);
+
+    process.kill(-dev.child.pid!, 'SIGINT'); // what Ctrl-C in a terminal does
+    // npm itself dies of the SIGINT it forwarded; the dev process under it shuts down cleanly.
+    expect(['SIGINT', 'exit 0']).toContain(await dev.exited);
+    expect(dev.output()).toContain('[dev] stopped');
+    await expect(fetch(`${base}/api/health`)).rejects.toThrow();
+  });
+});
+
+describe('npm run dev with its embedded Postgres', () => {
+  it('a second one is told that the first owns .data/', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { startDevPostgres } = await import('../scripts/dev/database.js');
+    const dataRoot = mkdtempSync(`${tmpdir()}/sluice-dev-`);
+    writeFileSync(`${dataRoot}/dev.pid`, String(process.ppid)); // a live process holds the lock
+    await expect(startDevPostgres(dataRoot, await freePort())).rejects.toThrow(`npm run dev is already running (pid ${process.ppid})`);
+    rmSync(dataRoot, { recursive: true, force: true });
+  });
+});
