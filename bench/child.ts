@@ -1,42 +1,9 @@
 /**
  * One measurement in a process of its own: a drain is "one process" as the issue asks, its peak
- * memory is its own, and a cold drain really starts cold. Run by the parent with fork(), which keeps
- * tsx's loader (process.execArgv); the task arrives as JSON in argv[2], the result leaves over IPC.
+ * memory is its own, and a cold drain really starts cold. fork.ts starts it with tsx's loader; only
+ * the measured system's modules are imported.
  */
-import { systems, type SystemName } from './systems/index.js';
-import { hooks, type Endpoints } from './systems/types.js';
+import { serve } from './child-core.js';
+import { systems } from './systems/index.js';
 
-export type ChildTask =
-  | { kind: 'drain'; system: SystemName; at: Endpoints; direct: Endpoints; n: number; capMs: number; options?: Record<string, unknown> }
-  | { kind: 'enqueueBulk' | 'enqueueSingle'; system: SystemName; at: Endpoints; n: number };
-
-export type ChildMessage =
-  | { type: 'first'; ms: number }
-  | { type: 'result'; result: unknown; maxRssMb: number; baseRssMb: number }
-  | { type: 'error'; message: string };
-
-const send = (m: ChildMessage) => process.send!(m);
-const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
-
-async function main() {
-  const task = JSON.parse(process.argv[2]!) as ChildTask;
-  const w = (await systems[task.system].load()).worker;
-  // Modules are loaded; what the process holds now is the baseline the task's memory adds to.
-  const baseRssMb = mb(process.memoryUsage().rss);
-  const started = performance.now();
-  hooks.firstJob = () => send({ type: 'first', ms: performance.now() - started });
-  let result: unknown;
-  if (task.kind === 'drain') result = await w.drain(task.at, task.direct, task.n, task.capMs, task.options);
-  else if (task.kind === 'enqueueBulk') result = { ms: await w.enqueueBulk(task.at, task.n) };
-  else result = { ms: await w.enqueueSingle(task.at, task.n) };
-  const maxRssMb = mb(process.resourceUsage().maxRSS * 1024);
-  send({ type: 'result', result, maxRssMb, baseRssMb });
-}
-
-main().then(
-  () => process.disconnect!(),
-  (e: unknown) => {
-    send({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
-    process.disconnect!();
-  },
-);
+serve(async (system) => (await systems[system].load()).worker);

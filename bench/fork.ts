@@ -1,8 +1,21 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildMessage, ChildTask } from './child.js';
+import type { ChildMessage, ChildTask } from './child-core.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+// Under the root's node_modules, so the bundle resolves pg, drizzle and zod exactly as the app does.
+const PLAIN = fileURLToPath(new URL('../node_modules/.cache/sluice-bench/sluice-child.mjs', import.meta.url));
+
+let bundled: Promise<unknown> | undefined;
+/** Bundles sluice-child.ts (our code only; packages stay imports) for plain Node, once per run. */
+function bundle() {
+  bundled ??= import('esbuild').then((esbuild) =>
+    esbuild.build({
+      entryPoints: [fileURLToPath(new URL('./sluice-child.ts', import.meta.url))],
+      outfile: PLAIN, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'error',
+    }));
+  return bundled;
+}
 
 export interface ChildOutcome<R> {
   result: R;
@@ -15,13 +28,15 @@ export interface ChildOutcome<R> {
 }
 
 /**
- * Runs one task in a new Node process with the same loader (tsx) as this one. `onFirst` fires when
- * the child's first handler runs, so the caller can read relay counters at that moment.
+ * Runs one task in a new Node process with the same loader (tsx) as this one, or, with `plain` (Sluice
+ * only), a bundle of it in plain Node. `onFirst` fires when the child's first handler runs, so the
+ * caller can read relay counters at that moment.
  */
-export function runChild<R>(task: ChildTask, onFirst?: (ms: number) => void): Promise<ChildOutcome<R>> {
+export async function runChild<R>(task: ChildTask, onFirst?: (ms: number) => void, plain = false): Promise<ChildOutcome<R>> {
+  if (plain) await bundle();
   const spawned = performance.now();
-  const child = fork(CHILD, [JSON.stringify(task)], {
-    execArgv: process.execArgv.filter((a) => a !== '--eval'),
+  const child = fork(plain ? PLAIN : CHILD, [JSON.stringify(task)], {
+    execArgv: plain ? [] : process.execArgv.filter((a) => a !== '--eval'),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -102,8 +102,8 @@ export function markdown(r: Results): string {
     const rtts = [...new Set(r.throughput.filter((x) => x.rttMs !== 0).map((x) => x.rttMs))];
     const labels = [...new Set(r.throughput.filter((x) => x.rttMs !== 0).map((x) => x.label))];
     const cols = rtts.map((x) => (x === null ? 'local' : `${x} ms RTT`));
-    push('', `**Drain throughput**, jobs/s, ${fmt(r.sizes.drainJobs)} no-op jobs drained by one process (statements / client round trips per job, counted by the relay):`, '');
-    push(`| system | ${cols.join(' | ')} | peak RSS |`, `| --- | ${cols.map(() => '---:').join(' | ')} | ---: |`);
+    push('', `**Drain throughput**, jobs/s, ${fmt(r.sizes.drainJobs)} no-op jobs drained by one process, best of ${r.sizes.repeats} (statements / client round trips per job, counted by the relay):`, '');
+    push(`| system | ${cols.join(' | ')} | peak RSS (tsx) |`, `| --- | ${cols.map(() => '---:').join(' | ')} | ---: |`);
     for (const label of labels) {
       const cells = rtts.map((rtt) => {
         const row = r.throughput!.find((x) => x.label === label && x.rttMs === rtt);
@@ -133,7 +133,7 @@ export function markdown(r: Results): string {
     push('| driver | RTT | first job run | round trips counted | as RTTs | drain returned | as RTTs |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const c of r.cold) push(`| ${c.driver} | ${c.rttMs} ms | ${c.firstJobMs} ms | ${c.roundTripsAtFirstJob} | ${c.firstJobRtts} | ${c.doneMs} ms | ${c.doneRtts} |`);
   }
-  if (r.memory) push('', `**Peak memory**: a Sluice drain of ${fmt(r.memory.jobs)} jobs (${fmt(r.memory.jobsPerSec)} jobs/s) peaked at ${r.memory.maxRssMb} MB RSS; the process held ${r.memory.baseRssMb} MB after loading its modules.`);
+  if (r.memory) push('', `**Peak memory**: a Sluice drain of ${fmt(r.memory.jobs)} jobs (${fmt(r.memory.jobsPerSec)} jobs/s) in plain Node peaked at ${r.memory.maxRssMb} MB RSS; the process held ${r.memory.baseRssMb} MB after loading its modules. (The throughput rows run under tsx, whose loader adds about 35 MB.)`);
   push('', '<details><summary>Settings of every system</summary>', '');
   for (const [name, s] of Object.entries(r.settings)) push(`- ${name}: \`${JSON.stringify(s)}\``);
   push('', '</details>');
