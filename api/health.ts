@@ -7,7 +7,7 @@ export default route({
   GET: async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     const { ALERT_OLDEST_PENDING_MS, ALERT_DEAD_MAX } = config();
-    const stats = await queueStats(db()).catch(() => undefined);
+    const stats = await queueStats(db()).catch((error) => void console.error('[health] database check failed:', error));
     if (!stats) return res.status(503).json({ ok: false, problems: ['database unreachable'] });
     const { pending, running, dead, oldestPendingAgeMs } = stats;
     const problems = [
