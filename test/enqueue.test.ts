@@ -110,6 +110,18 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
     expect(await countJobs(conn.db)).toBe(0);
   });
 
+  it('reports a database error without echoing the payload', async () => {
+    await conn.db.execute(sql`alter table jobs rename to jobs_away`);
+    try {
+      const error = await enqueue(conn.db, email, { to: 'secret-person@example.com', subject: 'x' }).catch((e) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(String(error.message)).toMatch(/jobs/);
+      expect(`${error.message} ${error.stack}`).not.toContain('secret-person');
+    } finally {
+      await conn.db.execute(sql`alter table jobs_away rename to jobs`);
+    }
+  });
+
   it('stores the parsed payload (zod defaults and stripping applied)', async () => {
     const withDefault = defineJob({
       type: 'enqueue-test-defaults',

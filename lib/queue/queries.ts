@@ -3,13 +3,19 @@
  * Each is a single statement, so all of them work on every driver, with or without transactions,
  * and inside a caller's transaction. Values are always parameters.
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { DrizzleQueryError, type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import type { JobStatus } from './schema.js';
 
 async function rows<T>(db: Db, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as { rows: T[] };
-  return result.rows;
+  try {
+    const result = (await db.execute(query)) as unknown as { rows: T[] };
+    return result.rows;
+  } catch (error) {
+    // drizzle wraps driver errors in one whose message holds every parameter: payloads, possibly
+    // personal data, megabytes for a bulk insert. Rethrow the driver's own error, which names no values.
+    throw error instanceof DrizzleQueryError && error.cause instanceof Error ? error.cause : error;
+  }
 }
 
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
