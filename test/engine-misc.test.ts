@@ -87,3 +87,13 @@ describe.each(DRIVERS)('queueStats (%s driver)', (driver) => {
   });
 });
 
+
+describe('uuidv7', () => {
+  it('makes unique, version-7, time-ordered ids', async () => {
+    const { uuidv7 } = await import('../lib/queue/ids.js');
+    const ids = Array.from({ length: 2_000 }, (_, i) => uuidv7(1_700_000_000_000 + i));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
+    expect([...ids].sort()).toEqual(ids);
+  });
+});
