@@ -199,5 +199,6 @@ describe('drain options', () => {
     const job = defineJob({ type: 'drain-opts', payload: n, handler: async () => {} });
     await expect(drain(db, [job], { concurrency: 0 })).rejects.toThrow();
     await expect(drain(db, [job], { budgetMs: -5 })).rejects.toThrow();
+    await expect(drain(db, [job], { types: ['drain-opts', 'nobody-defines-this'] })).rejects.toThrow(/nobody-defines-this/);
   });
 });

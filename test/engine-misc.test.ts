@@ -95,5 +95,20 @@ describe('uuidv7', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
     expect([...ids].sort()).toEqual(ids);
+    const sameMs = Array.from({ length: 10_000 }, () => uuidv7(1_800_000_000_000));
+    expect(new Set(sameMs).size).toBe(sameMs.length);
+    expect([...sameMs].sort()).toEqual(sameMs);
+  });
+});
+
+describe('config', () => {
+  it('parses the environment once with documented defaults; empty means unset', async () => {
+    const { parseConfig } = await import('../lib/queue/index.js');
+    const c = parseConfig({ EMAIL_WEBHOOK_URL: '', CRON_SECRET: '', SLUICE_MAX_PAYLOAD_BYTES: '1024' });
+    expect(c.EMAIL_WEBHOOK_URL).toBeUndefined();
+    expect(c.CRON_SECRET).toBeUndefined();
+    expect(c.SLUICE_MAX_PAYLOAD_BYTES).toBe(1024);
+    expect(parseConfig({}).ALERT_OLDEST_PENDING_MS).toBe(300_000);
+    expect(() => parseConfig({ DATABASE_DRIVER: 'mysql' })).toThrow(/DATABASE_DRIVER/);
   });
 });

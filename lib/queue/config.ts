@@ -4,10 +4,7 @@ import { z } from 'zod';
  * Every setting Sluice reads from the environment, parsed once by zod. Each default is stated here
  * and nowhere else; README.md's variable table mirrors this file.
  */
-const optionalSecret = z
-  .string()
-  .optional()
-  .transform((v) => (v ? v : undefined)); // an empty variable counts as unset, never as an empty secret
+const optionalSecret = z.string().optional(); // empty counts as unset (parseConfig), never as an empty secret
 
 const envSchema = z.object({
   /** Postgres connection string. Required by anything that connects. */
@@ -47,7 +44,9 @@ const envSchema = z.object({
 export type Config = z.infer<typeof envSchema>;
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (easy to leave behind in a dashboard) means unset, for every variable.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(set);
   if (!parsed.success) throw new Error(`invalid environment: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

@@ -47,6 +47,9 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const o = drainOptionsSchema.parse(options);
   // With no definitions every claimed job would be an unknown type and go dead: refuse instead.
   if (jobs.length === 0) throw new TypeError('drain() needs at least one job definition');
+  // A listed type without a definition would be claimed only to go dead as unknown.
+  const undefinedTypes = (o.types ?? []).filter((t) => !jobs.some((j) => j.type === t));
+  if (undefinedTypes.length > 0) throw new TypeError(`drain() types have no definition: ${undefinedTypes.join(', ')}`);
   const start = Date.now();
   const deadline = o.deadline !== undefined ? +o.deadline : start + (o.budgetMs ?? DRAIN_DEFAULTS.budgetMs);
   // Time kept back at the end: handlers are aborted at stopAt, abandoned halfway to the deadline, then the last write.

@@ -27,7 +27,8 @@ export interface JobOptions {
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   type: string;
   payload: S;
-  handler: JobHandler<z.output<S>>;
+  // Method syntax on purpose: it lets a JobDefinition<typeof schema> sit in a JobDefinition[] list.
+  handler(payload: z.output<S>, ctx: JobContext): Promise<void>;
   maxAttempts: number;
   timeoutMs: number;
   backoff: BackoffPolicy;
@@ -63,7 +64,7 @@ export function defineJob<S extends z.ZodType>(
     backoff,
     priority: Math.trunc(spec.priority ?? JOB_DEFAULTS.priority),
   };
-  registry.set(spec.type, definition as unknown as JobDefinition);
+  registry.set(spec.type, definition);
   return definition;
 }
 
