@@ -6,9 +6,9 @@ import type { DrainRow } from './scenarios/drain.js';
  * magnitude at high RTT, and a linear axis would flatten everything but the leader. "local" (no
  * relay) sits at 0 ms.
  */
-const W = 680;
+const W = 720;
 const H = 380;
-const PAD = { left: 70, right: 200, top: 30, bottom: 50 };
+const PAD = { left: 70, right: 240, top: 30, bottom: 50 };
 const COLORS: Record<string, string> = { sluice: '#0b7285', 'pg-boss': '#e8590c', 'graphile-worker': '#7048e8', bullmq: '#c92a2a' };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -30,6 +30,8 @@ export interface Sizes {
   /** Upper bound of one drain, so a slow peer at a high RTT cannot stall the run. */
   capMs: number;
   bulkJobs: number;
+  /** Bulk enqueue calls per system; the fastest is reported. */
+  bulkRepeats: number;
   singleJobs: number;
   deadRows: number[];
   claimSamples: number;
@@ -42,12 +44,12 @@ export interface Sizes {
 }
 
 export const FULL: Sizes = {
-  drainJobs: 20_000, rtts: [5, 10, 20], repeats: 2, capMs: 60_000, bulkJobs: 20_000, singleJobs: 1_000,
+  drainJobs: 20_000, rtts: [5, 10, 20], repeats: 2, capMs: 60_000, bulkJobs: 20_000, bulkRepeats: 3, singleJobs: 1_000,
   deadRows: [1_000, 1_000_000], claimSamples: 50, memoryJobs: 100_000, coldRttMs: 20, tuned: true, deletedRows: 1_000_000,
 };
 
 export const QUICK: Sizes = {
-  drainJobs: 2_000, rtts: [10], repeats: 1, capMs: 15_000, bulkJobs: 5_000, singleJobs: 200,
+  drainJobs: 2_000, rtts: [10], repeats: 1, capMs: 15_000, bulkJobs: 5_000, bulkRepeats: 1, singleJobs: 200,
   deadRows: [1_000, 100_000], claimSamples: 20, memoryJobs: 20_000, coldRttMs: 20, tuned: false, deletedRows: 0,
 };
 

@@ -118,7 +118,7 @@ export function markdown(r: Results): string {
     if (zero) push('', `Sluice through a 0 ms counting relay: ${fmt(zero.jobsPerSec)} jobs/s, ${zero.statements} statements for ${fmt(zero.completed)} jobs (${zero.statementsPerJob}/job), ${zero.turns} round trips.`);
   }
   if (r.enqueue?.length) {
-    push('', `**Enqueue**, locally: one bulk call of ${fmt(r.sizes.bulkJobs)} jobs, and ${fmt(r.sizes.singleJobs)} single enqueues one after another:`, '');
+    push('', `**Enqueue**, locally: one bulk call of ${fmt(r.sizes.bulkJobs)} jobs (best of ${r.sizes.bulkRepeats}), and ${fmt(r.sizes.singleJobs)} single enqueues one after another:`, '');
     push('| system | bulk call | bulk jobs/s | single enqueue | single jobs/s |', '| --- | ---: | ---: | ---: | ---: |');
     const names: Record<string, string> = { sluice: 'enqueueMany', 'pg-boss': 'insert', 'graphile-worker': 'addJobs', bullmq: 'addBulk' };
     for (const e of r.enqueue) push(`| ${e.system} (${names[e.system]}) | ${fmt(e.bulkMs)} ms | ${fmt(e.bulkJobsPerSec)} | ${e.singleMsEach} ms | ${fmt(e.singleJobsPerSec)} |`);
