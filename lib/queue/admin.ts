@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { SluiceError } from './errors.js';
+import { JobNotFoundError, JobStateError } from './errors.js';
 import { jobCancel, jobGet, jobList, jobRetryDead, type JobChange, type JobRow } from './queries.js';
 import type { JobStatus } from './schema.js';
 
@@ -20,23 +20,6 @@ export interface JobView {
   idempotencyKey: string | null;
 }
 
-/** No job has this id (it never existed, succeeded or was cancelled). */
-export class JobNotFoundError extends SluiceError {
-  constructor(readonly id: string) {
-    super('job_not_found', `no job with id ${id}`);
-  }
-}
-
-/** The job is not in a state the operation applies to. */
-export class JobStateError extends SluiceError {
-  constructor(
-    readonly id: string,
-    readonly status: JobStatus,
-    action: string,
-  ) {
-    super('job_state_conflict', `job ${id} is ${status}: ${action}`);
-  }
-}
 
 const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { JobStatus } from './schema.js';
 
 /** Base class of every error Sluice throws on purpose; `code` is stable for programs to switch on. */
 export class SluiceError extends Error {
@@ -38,6 +39,24 @@ export class PayloadTooLargeError extends SluiceError {
     readonly limit: number,
   ) {
     super('payload_too_large', `payload is ${bytes} bytes; the limit is ${limit}`);
+  }
+}
+
+/** No job has this id (it never existed, succeeded or was cancelled). */
+export class JobNotFoundError extends SluiceError {
+  constructor(readonly id: string) {
+    super('job_not_found', `no job with id ${id}`);
+  }
+}
+
+/** The job is not in a state the operation applies to. */
+export class JobStateError extends SluiceError {
+  constructor(
+    readonly id: string,
+    readonly status: string,
+    action: string,
+  ) {
+    super('job_state_conflict', `job ${id} is ${status}: ${action}`);
   }
 }
 

@@ -5,7 +5,7 @@ export { defineJob, registeredJob, registeredTypes, type JobContext, type JobDef
 export { enqueue, enqueueMany, enqueueOptionsSchema, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
 export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from './drain.js';
 export { queueStats, type QueueStats } from './stats.js';
-export { listJobs, getJob, retryJob, cancelJob, JobNotFoundError, JobStateError, type JobView, type ListJobsOptions } from './admin.js';
+export { listJobs, getJob, retryJob, cancelJob, type JobView, type ListJobsOptions } from './admin.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
 export { config, parseConfig, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, type Config } from './config.js';
 export { jobs, JOB_STATUSES, type JobStatus } from './schema.js';
@@ -16,4 +16,6 @@ export {
   PayloadTooLargeError,
   PermanentError,
   RetryLaterError,
+  JobNotFoundError,
+  JobStateError,
 } from './errors.js';
