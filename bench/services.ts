@@ -81,6 +81,9 @@ export async function startRedis(): Promise<BenchRedis | { skipped: string }> {
   for (const [k, v] of Object.entries(settings)) args.push(`--${k}`, v);
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // If the run dies without reaching stop() (an exception, Ctrl-C), Redis must not outlive it.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   for (let i = 0; ; i++) {
     if (await canConnect(port)) break;
     if (i > 100 || child.exitCode !== null) {
@@ -95,6 +98,7 @@ export async function startRedis(): Promise<BenchRedis | { skipped: string }> {
     version,
     settings,
     async stop() {
+      process.off('exit', orphanGuard);
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
