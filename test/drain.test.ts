@@ -72,6 +72,14 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     expect((await jobRow(conn.db, orphan.id))!.last_error).toBe('unknown job type "drain-orphan"');
   });
 
+  it('stores any error text exactly: quotes, braces, commas, backslashes, NULL-ish words, unicode', async () => {
+    const nasty = 'a "quoted", {braced} \\ back\\slash NULL ✓ \'single\'';
+    const job = defineJob({ type: 'drain-nasty', payload: n, maxAttempts: 1, handler: async () => { throw new PermanentError(nasty); } });
+    const { id } = await enqueue(conn.db, job, { n: 1 });
+    await drain(conn.db, [job], { budgetMs: 5_000 });
+    expect((await jobRow(conn.db, id))!.last_error).toBe(`PermanentError: ${nasty}`);
+  });
+
   it('snoozes on RetryLaterError without spending an attempt', async () => {
     const job = defineJob({ type: 'drain-snooze', payload: n, handler: async () => { throw new RetryLaterError(60_000); } });
     const { id } = await enqueue(conn.db, job, { n: 1 });

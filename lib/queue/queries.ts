@@ -88,9 +88,14 @@ export interface ClaimedJob {
  * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
  */
 function outcomesCte(outcomes: Outcome[]) {
+  // Parallel arrays through unnest(), not one JSON document: the planner knows an unnest's row count
+  // from the array, so it looks outcomes up by primary key rather than hashing the whole table.
+  const column = <T>(pick: (o: Outcome) => T) => sql.param(outcomes.map(pick));
   return sql`outcome as (
-      select * from jsonb_to_recordset(${json(outcomes)})
-        as o(id uuid, token uuid, kind text, delay_ms float8, error text)
+      select * from unnest(${column((o) => o.id)}::uuid[], ${column((o) => o.token)}::uuid[],
+                           ${column((o) => o.kind)}::text[], ${column((o) => o.delay_ms ?? null)}::float8[],
+                           ${column((o) => o.error ?? null)}::text[])
+        as o(id, token, kind, delay_ms, error)
     ),
     finished as (
       delete from jobs j using outcome o
@@ -140,15 +145,6 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
   const [result] = await rows<{ written: number; jobs: ClaimedJob[] }>(
     db,
     sql`with ${outcomesCte(p.outcomes)},
-    candidate as (
-      select id from jobs
-      where status = 'pending' and run_after <= now()
-        and (${p.types === null ? null : sql.param(p.types)}::text[] is null
-             or type = any(${p.types === null ? null : sql.param(p.types)}::text[]))
-      order by priority desc nulls last, run_after
-      limit ${p.limit}
-      for update skip locked
-    ),
     claimed as (
       update jobs j set
         status = 'running',
@@ -157,8 +153,17 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
         started_at = now(),
         locked_until = now() + coalesce((${json(p.leaseMs)} ->> j.type)::float8, ${p.defaultLeaseMs})
                                * interval '1 millisecond'
-      from candidate c
-      where j.id = c.id
+      -- "= any(array(...))" rather than a join: the planner then fetches each row by primary key
+      -- instead of hashing the whole table, which it prefers while the table is small.
+      where j.id = any(array(
+        select id from jobs
+        where status = 'pending' and run_after <= now()
+          and (${p.types === null ? null : sql.param(p.types)}::text[] is null
+               or type = any(${p.types === null ? null : sql.param(p.types)}::text[]))
+        order by priority desc nulls last, run_after
+        limit ${p.limit}
+        for update skip locked
+      ))
       returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.priority, j.created_at, j.locked_until,
                 j.run_after
     )
