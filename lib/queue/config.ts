@@ -69,8 +69,10 @@ export const DRAIN_DEFAULTS = {
   budgetMs: 10_000,
   /** Handlers running at once. */
   concurrency: 10,
-  /** Most jobs one claim statement takes. Larger batches mean fewer round trips per job. */
-  batchSize: 200,
+  /** Most jobs one claim statement takes (claims start smaller and grow while jobs finish fast enough
+   *  to start within the lease grace). Larger batches mean fewer round trips per job; lower it for
+   *  payloads of many kilobytes, as up to two batches are in memory at once. */
+  batchSize: 1_000,
   /** Lease slack beyond a job's timeout: how long a claimed job may wait in the drain before it starts. */
   leaseGraceMs: 10_000,
   /** Buffered outcomes are written at the latest this long after the first of them. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
@@ -13,7 +14,7 @@ export const drainOptionsSchema = z.strictObject({
   deadline: z.union([z.date(), z.number()]).optional(),
   /** Handlers running at once. Default 10. */
   concurrency: z.number().int().positive().max(1000).optional(),
-  /** Most jobs per claim statement. Default 200. */
+  /** Most jobs per claim statement. Default 1,000. */
   batchSize: z.number().int().positive().max(10_000).optional(),
   /** Claim only these types. Default: all (a type with no definition goes dead). */
   types: z.array(z.string().min(1)).min(1).optional(),
@@ -62,6 +63,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const byType = new Map(jobs.map((j) => [j.type, j]));
   const leaseMs = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + grace]));
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every running job listens to it: no leak warning above 10
   const summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
 
   const queue: Leased[] = [];
