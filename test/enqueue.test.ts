@@ -107,7 +107,13 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
     const error = await enqueue(conn.db, blob, { data: 'x'.repeat(300 * 1024) }).catch((e) => e);
     expect(error).toBeInstanceOf(PayloadTooLargeError);
     expect(error.limit).toBe(256 * 1024);
+    // Counted in UTF-8 bytes, not characters: 90,000 euro signs are 270,000 bytes.
+    const euros = await enqueue(conn.db, blob, { data: '€'.repeat(90_000) }).catch((e) => e);
+    expect(euros).toBeInstanceOf(PayloadTooLargeError);
+    expect(euros.bytes).toBe(270_000 + '{"data":""}'.length);
     expect(await countJobs(conn.db)).toBe(0);
+    await enqueue(conn.db, blob, { data: '€'.repeat(80_000) }); // 240,011 bytes: under the limit
+    expect(await countJobs(conn.db)).toBe(1);
   });
 
   it('reports a database error without echoing the payload', async () => {

@@ -25,7 +25,8 @@ const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 export interface NewJobRow {
   id: string;
   type: string;
-  payload: unknown;
+  /** The payload already serialized (enqueue measured its size from this very text). */
+  payload_json: string;
   priority: number;
   max_attempts: number;
   /** Milliseconds from the database's now(); keeps the caller's clock out of scheduling. */
@@ -35,15 +36,37 @@ export interface NewJobRow {
   idempotency_key: string | null;
 }
 
-/** Inserts rows in one statement; a row whose idempotency key exists is skipped. Returns inserted ids. */
-export async function jobInsert(db: Db, jobs: NewJobRow[]): Promise<string[]> {
-  const inserted = await rows<{ id: string }>(
-    db,
-    sql`insert into jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
+/** The rows as one JSON array, splicing in each payload's text instead of serializing it again. */
+function rowsJson(jobs: NewJobRow[]): string {
+  const text = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
+  const items = jobs.map(
+    (r) =>
+      `{"id":"${r.id}","type":${text(r.type)},"payload":${r.payload_json},"priority":${r.priority},` +
+      `"max_attempts":${r.max_attempts},"delay_ms":${r.delay_ms},"run_at":${text(r.run_at)},` +
+      `"idempotency_key":${text(r.idempotency_key)}}`,
+  );
+  return `[${items.join(',')}]`;
+}
+
+const insertRows = (jobs: NewJobRow[]) => sql`insert into jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
         select r.id, r.type, r.payload, r.priority, r.max_attempts,
                coalesce(r.run_at, now() + r.delay_ms * interval '1 millisecond'), r.idempotency_key
-        from jsonb_to_recordset(${json(jobs)}) as r(id uuid, type text, payload jsonb, priority int,
-             max_attempts int, delay_ms float8, run_at timestamptz, idempotency_key text)
+        from jsonb_to_recordset(${rowsJson(jobs)}::jsonb) as r(id uuid, type text, payload jsonb, priority int,
+             max_attempts int, delay_ms float8, run_at timestamptz, idempotency_key text)`;
+
+/** Inserts rows that carry no idempotency key, in one statement. */
+export async function jobInsert(db: Db, jobs: NewJobRow[]): Promise<void> {
+  await rows(db, insertRows(jobs));
+}
+
+/**
+ * Inserts rows in one statement, skipping those whose idempotency key a job already holds; returns
+ * the ids it inserted. (ON CONFLICT inserts speculatively, a cost jobInsert spares keyless batches.)
+ */
+export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<string[]> {
+  const inserted = await rows<{ id: string }>(
+    db,
+    sql`${insertRows(jobs)}
         on conflict (idempotency_key) where idempotency_key is not null do nothing
         returning id`,
   );
