@@ -86,8 +86,8 @@ export async function drainOnce(
   }
 }
 
-/** Tuned settings for the optional extra Sluice rows: bigger claims, more handlers at once. */
-export const SLUICE_TUNED = { batchSize: 1_000, concurrency: 100 };
+/** Tuned settings for the optional extra Sluice rows: bigger claims than the default 1,000, more handlers at once. */
+export const SLUICE_TUNED = { batchSize: 2_000, concurrency: 50 };
 
 /**
  * Throughput of every system locally and at each relay RTT, systems interleaved so each RTT is

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
 import type { JobDefinition } from './jobs.js';
-import { type ClaimedJob, jobClaim, jobExpiredLeases, jobWriteOutcomes, type Outcome } from './queries.js';
+import { type ClaimedJob, jobClaim, jobWriteOutcomes, type Outcome } from './queries.js';
 import { failure, runJob } from './run-job.js';
 
 export const drainOptionsSchema = z.strictObject({
@@ -72,6 +72,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   let finished = 0;
   let firstStart = 0;
   let exhausted = false;
+  let rescueDone = false;
   let stopped: DrainSummary['stoppedBy'] | undefined;
   let failure_: unknown;
   const inFlight = new Set<Promise<unknown>>();
@@ -109,9 +110,17 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     claims++;
     const limit = claimSize();
     const token = randomUUID();
+    // The first claim of a pass also finds expired leases (the rescue); their outcomes ride on the next.
+    const rescueLimit = rescueDone ? 0 : DRAIN_DEFAULTS.rescueLimit;
+    rescueDone = true;
     const result = await withOutcomes((batch) =>
-      jobClaim(db, { token, limit, types: o.types ?? null, leaseMs, defaultLeaseMs: JOB_DEFAULTS.timeoutMs + grace, outcomes: batch }),
+      jobClaim(db, { token, limit, types: o.types ?? null, leaseMs, defaultLeaseMs: JOB_DEFAULTS.timeoutMs + grace, outcomes: batch, rescueLimit }),
     );
+    for (const job of result.expired) {
+      outcomes.push(failure(job, job.lock_token, byType.get(job.type), 'lease expired: the drain running it crashed, was killed or overran'));
+    }
+    summary.rescued += result.expired.length;
+    if (result.expired.length > 0) scheduleFlush();
     summary.claimed += result.jobs.length;
     for (const job of result.jobs) queue.push({ job, token });
     if (result.jobs.length < limit) exhausted = true;
@@ -141,15 +150,6 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const deadlineTimer = setTimeout(() => wake(), Math.max(0, stopAt - Date.now()));
 
   try {
-    // Rescue: leases that expired belong to drains that died. Written at once so this pass can run them.
-    const expired = await jobExpiredLeases(db, DRAIN_DEFAULTS.rescueLimit);
-    if (expired.length > 0) {
-      const rescue = expired.map((job) =>
-        failure(job, job.lock_token, byType.get(job.type), 'lease expired: the drain running it crashed, was killed or overran'));
-      await jobWriteOutcomes(db, rescue);
-      summary.rescued = rescue.length;
-    }
-
     while (!stopped && failure_ === undefined) {
       if (Date.now() >= stopAt) { stopped = 'deadline'; break; }
       while (running < concurrency && queue.length > 0) startJob(queue.shift()!);

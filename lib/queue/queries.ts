@@ -140,6 +140,14 @@ function outcomesCte(outcomes: Outcome[]) {
     )`;
 }
 
+export interface ExpiredLease {
+  id: string;
+  type: string;
+  attempts: number;
+  max_attempts: number;
+  lock_token: string;
+}
+
 export interface ClaimParams {
   /** Lease token shared by every job of this claim. */
   token: string;
@@ -151,12 +159,16 @@ export interface ClaimParams {
   defaultLeaseMs: number;
   /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
   outcomes: Outcome[];
+  /** Also list up to this many running jobs whose lease expired (the rescue; saves a round trip). */
+  rescueLimit: number;
 }
 
 export interface ClaimResult {
   /** Outcomes that applied; the rest had lost their lease. */
   written: number;
   jobs: ClaimedJob[];
+  /** Running jobs whose lease expired: their drain crashed, was killed or overran. */
+  expired: ExpiredLease[];
 }
 
 /**
@@ -165,7 +177,7 @@ export interface ClaimResult {
  * running, attempts + 1, a token and locked_until. Its ORDER BY matches jobs_claim_idx exactly.
  */
 export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
-  const [result] = await rows<{ written: number; jobs: ClaimedJob[] }>(
+  const [result] = await rows<ClaimResult>(
     db,
     sql`with ${outcomesCte(p.outcomes)},
     claimed as (
@@ -191,7 +203,12 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
                 j.run_after
     )
     select ((select count(*) from finished) + (select count(*) from settled))::int as written,
-           coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs`,
+           coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
+           coalesce((select json_agg(x) from (
+             select id, type, attempts, max_attempts, lock_token from jobs
+             where status = 'running' and locked_until < now()
+             order by locked_until limit ${p.rescueLimit}
+           ) x), '[]') as expired`,
   );
   return result!;
 }
@@ -204,24 +221,6 @@ export async function jobWriteOutcomes(db: Db, outcomes: Outcome[]): Promise<num
         select ((select count(*) from finished) + (select count(*) from settled))::int as written`,
   );
   return result!.written;
-}
-
-export interface ExpiredLease {
-  id: string;
-  type: string;
-  attempts: number;
-  max_attempts: number;
-  lock_token: string;
-}
-
-/** Running jobs whose lease has expired: their drain crashed, was killed, or overran. */
-export async function jobExpiredLeases(db: Db, limit: number): Promise<ExpiredLease[]> {
-  return rows<ExpiredLease>(
-    db,
-    sql`select id, type, attempts, max_attempts, lock_token from jobs
-        where status = 'running' and locked_until < now()
-        order by locked_until limit ${limit}`,
-  );
 }
 
 // ------------------------------------------------------------------------------------------ stats
