@@ -173,6 +173,14 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     expect(await countJobs(conn.db)).toBe(1);
   });
 
+  it('never claims more than maxJobs, even with two claims on the wire', async () => {
+    const job = defineJob({ type: 'drain-max', payload: n, handler: async () => {} });
+    await enqueueMany(conn.db, Array.from({ length: 3_000 }, (_, i) => ({ job, payload: { n: i } })));
+    const summary = await drain(conn.db, [job], { budgetMs: 30_000, batchSize: 500, maxJobs: 1_700 });
+    expect(summary).toMatchObject({ claimed: 1_700, completed: 1_700, stoppedBy: 'maxJobs' });
+    expect(await countJobs(conn.db)).toBe(1_300);
+  });
+
   it('claims only the requested types', async () => {
     const a = defineJob({ type: 'drain-type-a', payload: n, handler: async () => {} });
     const b = defineJob({ type: 'drain-type-b', payload: n, handler: async () => {} });

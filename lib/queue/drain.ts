@@ -78,6 +78,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const inFlight = new Set<Promise<unknown>>();
   let statements = 0; // claims and flushes on the wire
   let claims = 0; // claims on the wire
+  let asked = 0; // jobs those claims asked for
   let wake = () => {};
   const track = (p: Promise<unknown>) => {
     const settled = p.catch((e) => { failure_ ??= e; }).finally(() => { inFlight.delete(settled); wake(); });
@@ -104,18 +105,19 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     const elapsed = Date.now() - firstStart;
     const rate = finished > 0 && elapsed > 0 ? finished / elapsed : 0;
     const fit = rate ? Math.floor((rate * grace) / 2) : concurrency * 2;
-    return Math.min(batchSize, maxJobs - summary.claimed, Math.max(concurrency, fit));
+    return Math.min(batchSize, maxJobs - summary.claimed - asked, Math.max(concurrency, fit));
   };
   const claim = async () => {
     claims++;
     const limit = claimSize();
+    asked += limit;
     const token = randomUUID();
     // The first claim of a pass also finds expired leases (the rescue); their outcomes ride on the next.
     const rescueLimit = rescueDone ? 0 : DRAIN_DEFAULTS.rescueLimit;
     rescueDone = true;
     const result = await withOutcomes((batch) =>
       jobClaim(db, { token, limit, types: o.types ?? null, leaseMs, defaultLeaseMs: JOB_DEFAULTS.timeoutMs + grace, outcomes: batch, rescueLimit }),
-    );
+    ).finally(() => { asked -= limit; });
     for (const job of result.expired) {
       outcomes.push(failure(job, job.lock_token, byType.get(job.type), 'lease expired: the drain running it crashed, was killed or overran'));
     }
@@ -154,7 +156,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
       if (Date.now() >= stopAt) { stopped = 'deadline'; break; }
       while (running < concurrency && queue.length > 0) startJob(queue.shift()!);
       const idle = running === 0 && queue.length === 0 && statements === 0;
-      const canClaim = summary.claimed < maxJobs;
+      const canClaim = summary.claimed + asked < maxJobs;
       const wanted = claims < maxClaims() && queue.length < concurrency;
       if (wanted && canClaim && (!exhausted || (idle && outcomes.length > 0))) {
         exhausted = false;
