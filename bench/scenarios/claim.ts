@@ -34,7 +34,7 @@ function claimQuery(params: ClaimParams): Promise<{ sql: string; params: unknown
 }
 
 const params = (limit: number): ClaimParams => ({
-  token: randomUUID(), limit, types: null, leaseMs: { noop: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs },
+  token: randomUUID(), limit, types: null, rescueLimit: 0, leaseMs: { noop: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs },
   defaultLeaseMs: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs, outcomes: [],
 });
 
