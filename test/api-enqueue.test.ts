@@ -51,6 +51,11 @@ describe('POST /api/jobs', () => {
     ['a bulk over 1,000 jobs', () => enqueue({ jobs: Array.from({ length: 1001 }, () => ({ type: 'send-welcome-email', payload: welcome })) }), 400, /1000/],
     ['an empty bulk', () => enqueue({ jobs: [] }), 400, /jobs/],
     ['a JSON array', () => enqueue([{ type: 'send-welcome-email', payload: welcome }]), 400, /invalid request/],
+    ['a "job" key naming another type', () => enqueue({ type: 'send-welcome-email', job: 'internal-only', payload: welcome }), 400, /"job" is not accepted/],
+    ['a "job" object', () => enqueue({ type: 'send-welcome-email', job: {}, payload: welcome }), 400, /"job" is not accepted/],
+    ['a NUL character in the payload', () => enqueue({ type: 'send-welcome-email', payload: { ...welcome, name: 'A\u0000da' } }), 400, /NUL/],
+    ['a lone surrogate in the payload', () => enqueue({ type: 'send-welcome-email', payload: { ...welcome, name: '\ud800' } }), 400, /surrogate/],
+    ['runAt in year 0', () => enqueue({ type: 'send-welcome-email', payload: welcome, runAt: '0000-01-01T00:00:00Z' }), 400, /years 1 to 9999/],
   ];
   it.each(rejected)('rejects %s and inserts nothing', async (_name, send, status, message) => {
     const res = await send();

@@ -44,6 +44,8 @@ describe('POST /api/signup', () => {
     ['an invalid email', { json: { email: 'nope', name: 'A' } }, 400],
     ['a missing name', { json: { email: 'a@example.com' } }, 400],
     ['an unknown field', { json: { email: 'a@example.com', name: 'A', admin: true } }, 400],
+    ['a NUL in the name', { json: { email: 'a@example.com', name: 'A\u0000' } }, 400],
+    ['a lone surrogate in the name', { json: { email: 'a@example.com', name: 'A\udc00' } }, 400],
     ['bad JSON', { body: '{"email"', headers: { 'content-type': 'application/json' } }, 400],
     ['no JSON', { body: 'email=a@example.com', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
   ])('rejects %s and inserts nothing', async (_name, opts, status) => {

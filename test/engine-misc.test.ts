@@ -25,6 +25,7 @@ describe('defineJob', () => {
     expect(() => defineJob({ type: 'has space', payload, handler })).toThrow(/job type/);
     expect(() => defineJob({ type: 'ok', payload, handler, maxAttempts: 0 })).toThrow(/maxAttempts/);
     expect(() => defineJob({ type: 'ok', payload, handler, timeoutMs: 1.5 })).toThrow(/timeoutMs/);
+    expect(() => defineJob({ type: 'ok', payload, handler, timeoutMs: 2 ** 31 })).toThrow(/timeoutMs/);
     expect(() => defineJob({ type: 'ok', payload, handler, backoff: { baseMs: -1 } })).toThrow(/baseMs/);
   });
 });

@@ -139,3 +139,23 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
     expect(row!.payload).toEqual({ n: 5 });
   });
 });
+
+describe('enqueue input Postgres cannot store', () => {
+  let conn: Awaited<ReturnType<typeof freshDatabase>>;
+  beforeAll(async () => { conn = await freshDatabase('pg'); });
+  afterAll(async () => { await conn?.close(); });
+
+  it('rejects NUL characters, lone surrogates and years outside 1-9999 with a ValidationError, inserting nothing', async () => {
+    const free = defineJob({ type: 'enqueue-test-free', payload: z.object({ s: z.string() }), handler: async () => {} });
+    for (const s of ['a\0b', '\ud800', 'x\udc00y']) {
+      await expect(enqueue(conn.db, free, { s })).rejects.toBeInstanceOf(ValidationError);
+    }
+    await expect(enqueue(conn.db, free, { s: 'ok' }, { runAt: '0000-01-01T00:00:00Z' })).rejects.toBeInstanceOf(ValidationError);
+    expect(await countJobs(conn.db)).toBe(0);
+    // ...while text that merely looks like those escapes, and real emoji pairs, are fine.
+    const fine = ['\\u0000', '\\\\\\u0000'.slice(1), '😀', 'back\\slash'];
+    for (const s of fine) await enqueue(conn.db, free, { s });
+    const stored = await select<{ s: string }>(conn.db, sql`select payload->>'s' as s from jobs order by id`);
+    expect(stored.map((r) => r.s)).toEqual(fine);
+  });
+});

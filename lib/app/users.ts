@@ -5,7 +5,7 @@ import { users } from './schema.js';
 
 export const signupSchema = z.strictObject({
   email: z.email().max(254).transform((e) => e.toLowerCase()),
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(200).refine((n) => !n.includes('\0') && n.isWellFormed(), 'name holds a character Postgres cannot store'),
 });
 
 /** A user with this email exists already; nothing was written and no job was enqueued. */

@@ -2,7 +2,7 @@ import type { VercelResponse } from '@vercel/node';
 import { z } from 'zod';
 import { EmailTakenError } from '../app/users.js';
 import {
-  JobNotFoundError, JobStateError, PayloadTooLargeError, SluiceError, UnknownJobTypeError, ValidationError,
+  JobNotFoundError, JobStateError, loggable, PayloadTooLargeError, SluiceError, UnknownJobTypeError, ValidationError,
 } from '../queue/index.js';
 
 /** An HTTP answer decided before any work: wrong token, bad body, missing configuration. */
@@ -47,6 +47,6 @@ export function sendError(res: VercelResponse, error: unknown): void {
     if (error instanceof JobStateError) body.status = error.status;
     return void res.status(known[1]).json(body);
   }
-  console.error('[sluice] unexpected error:', error);
+  console.error('[sluice] unexpected error:', loggable(error));
   res.status(500).json({ error: 'internal error' });
 }

@@ -4,7 +4,11 @@ import { enqueueMany, JOB_STATUSES, UnknownJobTypeError, type Db, type EnqueueIt
 import { parse } from './body.js';
 
 /** Shapes of the API's requests. Enqueue options are checked by the engine's own enqueueOptionsSchema. */
-const jobItem = z.looseObject({ type: z.string().min(1).max(100), payload: z.unknown().optional() });
+const jobItem = z.looseObject({
+  type: z.string().min(1).max(100),
+  payload: z.unknown().optional(),
+  job: z.never({ error: 'name the job with "type"; "job" is not accepted' }).optional(),
+});
 const bulkEnqueue = z.strictObject({ jobs: z.array(jobItem).min(1).max(1000) });
 
 export const listJobsQuery = z.strictObject({
@@ -37,7 +41,7 @@ export function jobOfType(type: string): JobDefinition {
 export async function enqueueRequest(db: Db, body: unknown) {
   const bulk = typeof body === 'object' && body !== null && 'jobs' in body;
   const parsed = bulk ? parse(bulkEnqueue, body).jobs : [parse(jobItem, body)];
-  const items: EnqueueItem[] = parsed.map(({ type, payload, ...options }) => ({ job: jobOfType(type), payload, ...options }));
+  const items: EnqueueItem[] = parsed.map(({ type, payload, ...options }) => ({ ...options, job: jobOfType(type), payload }));
   const { ids, duplicate } = await enqueueMany(db, items);
   return bulk ? { ids, duplicate } : { id: ids[0]!, duplicate: duplicate[0]! };
 }

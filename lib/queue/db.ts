@@ -13,7 +13,8 @@ export type Driver = 'pg' | 'neon';
 
 export interface ConnectOptions {
   driver?: Driver;
-  /** Pool size. Default 10. */
+  /** Pool size. Default 20: above the drain's default concurrency (10), so handlers querying ctx.db
+   *  cannot take every connection from the drain's own statements. */
   max?: number;
   /** neon driver only: host:port/path of a WebSocket relay (tests, local dev). */
   wsProxy?: string;
@@ -30,14 +31,20 @@ export interface Connection {
 /** neon for hosts under neon.tech, pg otherwise; DATABASE_DRIVER overrides the guess. */
 export function pickDriver(url: string, override = config().DATABASE_DRIVER): Driver {
   if (override) return override;
-  const host = new URL(url).hostname;
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    // Node's TypeError carries the whole input, password included: never let it reach a log.
+    throw new Error('DATABASE_URL is not a valid URL (postgres://user:password@host/database)');
+  }
   return host === 'neon.tech' || host.endsWith('.neon.tech') ? 'neon' : 'pg';
 }
 
 export function connect(url = config().DATABASE_URL, opts: ConnectOptions = {}): Connection {
   if (!url) throw new Error('DATABASE_URL is not set: pass a connection string to connect() or set the variable');
   const driver = opts.driver ?? pickDriver(url);
-  const max = opts.max ?? 10;
+  const max = opts.max ?? 20;
   if (driver === 'pg') {
     const pool = new pg.Pool({ connectionString: url, max });
     // An idle client's error (server restart, network drop) must not crash the process; the next query reconnects.

@@ -36,7 +36,8 @@ export interface DrainSummary {
   stoppedBy: 'empty' | 'deadline' | 'maxJobs';
 }
 
-type Leased = { job: ClaimedJob; token: string };
+/** A claimed job, its claim's token, and when its lease ends by the local clock. */
+type Leased = { job: ClaimedJob; token: string; leaseEnd: number };
 
 /**
  * One time-boxed pass: rescue expired leases, then claim, run and settle jobs until nothing is due,
@@ -61,7 +62,8 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const maxJobs = o.maxJobs ?? Infinity;
   const grace = o.leaseGraceMs ?? DRAIN_DEFAULTS.leaseGraceMs;
   const byType = new Map(jobs.map((j) => [j.type, j]));
-  const leaseMs = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + grace]));
+  const leaseMs: Record<string, number> = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + grace]));
+  const defaultLeaseMs = JOB_DEFAULTS.timeoutMs + grace;
   const stop = new AbortController();
   setMaxListeners(0, stop.signal); // every running job listens to it: no leak warning above 10
   const summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
@@ -73,6 +75,10 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   let firstStart = 0;
   let exhausted = false;
   let rescueDone = false;
+  let winding = false; // a job could not finish before stopAt: claim no more
+  let closing = false;
+  let gaveBack = false; // the last claim wrote give-backs, due at once: worth one more claim when idle
+  const longestRun = new Map<string, number>(); // per type, this pass: how long a run may need
   let stopped: DrainSummary['stoppedBy'] | undefined;
   let failure_: unknown;
   const inFlight = new Set<Promise<unknown>>();
@@ -115,28 +121,47 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     // The first claim of a pass also finds expired leases (the rescue); their outcomes ride on the next.
     const rescueLimit = rescueDone ? 0 : DRAIN_DEFAULTS.rescueLimit;
     rescueDone = true;
-    const result = await withOutcomes((batch) =>
-      jobClaim(db, { token, limit, types: o.types ?? null, leaseMs, defaultLeaseMs: JOB_DEFAULTS.timeoutMs + grace, outcomes: batch, rescueLimit }),
-    ).finally(() => { asked -= limit; });
+    // The lease is counted from when the claim was sent, by our clock: never later than the database's.
+    const sentAt = Date.now();
+    const result = await withOutcomes((batch) => {
+      gaveBack = batch.some((x) => x.kind === 'release' && x.delay_ms == null);
+      return jobClaim(db, { token, limit, types: o.types ?? null, leaseMs, defaultLeaseMs, outcomes: batch, rescueLimit });
+    }).finally(() => { asked -= limit; });
     for (const job of result.expired) {
       outcomes.push(failure(job, job.lock_token, byType.get(job.type), 'lease expired: the drain running it crashed, was killed or overran'));
     }
     summary.rescued += result.expired.length;
     if (result.expired.length > 0) scheduleFlush();
     summary.claimed += result.jobs.length;
-    for (const job of result.jobs) queue.push({ job, token });
+    for (const job of result.jobs) queue.push({ job, token, leaseEnd: sentAt + (leaseMs[job.type] ?? defaultLeaseMs) });
     if (result.jobs.length < limit) exhausted = true;
   };
   // Fast jobs (a full batch fits in the lease grace) get a second claim on the wire while the first
   // travels, hiding a round trip; slow jobs get one claim at a time so none waits long for a worker.
   const maxClaims = () => (claimSize() >= batchSize ? 2 : 1);
-  const startJob = ({ job, token }: Leased) => {
+  /**
+   * Starts a job, or gives it back unstarted (attempt returned) when it could not finish in time: its
+   * lease no longer covers a full timeout (it waited too long in the queue; another drain may rescue
+   * it), or a run of its type has taken longer than what is left before stopAt.
+   */
+  const startOrRelease = ({ job, token, leaseEnd }: Leased) => {
+    const definition = byType.get(job.type);
+    const now = Date.now();
+    const leaseTooShort = definition !== undefined && leaseEnd - now < definition.timeoutMs;
+    const tooLate = now + (longestRun.get(job.type) ?? 0) > stopAt;
+    if (leaseTooShort || tooLate) {
+      winding ||= tooLate;
+      record({ id: job.id, token, kind: 'release' });
+      scheduleFlush();
+      return;
+    }
     running++;
-    firstStart ||= Date.now();
-    const limits = { stopAt, settleMs: reserve / 2 };
-    track(runJob(job, token, byType.get(job.type), db, limits, stop.signal).then((outcome) => {
+    firstStart ||= now;
+    const limits = { leaseEnd, stopAt, settleMs: reserve / 2 };
+    track(runJob(job, token, definition, db, limits, stop.signal).then((outcome) => {
       running--;
       finished++;
+      longestRun.set(job.type, Math.max(longestRun.get(job.type) ?? 0, Date.now() - now));
       record(outcome);
       scheduleFlush();
     }));
@@ -146,7 +171,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const scheduleFlush = () => {
     flushTimer ??= setTimeout(() => {
       flushTimer = undefined;
-      if (outcomes.length > 0 && !stopped) track(withOutcomes((batch) => jobWriteOutcomes(db, batch)));
+      if (outcomes.length > 0 && !closing) track(withOutcomes((batch) => jobWriteOutcomes(db, batch)));
     }, DRAIN_DEFAULTS.flushDelayMs);
   };
   const deadlineTimer = setTimeout(() => wake(), Math.max(0, stopAt - Date.now()));
@@ -154,30 +179,47 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   try {
     while (!stopped && failure_ === undefined) {
       if (Date.now() >= stopAt) { stopped = 'deadline'; break; }
-      while (running < concurrency && queue.length > 0) startJob(queue.shift()!);
+      while (running < concurrency && queue.length > 0) startOrRelease(queue.shift()!);
       const idle = running === 0 && queue.length === 0 && statements === 0;
       const canClaim = summary.claimed + asked < maxJobs;
       const wanted = claims < maxClaims() && queue.length < concurrency;
-      if (wanted && canClaim && (!exhausted || (idle && outcomes.length > 0))) {
+      if (wanted && canClaim && !winding && (!exhausted || (idle && (outcomes.length > 0 || gaveBack)))) {
         exhausted = false;
         track(claim().finally(() => claims--));
       } else if (idle) {
-        stopped = canClaim ? 'empty' : 'maxJobs';
+        stopped = winding ? 'deadline' : canClaim ? 'empty' : 'maxJobs';
         break;
       }
       await new Promise<void>((resolve) => { wake = resolve; });
     }
   } finally {
-    // Stop: abort running handlers, release what never started, wait for everything, write the rest.
+    // Stop: abort running handlers, release what never started, wait for everything, write the rest,
+    // all by the deadline: past it the function may be frozen, and whatever is unwritten by then
+    // (the pool can be busy with handlers' queries) is left to the leases.
+    closing = true;
     clearTimeout(deadlineTimer);
-    stop.abort();
-    await Promise.all(inFlight);
     clearTimeout(flushTimer);
-    for (const { job, token } of queue.splice(0)) record({ id: job.id, token, kind: 'release' });
-    if (outcomes.length > 0) await withOutcomes((batch) => jobWriteOutcomes(db, batch));
+    stop.abort();
+    await untilDeadline(deadline, (async () => {
+      while (inFlight.size > 0) await Promise.all(inFlight);
+      for (const { job, token } of queue.splice(0)) record({ id: job.id, token, kind: 'release' });
+      if (outcomes.length > 0) await withOutcomes((batch) => jobWriteOutcomes(db, batch));
+    })());
   }
   if (failure_ !== undefined) throw failure_;
   summary.stoppedBy = stopped ?? 'deadline';
   summary.durationMs = Date.now() - start;
   return summary;
+}
+
+/** Waits for `work` until `deadline` at most; a failure of `work` before then is thrown. */
+async function untilDeadline(deadline: number, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now())); });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {}); // finishing late is fine; failing late has no one left to tell
+  }
 }

@@ -7,12 +7,18 @@ import { registeredJob, registeredTypes, type JobDefinition } from './jobs.js';
 import { jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, type NewJobRow } from './queries.js';
 
 const INT32_MAX = 2 ** 31 - 1;
+// In JSON text: a \u0000 escape, or the escape of an unpaired surrogate (JSON.stringify writes paired
+// ones as characters), not itself preceded by an escaped backslash.
+const UNSTORABLE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /** Per-enqueue options; the HTTP API validates its body with the same schema. */
 export const enqueueOptionsSchema = z
   .strictObject({
     /** Earliest start. A Date or an ISO 8601 string with offset. */
-    runAt: z.union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))]).optional(),
+    runAt: z
+      .union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))])
+      .refine((d) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, 'runAt must fall in the years 1 to 9999')
+      .optional(),
     /** Earliest start, in ms from now (the database's now). */
     delayMs: z.number().int().nonnegative().max(INT32_MAX).optional(),
     /** Higher runs first. Default: the job type's priority. */
@@ -57,6 +63,10 @@ function toRow(item: EnqueueItem, where = ''): NewJobRow {
     );
   }
   const payloadJson = JSON.stringify(payload.data ?? null);
+  if (UNSTORABLE.test(payloadJson)) {
+    const message = `${where}payload for "${job.type}" holds a NUL character or a lone UTF-16 surrogate, which Postgres cannot store`;
+    throw new ValidationError(message, [{ code: 'custom', path: [], message, input: undefined }]);
+  }
   const limit = config().SLUICE_MAX_PAYLOAD_BYTES;
   // Characters bound bytes from below: count bytes only when the text could be over the limit.
   if (payloadJson.length * 3 > limit) {

@@ -81,9 +81,19 @@ export class RetryLaterError extends SluiceError {
   }
 }
 
-/** A short, single-line description of anything thrown, for last_error (bounded in size). */
+/** A short description of anything thrown, for last_error (bounded in size). Never throws itself. */
 export function describeError(error: unknown): string {
-  const text =
-    error instanceof Error ? `${error.name}: ${error.message}` : typeof error === 'string' ? error : JSON.stringify(error);
+  let text: string;
+  try {
+    text = error instanceof Error ? `${error.name}: ${error.message}` : typeof error === 'string' ? error : JSON.stringify(error);
+  } catch {
+    text = Object.prototype.toString.call(error); // a BigInt, a cycle, a throwing toJSON...
+  }
   return (text ?? String(error)).slice(0, 2000);
+}
+
+/** A line for the log: name, message and stack, but none of the error's other properties (they can
+ *  hold connection strings or query parameters). */
+export function loggable(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : describeError(error);
 }

@@ -18,4 +18,5 @@ export {
   RetryLaterError,
   JobNotFoundError,
   JobStateError,
+  loggable,
 } from './errors.js';

@@ -37,8 +37,9 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
 
 const registry = new Map<string, JobDefinition>();
 
-const positiveInt = (name: string, value: number) => {
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${value}`);
+// Node's timers misfire (fire at once) above 2^31 - 1 ms, about 24.8 days.
+const positiveInt = (name: string, value: number, max = 2 ** 31 - 1) => {
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new TypeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
   return value;
 };
 

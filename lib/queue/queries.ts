@@ -19,6 +19,7 @@ async function rows<T>(db: Db, query: SQL): Promise<T[]> {
 }
 
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+const YEAR_MS = 365 * 24 * 3_600_000;
 
 // ---------------------------------------------------------------------------------------- enqueue
 
@@ -114,10 +115,13 @@ function outcomesCte(outcomes: Outcome[]) {
   // Parallel arrays through unnest(), not one JSON document: the planner knows an unnest's row count
   // from the array, so it looks outcomes up by primary key rather than hashing the whole table.
   const column = <T>(pick: (o: Outcome) => T) => sql.param(outcomes.map(pick));
+  // Values Postgres would reject fail the whole statement, and with it every outcome in it: a NUL in
+  // an error text, a delay that is not a finite number of ms up to a year.
+  const delay = (ms: number | null | undefined) => (ms == null ? null : Number.isFinite(ms) ? Math.min(Math.max(ms, 0), YEAR_MS) : 0);
   return sql`outcome as (
       select * from unnest(${column((o) => o.id)}::uuid[], ${column((o) => o.token)}::uuid[],
-                           ${column((o) => o.kind)}::text[], ${column((o) => o.delay_ms ?? null)}::float8[],
-                           ${column((o) => o.error ?? null)}::text[])
+                           ${column((o) => o.kind)}::text[], ${column((o) => delay(o.delay_ms))}::float8[],
+                           ${column((o) => o.error?.replaceAll('\0', '') ?? null)}::text[])
         as o(id, token, kind, delay_ms, error)
     ),
     finished as (

@@ -32,7 +32,7 @@ export async function freshDatabase(
 }
 
 /** Another pool on a database made by freshDatabase (a second "function instance"). */
-function reconnect(url: string, driver: Driver): Connection {
-  return connect(url, { driver, wsProxy: inject('wsProxy') });
+function reconnect(url: string, driver: Driver, max?: number): Connection {
+  return connect(url, { driver, wsProxy: inject('wsProxy'), max });
 }
 freshDatabase.reconnect = reconnect;

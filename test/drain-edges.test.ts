@@ -1,0 +1,78 @@
+// What a drain does when handlers misbehave or time runs short: found by review, kept by these tests.
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineJob, drain, enqueue, enqueueMany, RetryLaterError } from '../lib/queue/index.js';
+import { DRIVERS, freshDatabase } from './support/db.js';
+import { countJobs, jobRow, select } from './support/sql.js';
+
+const n = z.object({ n: z.number() });
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
+  let conn: Awaited<ReturnType<typeof freshDatabase>>;
+  beforeAll(async () => { conn = await freshDatabase(driver); });
+  afterAll(async () => { await conn?.close(); });
+  beforeEach(async () => { await conn.db.execute(sql`truncate jobs`); });
+
+  it('one unwritable outcome does not cost the others: NUL in an error, NaN and Infinity delays, BigInt and cyclic throws', async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const throws = [new Error('bad\0byte'), new RetryLaterError(NaN), new RetryLaterError(Infinity), 10n, cyclic];
+    const job = defineJob({
+      type: 'edge-mixed', payload: n,
+      handler: async ({ n }) => { if (n < throws.length) throw throws[n]; },
+    });
+    const { ids } = await enqueueMany(conn.db, Array.from({ length: 10 }, (_, i) => ({ job, payload: { n: i } })));
+    const summary = await drain(conn.db, [job], { budgetMs: 10_000 });
+    expect(summary).toMatchObject({ claimed: 10, completed: 5, retried: 3, released: 2 });
+    expect(await countJobs(conn.db)).toBe(5); // the five successes are gone: their deletes were written
+    expect(await countJobs(conn.db, sql`status = 'running'`)).toBe(0);
+    expect((await jobRow(conn.db, ids[0]!))!.last_error).toBe('attempt 1/5: Error: badbyte');
+    expect((await jobRow(conn.db, ids[3]!))!.last_error).toBe('attempt 1/5: [object BigInt]');
+    expect((await jobRow(conn.db, ids[4]!))!.last_error).toBe('attempt 1/5: [object Object]');
+  });
+
+  it('gives back a claimed job whose lease no longer covers its timeout instead of starting it', async () => {
+    const runs = new Map<number, number>();
+    const job = defineJob({
+      type: 'edge-lease', payload: n, timeoutMs: 1_000,
+      handler: async ({ n }) => { runs.set(n, (runs.get(n) ?? 0) + 1); if (n === 0) await pause(400); },
+    });
+    await enqueueMany(conn.db, [0, 1].map((i) => ({ job, payload: { n: i } })));
+    // One worker, 100 ms of lease grace: job 1 waits ~400 ms behind job 0, so its lease is too short to start.
+    const summary = await drain(conn.db, [job], { budgetMs: 20_000, concurrency: 1, leaseGraceMs: 100 });
+    expect(summary.released).toBeGreaterThanOrEqual(1);
+    expect(summary.completed).toBe(2);
+    expect([...runs.entries()].sort()).toEqual([[0, 1], [1, 1]]); // each ran once: the give-back was not a run
+    expect(await countJobs(conn.db)).toBe(0);
+  });
+
+  it('does not start a job that would run into the deadline; it goes back with its attempt', async () => {
+    const job = defineJob({ type: 'edge-late', payload: n, timeoutMs: 10_000, handler: async () => { await pause(500); } });
+    await enqueueMany(conn.db, Array.from({ length: 6 }, (_, i) => ({ job, payload: { n: i } })));
+    const summary = await drain(conn.db, [job], { budgetMs: 1_500, concurrency: 1 });
+    expect(summary.stoppedBy).toBe('deadline');
+    expect(summary.completed).toBeGreaterThanOrEqual(1);
+    expect(summary.retried).toBe(0); // no run was cut off by the deadline
+    expect(summary.released).toBe(summary.claimed - summary.completed);
+    const left = await select<{ attempts: number }>(conn.db, sql`select attempts from jobs`);
+    expect(left.every((r) => r.attempts === 0)).toBe(true);
+  });
+
+  it('returns by its deadline even when handlers hold every pooled connection', async () => {
+    const small = freshDatabase.reconnect(conn.url, driver, 2);
+    try {
+      const job = defineJob({
+        type: 'edge-pool', payload: n, timeoutMs: 10_000,
+        handler: async (_, ctx) => { await ctx.db.execute(sql`select pg_sleep(2.5)`); }, // deaf to the signal
+      });
+      await enqueueMany(small.db, [0, 1, 2].map((i) => ({ job, payload: { n: i } })));
+      const deadline = Date.now() + 1_000;
+      await drain(small.db, [job], { deadline, concurrency: 2 });
+      expect(Date.now()).toBeLessThan(deadline + 250);
+    } finally {
+      await small.close();
+    }
+  });
+});
