@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
@@ -64,8 +63,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const byType = new Map(jobs.map((j) => [j.type, j]));
   const leaseMs: Record<string, number> = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + grace]));
   const defaultLeaseMs = JOB_DEFAULTS.timeoutMs + grace;
-  const stop = new AbortController();
-  setMaxListeners(0, stop.signal); // every running job listens to it: no leak warning above 10
+  const onStop = new Set<() => void>(); // running jobs' abort functions
   const summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
 
   const queue: Leased[] = [];
@@ -158,7 +156,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     running++;
     firstStart ||= now;
     const limits = { leaseEnd, stopAt, settleMs: reserve / 2 };
-    track(runJob(job, token, definition, db, limits, stop.signal).then((outcome) => {
+    track(runJob(job, token, definition, db, limits, onStop).then((outcome) => {
       running--;
       finished++;
       longestRun.set(job.type, Math.max(longestRun.get(job.type) ?? 0, Date.now() - now));
@@ -199,7 +197,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     closing = true;
     clearTimeout(deadlineTimer);
     clearTimeout(flushTimer);
-    stop.abort();
+    for (const abort of onStop) abort();
     await untilDeadline(deadline, (async () => {
       while (inFlight.size > 0) await Promise.all(inFlight);
       for (const { job, token } of queue.splice(0)) record({ id: job.id, token, kind: 'release' });

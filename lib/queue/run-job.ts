@@ -31,28 +31,40 @@ export function failure(job: Attempted, token: string, definition: JobDefinition
 /**
  * Runs one claimed job and says what became of it; never throws (anything unexpected, even from
  * sluice itself, is a failure of that job, not of the drain). The signal fires at the job's timeout,
- * when its lease ends, or when the drain stops, whichever is first.
+ * when its lease ends, or when the drain stops (it calls every function in `onStop`), whichever is first.
  */
 export async function runJob(
-  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, stopSignal: AbortSignal,
+  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, onStop: Set<() => void>,
 ): Promise<Outcome> {
   try {
-    return await run(job, token, definition, db, limits, stopSignal);
+    return await run(job, token, definition, db, limits, onStop);
   } catch (error) {
     return failure(job, token, definition, `could not run the handler: ${describeError(error)}`);
   }
 }
 
 async function run(
-  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, stopSignal: AbortSignal,
+  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, onStop: Set<() => void>,
 ): Promise<Outcome> {
   if (!definition) return { id: job.id, token, kind: 'dead', error: `unknown job type "${job.type}"` };
-  const parsed = await definition.payload.safeParseAsync(job.payload);
+  const parsed = await parsePayload(definition, job.payload);
   if (!parsed.success) {
     return { id: job.id, token, kind: 'dead', error: `payload failed validation: ${describeError(parsed.error)}` };
   }
 
-  const controller = new AbortController();
+  // The AbortController is made only if the handler reads ctx.signal: most never do, and at tens of
+  // thousands of jobs a second a controller and its listeners per job are a large share of the CPU.
+  let controller: AbortController | undefined;
+  let abortedBy: AbortReason | undefined;
+  let settle: (result: Settled) => void = () => {};
+  const timers: NodeJS.Timeout[] = [];
+  const abort = (reason: string) => {
+    if (abortedBy) return;
+    abortedBy = new AbortReason(reason);
+    controller?.abort(abortedBy);
+    // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
+    timers.push(setTimeout(() => settle({ kind: 'abandoned' }), limits.settleMs));
+  };
   const started = Date.now();
   const timeoutAt = started + definition.timeoutMs;
   const abortAt = Math.min(timeoutAt, limits.leaseEnd, limits.stopAt);
@@ -60,36 +72,52 @@ async function run(
     abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms`
     : abortAt === limits.leaseEnd ? 'lease ran out before the job finished'
     : 'the drain reached its deadline';
-  const abort = (reason: string) => controller.abort(new AbortReason(reason));
-  const onStop = () => abort('the drain reached its deadline');
-  stopSignal.addEventListener('abort', onStop, { once: true });
-  const timers: NodeJS.Timeout[] = [setTimeout(() => abort(why), Math.max(0, abortAt - started))];
-  // A handler that ignores its signal is abandoned `settleMs` after the abort, so the drain keeps its deadline.
-  const abandoned = new Promise<'abandoned'>((resolve) => {
-    controller.signal.addEventListener('abort', () => timers.push(setTimeout(() => resolve('abandoned'), limits.settleMs)), { once: true });
-  });
+  timers.push(setTimeout(() => abort(why), Math.max(0, abortAt - started)));
+  const stopped = () => abort('the drain reached its deadline');
+  onStop.add(stopped);
 
   const ctx = {
     job: { id: job.id, type: job.type, attempt: job.attempts, maxAttempts: job.max_attempts, createdAt: new Date(job.created_at) },
-    signal: controller.signal,
+    get signal(): AbortSignal {
+      if (!controller) {
+        controller = new AbortController();
+        if (abortedBy) controller.abort(abortedBy);
+      }
+      return controller.signal;
+    },
     db,
   };
   try {
-    const result = await Promise.race([
-      Promise.resolve().then(() => definition.handler(parsed.data, ctx)).then(() => 'ok' as const),
-      abandoned,
-    ]);
-    if (result === 'ok') return { id: job.id, token, kind: 'done' };
-    // It may still be running: keep others off the job until its lease would have ended anyway.
-    const why = `${(controller.signal.reason as Error).message}, and the handler did not stop`;
-    return failure(job, token, definition, why, limits.leaseEnd - Date.now());
-  } catch (error) {
+    const result = await new Promise<Settled>((resolve) => {
+      settle = resolve;
+      try {
+        definition.handler(parsed.data, ctx).then(() => resolve({ kind: 'ok' }), (error: unknown) => resolve({ kind: 'threw', error }));
+      } catch (error) {
+        resolve({ kind: 'threw', error }); // a handler that throws before returning its promise
+      }
+    });
+    if (result.kind === 'ok') return { id: job.id, token, kind: 'done' };
+    if (result.kind === 'abandoned') {
+      // It may still be running: keep others off the job until its lease would have ended anyway.
+      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, limits.leaseEnd - Date.now());
+    }
+    const { error } = result;
     if (error instanceof PermanentError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
     if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
-    const prefix = controller.signal.aborted ? `${(controller.signal.reason as Error).message}: ` : '';
-    return failure(job, token, definition, prefix + describeError(error));
+    return failure(job, token, definition, (abortedBy ? `${abortedBy.message}: ` : '') + describeError(error));
   } finally {
     timers.forEach(clearTimeout);
-    stopSignal.removeEventListener('abort', onStop);
+    onStop.delete(stopped);
+  }
+}
+
+type Settled = { kind: 'ok' } | { kind: 'abandoned' } | { kind: 'threw'; error: unknown };
+
+/** zod's synchronous parse, or its async one for schemas with async refinements. */
+async function parsePayload(definition: JobDefinition, payload: unknown) {
+  try {
+    return definition.payload.safeParse(payload);
+  } catch {
+    return definition.payload.safeParseAsync(payload);
   }
 }
