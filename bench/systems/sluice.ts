@@ -8,7 +8,7 @@ export const info: SystemInfo = {
   name: 'sluice',
   pkg: 'sluice',
   // Headline rows use the engine's defaults: that is what users get and what the targets judge.
-  settings: { drain: 'defaults (DRAIN_DEFAULTS in lib/queue/config.ts)', driver: 'pg', poolMax: 10 },
+  settings: { drain: 'defaults (DRAIN_DEFAULTS in lib/queue/config.ts)', driver: 'pg', poolMax: '20 (connect() default)' },
 };
 
 let handled: (() => void) | undefined;
