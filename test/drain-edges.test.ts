@@ -60,6 +60,32 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
     expect(left.every((r) => r.attempts === 0)).toBe(true);
   });
 
+  it('rides out a serialization failure or deadlock: the statement is sent again, nothing is lost', async () => {
+    // Real Postgres errors, raised by a trigger on the first two updates (a sequence, unlike a table,
+    // keeps counting when the failed statement rolls back).
+    await conn.db.execute(sql.raw(`
+      create sequence inject_seq;
+      create function inject() returns trigger language plpgsql as $$
+      declare n bigint := nextval('inject_seq');
+      begin
+        if n = 1 then raise exception 'injected' using errcode = '40001'; end if;
+        if n = 2 then raise exception 'injected' using errcode = '40P01'; end if;
+        return null;
+      end $$;
+      create trigger inject before update on jobs for each statement execute function inject();`));
+    try {
+      const job = defineJob({ type: 'edge-transient', payload: n, handler: async () => {} });
+      await enqueueMany(conn.db, Array.from({ length: 30 }, (_, i) => ({ job, payload: { n: i } })));
+      const summary = await drain(conn.db, [job], { budgetMs: 10_000 });
+      expect(summary).toMatchObject({ completed: 30, stoppedBy: 'empty' });
+      expect(await countJobs(conn.db)).toBe(0);
+      const [seq] = await select<{ n: number }>(conn.db, sql`select last_value::int as n from inject_seq`);
+      expect(seq!.n).toBeGreaterThan(2); // both errors were raised, and later statements went through
+    } finally {
+      await conn.db.execute(sql.raw('drop trigger if exists inject on jobs; drop function if exists inject(); drop sequence if exists inject_seq'));
+    }
+  });
+
   it('returns by its deadline even when handlers hold every pooled connection', async () => {
     const small = freshDatabase.reconnect(conn.url, driver, 2);
     try {

@@ -79,13 +79,18 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   const longestRun = new Map<string, number>(); // per type, this pass: how long a run may need
   let stopped: DrainSummary['stoppedBy'] | undefined;
   let failure_: unknown;
+  let transientErrors = 0;
   const inFlight = new Set<Promise<unknown>>();
   let statements = 0; // claims and flushes on the wire
   let claims = 0; // claims on the wire
   let asked = 0; // jobs those claims asked for
   let wake = () => {};
   const track = (p: Promise<unknown>) => {
-    const settled = p.catch((e) => { failure_ ??= e; }).finally(() => { inFlight.delete(settled); wake(); });
+    // A deadlock or serialization failure only delays a statement: its outcomes went back to the buffer.
+    // A few are retried; more than that and something is wrong with the database: give up.
+    const settled = p
+      .catch((e) => { if (!isTransient(e) || ++transientErrors > 5) failure_ ??= e; })
+      .finally(() => { inFlight.delete(settled); wake(); });
     inFlight.add(settled);
   };
 
@@ -208,6 +213,12 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   summary.stoppedBy = stopped ?? 'deadline';
   summary.durationMs = Date.now() - start;
   return summary;
+}
+
+/** Postgres errors that mean "try again": deadlock_detected, serialization_failure. */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
 }
 
 /** Waits for `work` until `deadline` at most; a failure of `work` before then is thrown. */

@@ -111,7 +111,10 @@ export interface ClaimedJob {
  * Applies outcomes as a CTE. Deleting and updating in one statement is safe: they touch disjoint rows,
  * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
  */
-function outcomesCte(outcomes: Outcome[]) {
+function outcomesCte(unordered: Outcome[]) {
+  // In id order, so two drains writing overlapping rows (a rescue and a late outcome) lock them in
+  // the same order and cannot deadlock each other.
+  const outcomes = unordered.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   // Parallel arrays through unnest(), not one JSON document: the planner knows an unnest's row count
   // from the array, so it looks outcomes up by primary key rather than hashing the whole table.
   const column = <T>(pick: (o: Outcome) => T) => sql.param(outcomes.map(pick));
