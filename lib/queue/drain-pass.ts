@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
+import type { Db } from './db.js';
+import type { DrainSummary } from './drain.js';
+import type { JobDefinition } from './jobs.js';
+import { type ClaimedJob, jobClaim, jobWriteOutcomes, type Outcome } from './queries.js';
+import { failure, runJob } from './run-job.js';
+
+/** The resolved settings of one pass (drain() works them out from its options). */
+export interface PassSettings {
+  deadline: number;
+  /** deadline less the reserve: claiming stops and running handlers are signalled. */
+  stopAt: number;
+  /** How long after stopAt a handler may take to settle before it is abandoned. */
+  settleMs: number;
+  concurrency: number;
+  batchSize: number;
+  maxJobs: number;
+  leaseGraceMs: number;
+  types: string[] | null;
+}
+
+/** A claimed job, its claim's token, and when its lease ends by the local clock. */
+type Leased = { job: ClaimedJob; token: string; leaseEnd: number };
+
+/**
+ * The state of one drain pass, as an event loop: every change (a claim answered, a job finished, the
+ * stop time reached) wakes `run()`, which starts what can start, claims when the queue runs low and
+ * stops when nothing is due, the deadline nears or maxJobs is reached.
+ */
+export class DrainPass {
+  readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
+  private readonly byType: Map<string, JobDefinition>;
+  private readonly leaseMs: Record<string, number>;
+  private readonly defaultLeaseMs: number;
+
+  private readonly queue: Leased[] = []; // claimed, not started
+  private outcomes: Outcome[] = []; // decided, not written
+  private running = 0;
+  private finished = 0;
+  private firstStart = 0;
+  private readonly longestRun = new Map<string, number>(); // per type, this pass: how long a run may need
+  private readonly onStop = new Set<() => void>(); // running jobs' abort functions
+
+  private statements = 0; // claims and flushes on the wire
+  private claims = 0; // claims on the wire
+  private asked = 0; // jobs those claims asked for
+  private exhausted = false; // the last claim got fewer jobs than it asked for
+  private gaveBack = false; // the last claim wrote give-backs, due at once: worth one more claim when idle
+  private rescueDone = false;
+  private winding = false; // a job could not finish before stopAt: claim no more
+  private closing = false;
+  private failure: unknown;
+  private transientErrors = 0;
+
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private wake = () => {};
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    jobs: JobDefinition[],
+    private readonly s: PassSettings,
+  ) {
+    this.byType = new Map(jobs.map((j) => [j.type, j]));
+    this.leaseMs = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + s.leaseGraceMs]));
+    this.defaultLeaseMs = JOB_DEFAULTS.timeoutMs + s.leaseGraceMs;
+  }
+
+  async run(): Promise<DrainSummary> {
+    const start = Date.now();
+    const stopTimer = setTimeout(() => this.wake(), Math.max(0, this.s.stopAt - start));
+    let stopped: DrainSummary['stoppedBy'] = 'deadline';
+    try {
+      for (;;) {
+        if (this.failure !== undefined || Date.now() >= this.s.stopAt) break;
+        while (this.running < this.s.concurrency && this.queue.length > 0) this.startOrRelease(this.queue.shift()!);
+        const idle = this.running === 0 && this.queue.length === 0 && this.statements === 0;
+        const canClaim = this.summary.claimed + this.asked < this.s.maxJobs;
+        if (canClaim && this.wantsClaim(idle)) {
+          this.exhausted = false;
+          this.track(this.claim().finally(() => this.claims--));
+        } else if (idle) {
+          stopped = this.winding ? 'deadline' : canClaim ? 'empty' : 'maxJobs';
+          break;
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      clearTimeout(stopTimer);
+      await this.windDown();
+    }
+    if (this.failure !== undefined) throw this.failure;
+    return { ...this.summary, stoppedBy: stopped, durationMs: Date.now() - start };
+  }
+
+  /**
+   * Another claim, when the local queue runs low and fewer than the allowed claims are on the wire.
+   * Fast jobs (a full batch fits in the lease grace) may have a second claim on the wire while the
+   * first travels, hiding a round trip; slow jobs get one at a time so none waits long for a worker.
+   * After a short claim, only an idle pass with outcomes (or give-backs) to write looks once more.
+   */
+  private wantsClaim(idle: boolean): boolean {
+    const allowed = this.claimSize() >= this.s.batchSize ? 2 : 1;
+    if (this.claims >= allowed || this.queue.length >= this.s.concurrency || this.winding) return false;
+    return !this.exhausted || (idle && (this.outcomes.length > 0 || this.gaveBack));
+  }
+
+  /** Claims start at 2 x concurrency and grow with the job rate, to what can start within the lease grace. */
+  private claimSize(): number {
+    const elapsed = Date.now() - this.firstStart;
+    const rate = this.finished > 0 && elapsed > 0 ? this.finished / elapsed : 0;
+    const fit = rate ? Math.floor((rate * this.s.leaseGraceMs) / 2) : this.s.concurrency * 2;
+    return Math.min(this.s.batchSize, this.s.maxJobs - this.summary.claimed - this.asked, Math.max(this.s.concurrency, fit));
+  }
+
+  private async claim(): Promise<void> {
+    this.claims++;
+    const limit = this.claimSize();
+    this.asked += limit;
+    const token = randomUUID();
+    // The first claim of a pass also finds expired leases (the rescue); their outcomes ride on the next.
+    const rescueLimit = this.rescueDone ? 0 : DRAIN_DEFAULTS.rescueLimit;
+    this.rescueDone = true;
+    // The lease is counted from when the claim was sent, by our clock: never later than the database's.
+    const sentAt = Date.now();
+    const { leaseMs, defaultLeaseMs } = this;
+    const result = await this.send((outcomes) => {
+      this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
+      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, defaultLeaseMs, outcomes, rescueLimit });
+    }).finally(() => (this.asked -= limit));
+    for (const job of result.expired) {
+      const why = 'lease expired: the drain running it crashed, was killed or overran';
+      this.outcomes.push(failure(job, job.lock_token, this.byType.get(job.type), why));
+    }
+    this.summary.rescued += result.expired.length;
+    if (result.expired.length > 0) this.scheduleFlush();
+    this.summary.claimed += result.jobs.length;
+    for (const job of result.jobs) this.queue.push({ job, token, leaseEnd: sentAt + (leaseMs[job.type] ?? defaultLeaseMs) });
+    if (result.jobs.length < limit) this.exhausted = true;
+  }
+
+  /**
+   * Starts a job, or gives it back unstarted (attempt returned) when it could not finish in time: its
+   * lease no longer covers a full timeout (it waited too long in the queue; another drain may rescue
+   * it), or a run of its type has taken longer than what is left before stopAt.
+   */
+  private startOrRelease({ job, token, leaseEnd }: Leased): void {
+    const definition = this.byType.get(job.type);
+    const now = Date.now();
+    const leaseTooShort = definition !== undefined && leaseEnd - now < definition.timeoutMs;
+    const tooLate = now + (this.longestRun.get(job.type) ?? 0) > this.s.stopAt;
+    if (leaseTooShort || tooLate) {
+      this.winding ||= tooLate;
+      this.record({ id: job.id, token, kind: 'release' });
+      return;
+    }
+    this.running++;
+    this.firstStart ||= now;
+    const limits = { leaseEnd, stopAt: this.s.stopAt, settleMs: this.s.settleMs };
+    this.track(runJob(job, token, definition, this.db, limits, this.onStop).then((outcome) => {
+      this.running--;
+      this.finished++;
+      this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));
+      this.record(outcome);
+    }));
+  }
+
+  /** Buffers an outcome, counts it, and makes sure it is written within flushDelayMs. */
+  private record(outcome: Outcome): void {
+    this.outcomes.push(outcome);
+    if (outcome.kind === 'done') this.summary.completed++;
+    else if (outcome.kind === 'dead') this.summary.dead++;
+    else if (outcome.kind === 'retry') this.summary.retried++;
+    else this.summary.released++;
+    this.scheduleFlush();
+  }
+
+  // Outcomes wait for the next claim to carry them, but never longer than flushDelayMs.
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.outcomes.length > 0 && !this.closing) this.track(this.send((o) => jobWriteOutcomes(this.db, o)));
+    }, DRAIN_DEFAULTS.flushDelayMs);
+  }
+
+  /** Sends the buffered outcomes with a statement; on failure they go back to the buffer (writes are idempotent). */
+  private async send<T>(statement: (outcomes: Outcome[]) => Promise<T>): Promise<T> {
+    const batch = this.outcomes;
+    this.outcomes = [];
+    this.statements++;
+    try {
+      return await statement(batch);
+    } catch (error) {
+      this.outcomes.push(...batch);
+      throw error;
+    } finally {
+      this.statements--;
+    }
+  }
+
+  /** Follows a promise: wakes the loop when it settles and keeps its failure for run() to throw. */
+  private track(p: Promise<unknown>): void {
+    // A deadlock or serialization failure only delays a statement (its outcomes went back to the
+    // buffer). A few are retried; more than that and something is wrong with the database.
+    const settled = p
+      .catch((error) => { if (!isTransient(error) || ++this.transientErrors > 5) this.failure ??= error; })
+      .finally(() => { this.inFlight.delete(settled); this.wake(); });
+    this.inFlight.add(settled);
+  }
+
+  /**
+   * Stops: signals running handlers, waits for them and for statements on the wire, gives back what
+   * never started, writes the rest. All by the deadline: past it the function may be frozen, and
+   * whatever is unwritten then (the pool may be busy with handlers' queries) is left to the leases.
+   */
+  private async windDown(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.flushTimer);
+    for (const abort of this.onStop) abort();
+    await untilDeadline(this.s.deadline, (async () => {
+      while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+      for (const { job, token } of this.queue.splice(0)) this.record({ id: job.id, token, kind: 'release' });
+      clearTimeout(this.flushTimer);
+      if (this.outcomes.length > 0) await this.send((o) => jobWriteOutcomes(this.db, o));
+    })());
+  }
+}
+
+/** Postgres errors that mean "try again": deadlock_detected, serialization_failure. */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/** Waits for `work` until `deadline` at most; a failure of `work` before then is thrown. */
+async function untilDeadline(deadline: number, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now())); });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {}); // finishing late is fine; failing late has no one left to tell
+  }
+}
