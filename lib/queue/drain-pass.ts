@@ -158,12 +158,14 @@ export class DrainPass {
     this.running++;
     this.firstStart ||= now;
     const limits = { leaseEnd, stopAt: this.s.stopAt, settleMs: this.s.settleMs };
-    this.track(runJob(job, token, definition, this.db, limits, this.onStop).then((outcome) => {
+    // runJob never rejects, so a run needs no tracking of its own: `running` counts it until it ends.
+    void runJob(job, token, definition, this.db, limits, this.onStop).then((outcome) => {
       this.running--;
       this.finished++;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));
       this.record(outcome);
-    }));
+      this.wake();
+    });
   }
 
   /** Buffers an outcome, counts it, and makes sure it is written within flushDelayMs. */
@@ -219,7 +221,9 @@ export class DrainPass {
     clearTimeout(this.flushTimer);
     for (const abort of this.onStop) abort();
     await untilDeadline(this.s.deadline, (async () => {
-      while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+      while (this.inFlight.size > 0 || this.running > 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve)); // every run and statement ending wakes this
+      }
       for (const { job, token } of this.queue.splice(0)) this.record({ id: job.id, token, kind: 'release' });
       clearTimeout(this.flushTimer);
       if (this.outcomes.length > 0) await this.send((o) => jobWriteOutcomes(this.db, o));

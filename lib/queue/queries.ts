@@ -102,9 +102,7 @@ export interface ClaimedJob {
   payload: unknown;
   attempts: number;
   max_attempts: number;
-  priority: number;
   created_at: string;
-  locked_until: string;
 }
 
 /**
@@ -206,8 +204,7 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
         limit ${p.limit}
         for update skip locked
       ))
-      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.priority, j.created_at, j.locked_until,
-                j.run_after
+      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after
     )
     select ((select count(*) from finished) + (select count(*) from settled))::int as written,
            coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
