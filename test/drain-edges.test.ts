@@ -36,12 +36,12 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
   it('gives back a claimed job whose lease no longer covers its timeout instead of starting it', async () => {
     const runs = new Map<number, number>();
     const job = defineJob({
-      type: 'edge-lease', payload: n, timeoutMs: 1_000,
-      handler: async ({ n }) => { runs.set(n, (runs.get(n) ?? 0) + 1); if (n === 0) await pause(400); },
+      type: 'edge-lease', payload: n, timeoutMs: 2_000,
+      handler: async ({ n }) => { runs.set(n, (runs.get(n) ?? 0) + 1); if (n === 0) await pause(1_300); },
     });
     await enqueueMany(conn.db, [0, 1].map((i) => ({ job, payload: { n: i } })));
-    // One worker, 100 ms of lease grace: job 1 waits ~400 ms behind job 0, so its lease is too short to start.
-    const summary = await drain(conn.db, [job], { budgetMs: 20_000, concurrency: 1, leaseGraceMs: 100 });
+    // One worker, 1 s of lease grace: job 1 waits ~1.3 s behind job 0, so its lease is too short to start.
+    const summary = await drain(conn.db, [job], { budgetMs: 20_000, concurrency: 1, leaseGraceMs: 1_000 });
     expect(summary.released).toBeGreaterThanOrEqual(1);
     expect(summary.completed).toBe(2);
     expect([...runs.entries()].sort()).toEqual([[0, 1], [1, 1]]); // each ran once: the give-back was not a run
@@ -84,6 +84,38 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
     } finally {
       await conn.db.execute(sql.raw('drop trigger if exists inject on jobs; drop function if exists inject(); drop sequence if exists inject_seq'));
     }
+  });
+
+  it('writes the last outcomes of a pass even when that write first meets a deadlock', async () => {
+    // The claim is the first update statement; the pass's last write (maxJobs reached) the second.
+    await conn.db.execute(sql.raw(`
+      create sequence inject_seq;
+      create function inject() returns trigger language plpgsql as $$
+      begin
+        if nextval('inject_seq') = 2 then raise exception 'injected' using errcode = '40P01'; end if;
+        return null;
+      end $$;
+      create trigger inject before update on jobs for each statement execute function inject();`));
+    try {
+      const job = defineJob({ type: 'edge-last-write', payload: n, handler: async () => {} });
+      await enqueueMany(conn.db, Array.from({ length: 3 }, (_, i) => ({ job, payload: { n: i } })));
+      const summary = await drain(conn.db, [job], { budgetMs: 10_000, maxJobs: 3 });
+      expect(summary).toMatchObject({ completed: 3, stoppedBy: 'maxJobs' });
+      expect(await countJobs(conn.db)).toBe(0);
+      const [seq] = await select<{ n: number }>(conn.db, sql`select last_value::int as n from inject_seq`);
+      expect(seq!.n).toBeGreaterThanOrEqual(3); // the failed write happened and was sent again
+    } finally {
+      await conn.db.execute(sql.raw('drop trigger if exists inject on jobs; drop function if exists inject(); drop sequence if exists inject_seq'));
+    }
+  });
+
+  it('counts a handler that returns nothing (a plain function) as a success', async () => {
+    let runs = 0;
+    const job = defineJob({ type: 'edge-sync', payload: n, handler: (() => { runs++; }) as never });
+    await enqueue(conn.db, job, { n: 1 });
+    expect(await drain(conn.db, [job], { budgetMs: 5_000 })).toMatchObject({ completed: 1, retried: 0 });
+    expect(runs).toBe(1);
+    expect(await countJobs(conn.db)).toBe(0);
   });
 
   it('returns by its deadline even when handlers hold every pooled connection', async () => {

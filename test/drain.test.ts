@@ -216,5 +216,8 @@ describe('drain options', () => {
     await expect(drain(db, [job], { concurrency: 0 })).rejects.toThrow();
     await expect(drain(db, [job], { budgetMs: -5 })).rejects.toThrow();
     await expect(drain(db, [job], { types: ['drain-opts', 'nobody-defines-this'] })).rejects.toThrow(/nobody-defines-this/);
+    await expect(drain(db, [job], { leaseGraceMs: 0 })).rejects.toThrow(/leaseGraceMs/);
+    await expect(drain(db, [job], { budgetMs: 2 ** 31 })).rejects.toThrow(/budgetMs/);
+    await expect(drain(db, [job], { deadline: Date.now() + 30 * 86_400_000 })).rejects.toThrow(/a day ahead/);
   });
 });

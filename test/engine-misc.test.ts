@@ -26,6 +26,8 @@ describe('defineJob', () => {
     expect(() => defineJob({ type: 'ok', payload, handler, maxAttempts: 0 })).toThrow(/maxAttempts/);
     expect(() => defineJob({ type: 'ok', payload, handler, timeoutMs: 1.5 })).toThrow(/timeoutMs/);
     expect(() => defineJob({ type: 'ok', payload, handler, timeoutMs: 2 ** 31 })).toThrow(/timeoutMs/);
+    expect(() => defineJob({ type: 'ok', payload, handler, priority: 1e10 })).toThrow(/priority/);
+    expect(() => defineJob({ type: 'ok', payload, handler, priority: NaN })).toThrow(/priority/);
     expect(() => defineJob({ type: 'ok', payload, handler, backoff: { baseMs: -1 } })).toThrow(/baseMs/);
   });
 });

@@ -151,6 +151,8 @@ describe('enqueue input Postgres cannot store', () => {
       await expect(enqueue(conn.db, free, { s })).rejects.toBeInstanceOf(ValidationError);
     }
     await expect(enqueue(conn.db, free, { s: 'ok' }, { runAt: '0000-01-01T00:00:00Z' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(enqueue(conn.db, free, { s: 'ok' }, { idempotencyKey: 'k\0' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(enqueue(conn.db, free, { s: 'ok' }, { idempotencyKey: 'k\ud800' })).rejects.toBeInstanceOf(ValidationError);
     expect(await countJobs(conn.db)).toBe(0);
     // ...while text that merely looks like those escapes, and real emoji pairs, are fine.
     const fine = ['\\u0000', '\\\\\\u0000'.slice(1), '😀', 'back\\slash'];

@@ -182,7 +182,10 @@ export class DrainPass {
   private scheduleFlush(): void {
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      if (this.outcomes.length > 0 && !this.closing) this.track(this.send((o) => jobWriteOutcomes(this.db, o)));
+      if (this.outcomes.length > 0 && !this.closing) {
+        // If the write fails its outcomes are back in the buffer: try again after another delay.
+        this.track(this.send((o) => jobWriteOutcomes(this.db, o)).catch((error) => { this.scheduleFlush(); throw error; }));
+      }
     }, DRAIN_DEFAULTS.flushDelayMs);
   }
 
@@ -226,7 +229,13 @@ export class DrainPass {
       }
       for (const { job, token } of this.queue.splice(0)) this.record({ id: job.id, token, kind: 'release' });
       clearTimeout(this.flushTimer);
-      if (this.outcomes.length > 0) await this.send((o) => jobWriteOutcomes(this.db, o));
+      while (this.outcomes.length > 0) {
+        try {
+          await this.send((o) => jobWriteOutcomes(this.db, o));
+        } catch (error) {
+          if (!isTransient(error) || ++this.transientErrors > 5) throw error;
+        }
+      }
     })());
   }
 }

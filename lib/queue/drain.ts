@@ -4,11 +4,16 @@ import type { Db } from './db.js';
 import { DrainPass } from './drain-pass.js';
 import type { JobDefinition } from './jobs.js';
 
+const DAY_MS = 86_400_000;
+
 export const drainOptionsSchema = z.strictObject({
-  /** Time budget when no deadline is given. Default 10 s. */
-  budgetMs: z.number().int().positive().optional(),
-  /** When drain() must have returned (Date or epoch ms). Default: now + budgetMs. */
-  deadline: z.union([z.date(), z.number()]).optional(),
+  /** Time budget when no deadline is given. Default 10 s; at most a day (Node's timers stop at ~24.8 days). */
+  budgetMs: z.number().int().positive().max(DAY_MS).optional(),
+  /** When drain() must have returned (Date or epoch ms), at most a day ahead. Default: now + budgetMs. */
+  deadline: z
+    .union([z.date(), z.number()])
+    .refine((d) => +d - Date.now() <= DAY_MS, 'deadline must be at most a day ahead')
+    .optional(),
   /** Handlers running at once. Default 10. */
   concurrency: z.number().int().positive().max(1000).optional(),
   /** Most jobs per claim statement. Default 1,000. */
@@ -17,8 +22,8 @@ export const drainOptionsSchema = z.strictObject({
   types: z.array(z.string().min(1)).min(1).optional(),
   /** Stop after claiming this many jobs. Default: no limit. */
   maxJobs: z.number().int().positive().optional(),
-  /** Lease slack beyond a job's timeout. Default 10 s. */
-  leaseGraceMs: z.number().int().nonnegative().optional(),
+  /** Lease slack beyond a job's timeout. Default 10 s; at least 1 s, as the claim's round trip spends some of it. */
+  leaseGraceMs: z.number().int().min(1_000).max(DAY_MS).optional(),
 });
 export type DrainOptions = z.input<typeof drainOptionsSchema>;
 

@@ -26,7 +26,12 @@ export const enqueueOptionsSchema = z
     /** Default: the job type's maxAttempts. */
     maxAttempts: z.number().int().min(1).max(1000).optional(),
     /** While a job with this key is pending, running or dead, enqueueing it again returns that job. */
-    idempotencyKey: z.string().min(1).max(255).optional(),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine((k) => !k.includes('\0') && k.isWellFormed(), 'idempotencyKey holds a NUL or a lone surrogate, which Postgres cannot store')
+      .optional(),
   })
   .refine((o) => o.runAt === undefined || o.delayMs === undefined, { message: 'give runAt or delayMs, not both' });
 

@@ -37,6 +37,11 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
 
 const registry = new Map<string, JobDefinition>();
 
+const int32 = (name: string, value: number) => {
+  if (!Number.isInteger(value) || Math.abs(value) > 2 ** 31 - 1) throw new TypeError(`${name} must be a 32-bit integer, got ${value}`);
+  return value;
+};
+
 // Node's timers misfire (fire at once) above 2^31 - 1 ms, about 24.8 days.
 const positiveInt = (name: string, value: number, max = 2 ** 31 - 1) => {
   if (!Number.isInteger(value) || value < 1 || value > max) throw new TypeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
@@ -63,7 +68,7 @@ export function defineJob<S extends z.ZodType>(
     maxAttempts: positiveInt('maxAttempts', spec.maxAttempts ?? JOB_DEFAULTS.maxAttempts),
     timeoutMs: positiveInt('timeoutMs', spec.timeoutMs ?? JOB_DEFAULTS.timeoutMs),
     backoff,
-    priority: Math.trunc(spec.priority ?? JOB_DEFAULTS.priority),
+    priority: int32('priority', spec.priority ?? JOB_DEFAULTS.priority),
   };
   registry.set(spec.type, definition);
   return definition;

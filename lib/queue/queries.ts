@@ -110,8 +110,8 @@ export interface ClaimedJob {
  * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
  */
 function outcomesCte(unordered: Outcome[]) {
-  // In id order, so two drains writing overlapping rows (a rescue and a late outcome) lock them in
-  // the same order and cannot deadlock each other.
+  // In id order, so two drains writing overlapping rows (a rescue and a late outcome) mostly lock
+  // them in the same order; a deadlock that still happens is retried by the drain.
   const outcomes = unordered.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   // Parallel arrays through unnest(), not one JSON document: the planner knows an unnest's row count
   // from the array, so it looks outcomes up by primary key rather than hashing the whole table.

@@ -91,7 +91,8 @@ async function run(
     const result = await new Promise<Settled>((resolve) => {
       settle = resolve;
       try {
-        definition.handler(parsed.data, ctx).then(() => resolve({ kind: 'ok' }), (error: unknown) => resolve({ kind: 'threw', error }));
+        // Promise.resolve: a plain (non-async) handler returning nothing has succeeded too.
+        Promise.resolve(definition.handler(parsed.data, ctx)).then(() => resolve({ kind: 'ok' }), (error: unknown) => resolve({ kind: 'threw', error }));
       } catch (error) {
         resolve({ kind: 'threw', error }); // a handler that throws before returning its promise
       }
