@@ -60,53 +60,47 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
     expect(left.every((r) => r.attempts === 0)).toBe(true);
   });
 
-  it('rides out a serialization failure or deadlock: the statement is sent again, nothing is lost', async () => {
-    // Real Postgres errors, raised by a trigger on the first two updates (a sequence, unlike a table,
-    // keeps counting when the failed statement rolls back).
+  /**
+   * Runs `body` while the jobs table's update statements fail with real Postgres errors: the k-th
+   * update statement raises errors[k] (1-based). Returns how many update statements ran in all.
+   * A sequence counts them, as it keeps counting when the failing statement rolls back.
+   */
+  async function withFailingUpdates(errors: Record<number, string>, body: () => Promise<void>): Promise<number> {
+    const cases = Object.entries(errors).map(([k, code]) => `if n = ${Number(k)} then raise exception 'injected' using errcode = '${code}'; end if;`);
     await conn.db.execute(sql.raw(`
       create sequence inject_seq;
       create function inject() returns trigger language plpgsql as $$
       declare n bigint := nextval('inject_seq');
-      begin
-        if n = 1 then raise exception 'injected' using errcode = '40001'; end if;
-        if n = 2 then raise exception 'injected' using errcode = '40P01'; end if;
-        return null;
-      end $$;
+      begin ${cases.join(' ')} return null; end $$;
       create trigger inject before update on jobs for each statement execute function inject();`));
     try {
-      const job = defineJob({ type: 'edge-transient', payload: n, handler: async () => {} });
-      await enqueueMany(conn.db, Array.from({ length: 30 }, (_, i) => ({ job, payload: { n: i } })));
-      const summary = await drain(conn.db, [job], { budgetMs: 10_000 });
-      expect(summary).toMatchObject({ completed: 30, stoppedBy: 'empty' });
-      expect(await countJobs(conn.db)).toBe(0);
+      await body();
       const [seq] = await select<{ n: number }>(conn.db, sql`select last_value::int as n from inject_seq`);
-      expect(seq!.n).toBeGreaterThan(2); // both errors were raised, and later statements went through
+      return seq!.n;
     } finally {
       await conn.db.execute(sql.raw('drop trigger if exists inject on jobs; drop function if exists inject(); drop sequence if exists inject_seq'));
     }
+  }
+
+  it('rides out a serialization failure or deadlock: the statement is sent again, nothing is lost', async () => {
+    const updates = await withFailingUpdates({ 1: '40001', 2: '40P01' }, async () => {
+      const job = defineJob({ type: 'edge-transient', payload: n, handler: async () => {} });
+      await enqueueMany(conn.db, Array.from({ length: 30 }, (_, i) => ({ job, payload: { n: i } })));
+      expect(await drain(conn.db, [job], { budgetMs: 10_000 })).toMatchObject({ completed: 30, stoppedBy: 'empty' });
+      expect(await countJobs(conn.db)).toBe(0);
+    });
+    expect(updates).toBeGreaterThan(2); // both errors were raised, and later statements went through
   });
 
   it('writes the last outcomes of a pass even when that write first meets a deadlock', async () => {
     // The claim is the first update statement; the pass's last write (maxJobs reached) the second.
-    await conn.db.execute(sql.raw(`
-      create sequence inject_seq;
-      create function inject() returns trigger language plpgsql as $$
-      begin
-        if nextval('inject_seq') = 2 then raise exception 'injected' using errcode = '40P01'; end if;
-        return null;
-      end $$;
-      create trigger inject before update on jobs for each statement execute function inject();`));
-    try {
+    const updates = await withFailingUpdates({ 2: '40P01' }, async () => {
       const job = defineJob({ type: 'edge-last-write', payload: n, handler: async () => {} });
       await enqueueMany(conn.db, Array.from({ length: 3 }, (_, i) => ({ job, payload: { n: i } })));
-      const summary = await drain(conn.db, [job], { budgetMs: 10_000, maxJobs: 3 });
-      expect(summary).toMatchObject({ completed: 3, stoppedBy: 'maxJobs' });
+      expect(await drain(conn.db, [job], { budgetMs: 10_000, maxJobs: 3 })).toMatchObject({ completed: 3, stoppedBy: 'maxJobs' });
       expect(await countJobs(conn.db)).toBe(0);
-      const [seq] = await select<{ n: number }>(conn.db, sql`select last_value::int as n from inject_seq`);
-      expect(seq!.n).toBeGreaterThanOrEqual(3); // the failed write happened and was sent again
-    } finally {
-      await conn.db.execute(sql.raw('drop trigger if exists inject on jobs; drop function if exists inject(); drop sequence if exists inject_seq'));
-    }
+    });
+    expect(updates).toBeGreaterThanOrEqual(3); // the failed write happened and was sent again
   });
 
   it('counts a handler that returns nothing (a plain function) as a success', async () => {
