@@ -164,7 +164,13 @@ export class DrainPass {
       this.finished++;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));
       this.record(outcome);
-      this.wake();
+      // The freed slot takes the next queued job here; the loop is woken only when the queue runs
+      // low (time to claim) or the pass may be done, not once per job.
+      if (!this.closing && this.queue.length > this.s.concurrency && Date.now() < this.s.stopAt) {
+        this.startOrRelease(this.queue.shift()!);
+      } else {
+        this.wake();
+      }
     });
   }
 
