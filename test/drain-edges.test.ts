@@ -48,6 +48,25 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
     expect(await countJobs(conn.db)).toBe(0);
   });
 
+  it('keeps going when slow jobs behind fast ones are given back: no stall until the deadline', async () => {
+    const runs = new Map<number, number>();
+    const job = defineJob({
+      type: 'edge-mixed-speed', payload: n, timeoutMs: 2_000,
+      handler: async ({ n }) => { runs.set(n, (runs.get(n) ?? 0) + 1); if (n >= 100) await pause(1_200); },
+    });
+    // Fast jobs first (higher priority) grow the claims; the slow ones then wait in the local queue
+    // past their lease grace and are given back, one after another, with nothing else running.
+    await enqueueMany(conn.db, [
+      ...Array.from({ length: 50 }, (_, i) => ({ job, payload: { n: i }, priority: 1 })),
+      ...[100, 101, 102].map((i) => ({ job, payload: { n: i } })),
+    ]);
+    const summary = await drain(conn.db, [job], { budgetMs: 30_000, concurrency: 1, leaseGraceMs: 1_000 });
+    expect(summary.stoppedBy).toBe('empty'); // a stalled pass would only end at its deadline
+    expect(summary.completed).toBe(53);
+    expect([...runs.values()].every((c) => c === 1)).toBe(true);
+    expect(await countJobs(conn.db)).toBe(0);
+  });
+
   it('does not start a job that would run into the deadline; it goes back with its attempt', async () => {
     const job = defineJob({ type: 'edge-late', payload: n, timeoutMs: 10_000, handler: async () => { await pause(500); } });
     await enqueueMany(conn.db, Array.from({ length: 6 }, (_, i) => ({ job, payload: { n: i } })));

@@ -168,9 +168,9 @@ export class DrainPass {
       // low (time to claim) or the pass may be done, not once per job.
       if (!this.closing && this.queue.length > this.s.concurrency && Date.now() < this.s.stopAt) {
         this.startOrRelease(this.queue.shift()!);
-      } else {
-        this.wake();
       }
+      // A slot still free (the job was given back, not started) or a short queue: the loop decides.
+      if (this.running < this.s.concurrency || this.queue.length <= this.s.concurrency) this.wake();
     });
   }
 
