@@ -1,16 +1,19 @@
 /**
  * npm run dev: the whole Sluice app on this machine. An embedded Postgres kept in .data/ (or
- * DATABASE_URL), migrations applied, api/* served on http://localhost:3000 the way Vercel serves it,
- * and vercel.json's crons run locally with CRON_SECRET. Ctrl-C stops everything cleanly.
+ * DATABASE_URL), migrations applied, the same HTTP app as on Vercel served by @hono/node-server on
+ * http://localhost:3000 (127.0.0.1 unless HOST says otherwise), and vercel.json's crons run locally
+ * with CRON_SECRET. Ctrl-C stops everything cleanly.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closeDb } from '../lib/http/db.js';
-import { config, connect, migrate, resetConfig } from '../lib/queue/index.js';
+import { serve } from '../lib/adapters/node.js';
+import { migrateApp } from '../lib/app/migrate.js';
+import { sluice } from '../lib/app/sluice.js';
+import { config, connect, resetConfig } from '../lib/queue/index.js';
 import { readCrons, startCrons } from './dev/cron.js';
 import { DevError, startDevPostgres } from './dev/database.js';
-import { loadDevSecrets } from './dev/secrets.js';
-import { startDevServer } from './dev/server.js';
+import { loadDevSecrets, saveDevEnv } from './dev/secrets.js';
+import { logged } from './dev/log.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataRoot = join(root, '.data');
@@ -18,7 +21,8 @@ const log = (line: string) => console.log(`[dev] ${line}`);
 const cleanups: (() => Promise<void>)[] = []; // run in reverse order on exit
 
 async function main() {
-  const secrets = loadDevSecrets(join(dataRoot, 'dev.env'));
+  const envFile = join(dataRoot, 'dev.env');
+  const secrets = loadDevSecrets(envFile);
   resetConfig();
   let databaseUrl = config().DATABASE_URL;
   const embedded = !databaseUrl;
@@ -30,15 +34,15 @@ async function main() {
   }
   const migrator = connect(databaseUrl, { max: 1 });
   try {
-    await migrate(migrator.db);
+    await migrateApp(migrator.db);
   } finally {
     await migrator.close();
   }
-  cleanups.push(closeDb);
+  cleanups.push(sluice.close);
 
   let server;
   try {
-    server = await startDevServer({ apiDir: join(root, 'api'), port: config().PORT, log: (line) => !line.includes(' /api/cron/') && log(line) });
+    server = await serve(logged(sluice), { port: config().PORT, hostname: config().HOST });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     throw new DevError(`port ${config().PORT} is in use: is npm run dev already running? Otherwise set PORT to another port`);
@@ -46,17 +50,22 @@ async function main() {
   cleanups.push(server.close);
   const cronMs = config().SLUICE_DEV_CRON_MS;
   const crons = readCrons(join(root, 'vercel.json'));
-  cleanups.push(startCrons({ crons, baseUrl: server.url, secret: config().CRON_SECRET!, everyMs: cronMs, log }));
+  // During a rotation CRON_SECRET holds "new,old"; the cron sends the first, as a scheduler would.
+  const cronSecret = config().CRON_SECRET!.split(',')[0]!;
+  cleanups.push(startCrons({ crons, baseUrl: server.url, secret: cronSecret, everyMs: cronMs, log }));
+  const base = config().HOST === '127.0.0.1' ? `http://localhost:${server.port}` : server.url;
+  saveDevEnv(envFile, secrets, base);
 
   const shown = secrets.map((s) => `  ${s.name.padEnd(15)} ${s.source === 'env' ? '(from your environment)' : s.value}`);
   console.log(`
 Sluice is running.
-  API             ${server.url}/api   (try: curl ${server.url}/api/health)
+  API             ${base}/api   (try: curl ${base}/api/health)
   Postgres        ${embedded ? `${databaseUrl}   (embedded, data in .data/postgres)` : '(DATABASE_URL from your environment)'}
   Crons           ${crons.map((c) => `${c.path} ${cronMs ? `every ${cronMs} ms (SLUICE_DEV_CRON_MS)` : `on "${c.schedule}"`}`).join('; ') || 'none'}
 Local secrets (DRAIN_SECRET falls back to CRON_SECRET):
 ${shown.join('\n')}
-${secrets.some((s) => s.source !== 'env') ? "  In another shell: source .data/dev.env   (then the README's curl examples work as written)\n" : ''}Ctrl-C to stop.
+  In another shell: source .data/dev.env   (sets BASE${secrets.some((s) => s.source !== 'env') ? ' and the local secrets' : ''}: the README's curl examples then work as written)
+Ctrl-C to stop.
 `);
 }
 

@@ -1,8 +1,11 @@
 /**
- * npm run db:migrate: applies drizzle/ to DATABASE_URL (the queue's tables and the app's). Idempotent
- * and safe to run concurrently; Vercel runs it on every deploy (package.json "vercel-build").
+ * npm run db:migrate: applies Sluice's migrations (drizzle/: the schema sluice, bookkept in
+ * sluice.__drizzle_migrations) and then the example app's (lib/app/drizzle/: users, sent_emails,
+ * bookkept in drizzle.__drizzle_migrations) to DATABASE_URL. Idempotent and safe to run concurrently;
+ * Vercel runs it on every deploy (package.json "vercel-build").
  */
-import { config, connect, migrate } from '../lib/queue/index.js';
+import { migrateApp } from '../lib/app/migrate.js';
+import { config, connect } from '../lib/queue/index.js';
 
 const url = config().DATABASE_URL;
 if (!url) {
@@ -11,7 +14,7 @@ if (!url) {
 }
 const { db, driver, close } = connect(url, { max: 1 });
 try {
-  await migrate(db);
+  await migrateApp(db);
   console.log(`db:migrate: migrations applied (${driver} driver, host ${new URL(url).hostname})`);
 } finally {
   await close();

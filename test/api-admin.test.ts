@@ -10,7 +10,7 @@ let close = async () => {};
 // Every delivery fails at the webhook, so a job with maxAttempts 1 ends dead.
 beforeAll(async () => { ({ api, close } = await startApiWithWebhook(500)); });
 afterAll(() => close());
-beforeEach(async () => { setEnv(SECRETS); await api.db.execute(sql`delete from jobs`); });
+beforeEach(async () => { setEnv(SECRETS); await api.db.execute(sql`delete from sluice.jobs`); });
 
 const admin = (method: string, path: string, token = SECRETS.ADMIN_SECRET) => api.call(method, path, { token });
 const enqueue = async (userId: string, extra: object = {}) => {

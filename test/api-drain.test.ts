@@ -12,7 +12,7 @@ beforeEach(async () => {
   setEnv({ ...SECRETS, DRAIN_SECRET: undefined, DRAIN_MAX_DURATION_MS: undefined, DRAIN_SAFETY_MARGIN_MS: undefined, ALERT_DEAD_MAX: undefined });
   webhook.status = 200;
   webhook.received.length = 0;
-  await api.db.execute(sql`delete from jobs`);
+  await api.db.execute(sql`delete from sluice.jobs`);
   await api.db.execute(sql`delete from sent_emails`);
 });
 

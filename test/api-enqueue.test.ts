@@ -8,7 +8,7 @@ beforeAll(async () => { api = await startApi(); });
 afterAll(async () => { await api?.close(); });
 beforeEach(async () => {
   setEnv({ ...SECRETS, SLUICE_MAX_PAYLOAD_BYTES: undefined, SLUICE_MAX_BODY_BYTES: undefined });
-  await api.db.execute(sql`delete from jobs`);
+  await api.db.execute(sql`delete from sluice.jobs`);
 });
 
 const welcome = { userId: 'u1', email: 'ada@example.com', name: 'Ada' };
@@ -19,7 +19,7 @@ describe('POST /api/jobs', () => {
     const res = await enqueue({ type: 'send-welcome-email', payload: welcome, priority: 7, delayMs: 60_000 });
     expect(res.status).toBe(202);
     expect(res.json).toEqual({ id: expect.any(String), duplicate: false });
-    const [row] = await select(api.db, sql`select type, payload, priority, status, run_after > now() + interval '50 seconds' as later from jobs where id = ${res.json.id}`);
+    const [row] = await select(api.db, sql`select type, payload, priority, status, run_after > now() + interval '50 seconds' as later from sluice.jobs where id = ${res.json.id}`);
     expect(row).toEqual({ type: 'send-welcome-email', payload: welcome, priority: 7, status: 'pending', later: true });
   });
 
@@ -93,7 +93,7 @@ describe('POST /api/jobs', () => {
   it('answers 405 with Allow for other methods, and 500 naming ENQUEUE_SECRET when it is unset', async () => {
     const put = await api.call('PUT', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { type: 'send-welcome-email', payload: welcome } });
     expect(put.status).toBe(405);
-    expect(put.headers.get('allow')).toBe('POST, GET');
+    expect(put.headers.get('allow')).toBe('POST, GET, HEAD');
     setEnv({ ENQUEUE_SECRET: undefined });
     const open = await api.call('POST', '/api/jobs', { json: { type: 'send-welcome-email', payload: welcome } });
     expect(open.status).toBe(500);

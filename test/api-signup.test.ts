@@ -14,7 +14,7 @@ beforeEach(async () => {
   setEnv(SECRETS);
   webhook.status = 200;
   webhook.received.length = 0;
-  await api.db.execute(sql`truncate jobs, users, sent_emails`);
+  await api.db.execute(sql`truncate sluice.jobs, users, sent_emails`);
 });
 
 const signup = (json: unknown) => api.call('POST', '/api/signup', { json });
@@ -87,7 +87,7 @@ describe('send-welcome-email', () => {
     expect((await api.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET })).json).toMatchObject({ retried: 1 });
     expect(await count('sent_emails')).toBe(0);
     webhook.status = 200;
-    await api.db.execute(sql`update jobs set run_after = now() where id = ${json.jobId}`); // skip the backoff
+    await api.db.execute(sql`update sluice.jobs set run_after = now() where id = ${json.jobId}`); // skip the backoff
     expect((await api.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET })).json).toMatchObject({ completed: 1 });
     expect(webhook.received).toHaveLength(2);
     expect(await count('sent_emails')).toBe(1);

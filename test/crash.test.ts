@@ -28,7 +28,7 @@ describe.each(DRIVERS)('crash recovery (%s driver)', (driver) => {
     env = { DATABASE_URL: conn.url, DRIVER: driver, WS_PROXY: inject('wsProxy') };
   });
   afterAll(async () => { await conn?.close(); });
-  beforeEach(async () => { await conn.db.execute(sql`truncate jobs`); });
+  beforeEach(async () => { await conn.db.execute(sql`truncate sluice.jobs`); });
 
   const leaseExpired = (id: string) => waitFor('the lease to expire', async () => {
     const row = await jobRow(conn.db, id);

@@ -13,7 +13,7 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
   let conn: Awaited<ReturnType<typeof freshDatabase>>;
   beforeAll(async () => { conn = await freshDatabase(driver); });
   afterAll(async () => { await conn?.close(); });
-  beforeEach(async () => { await conn.db.execute(sql`truncate jobs`); });
+  beforeEach(async () => { await conn.db.execute(sql`truncate sluice.jobs`); });
 
   it('one unwritable outcome does not cost the others: NUL in an error, NaN and Infinity delays, BigInt and cyclic throws', async () => {
     const cyclic: Record<string, unknown> = {};
@@ -75,7 +75,7 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
     expect(summary.completed).toBeGreaterThanOrEqual(1);
     expect(summary.retried).toBe(0); // no run was cut off by the deadline
     expect(summary.released).toBe(summary.claimed - summary.completed);
-    const left = await select<{ attempts: number }>(conn.db, sql`select attempts from jobs`);
+    const left = await select<{ attempts: number }>(conn.db, sql`select attempts from sluice.jobs`);
     expect(left.every((r) => r.attempts === 0)).toBe(true);
   });
 
@@ -91,13 +91,13 @@ describe.each(DRIVERS)('drain edge cases (%s driver)', (driver) => {
       create function inject() returns trigger language plpgsql as $$
       declare n bigint := nextval('inject_seq');
       begin ${cases.join(' ')} return null; end $$;
-      create trigger inject before update on jobs for each statement execute function inject();`));
+      create trigger inject before update on sluice.jobs for each statement execute function inject();`));
     try {
       await body();
       const [seq] = await select<{ n: number }>(conn.db, sql`select last_value::int as n from inject_seq`);
       return seq!.n;
     } finally {
-      await conn.db.execute(sql.raw('drop trigger if exists inject on jobs; drop function if exists inject(); drop sequence if exists inject_seq'));
+      await conn.db.execute(sql.raw('drop trigger if exists inject on sluice.jobs; drop function if exists inject(); drop sequence if exists inject_seq'));
     }
   }
 

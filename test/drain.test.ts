@@ -7,13 +7,13 @@ import { countJobs, jobRow, latch, select, waitFor } from './support/sql.js';
 
 const n = z.object({ n: z.number() });
 /** Makes a failed job due again at once, so a test can walk the retry schedule without waiting. */
-const makeDue = sql`update jobs set run_after = now() where status = 'pending'`;
+const makeDue = sql`update sluice.jobs set run_after = now() where status = 'pending'`;
 
 describe.each(DRIVERS)('drain (%s driver)', (driver) => {
   let conn: Awaited<ReturnType<typeof freshDatabase>>;
   beforeAll(async () => { conn = await freshDatabase(driver); });
   afterAll(async () => { await conn?.close(); });
-  beforeEach(async () => { await conn.db.execute(sql`truncate jobs`); });
+  beforeEach(async () => { await conn.db.execute(sql`truncate sluice.jobs`); });
 
   it('runs each of 2,000 jobs exactly once across four concurrent drains', async () => {
     const runs = new Map<number, number>();
@@ -63,7 +63,7 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     });
     const perm = await enqueue(conn.db, strict, { n: 1 });
     const badPayload = await enqueue(conn.db, strict, { n: 2 });
-    await conn.db.execute(sql`update jobs set payload = '{"n":"two"}' where id = ${badPayload.id}`);
+    await conn.db.execute(sql`update sluice.jobs set payload = '{"n":"two"}' where id = ${badPayload.id}`);
     const orphan = await enqueue(conn.db, defineJob({ type: 'drain-orphan', payload: n, handler: async () => {} }), { n: 3 });
     const summary = await drain(conn.db, [strict], { budgetMs: 5_000 });
     expect(summary).toMatchObject({ claimed: 3, dead: 3, completed: 0, retried: 0 });
@@ -125,7 +125,7 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     expect(summary.released).toBe(summary.claimed - 2);
     expect(summary.released).toBeGreaterThan(0);
     const rows = await select<{ attempts: number; n: number; last_error: string | null }>(conn.db,
-      sql`select attempts, count(*)::int as n, max(last_error) as last_error from jobs where status = 'pending' group by attempts order by attempts`);
+      sql`select attempts, count(*)::int as n, max(last_error) as last_error from sluice.jobs where status = 'pending' group by attempts order by attempts`);
     expect(rows).toEqual([
       { attempts: 0, n: 18, last_error: null },
       { attempts: 1, n: 2, last_error: expect.stringContaining('deadline') },
@@ -144,7 +144,7 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     await started.promise;
     const oldToken = (await jobRow(conn.db, id))!.lock_token;
     // The first run's lease runs out; another drain rescues the job and its run fails permanently.
-    await conn.db.execute(sql`update jobs set locked_until = now() - interval '1 second' where id = ${id}`);
+    await conn.db.execute(sql`update sluice.jobs set locked_until = now() - interval '1 second' where id = ${id}`);
     const rival = defineJob({ type: 'drain-stale', payload: n, backoff: { baseMs: 1, maxMs: 1 }, handler: async () => { throw new PermanentError('second run says no'); } });
     const second = await drain(conn.db, [rival], { budgetMs: 5_000 });
     expect(second.rescued).toBe(1);
@@ -195,7 +195,7 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     const job = defineJob({
       type: 'drain-ctx', payload: n, maxAttempts: 3,
       handler: async (payload, ctx) => {
-        const [row] = await select<{ status: string }>(ctx.db, sql`select status from jobs where id = ${ctx.job.id}`);
+        const [row] = await select<{ status: string }>(ctx.db, sql`select status from sluice.jobs where id = ${ctx.job.id}`);
         seen = { payload, job: { ...ctx.job, createdAt: ctx.job.createdAt instanceof Date }, status: row?.status, aborted: ctx.signal.aborted };
       },
     });

@@ -51,16 +51,16 @@ describe('migrate', () => {
     await Promise.all([conn, ...others].map((c) => migrate(c.db)));
     await migrate(conn.db);
     await Promise.all(others.map((c) => c.close()));
-    const applied = await select<{ n: number }>(conn.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    const applied = await select<{ n: number }>(conn.db, sql`select count(*)::int as n from sluice.__drizzle_migrations`);
     const files = await import('../drizzle/meta/_journal.json', { with: { type: 'json' } });
     expect(applied[0]!.n).toBe(files.default.entries.length);
   });
 
   it('enforces the state machine in the schema', async () => {
     const bad = [
-      sql`insert into jobs (type, payload, status) values ('x', '{}', 'completed')`,
-      sql`insert into jobs (type, payload, status) values ('x', '{}', 'running')`, // running needs a lease
-      sql`insert into jobs (type, payload, max_attempts) values ('x', '{}', 0)`,
+      sql`insert into sluice.jobs (type, payload, status) values ('x', '{}', 'completed')`,
+      sql`insert into sluice.jobs (type, payload, status) values ('x', '{}', 'running')`, // running needs a lease
+      sql`insert into sluice.jobs (type, payload, max_attempts) values ('x', '{}', 0)`,
     ];
     for (const statement of bad) {
       await expect(conn.db.execute(statement)).rejects.toThrow();
@@ -80,7 +80,7 @@ describe.each(DRIVERS)('queueStats (%s driver)', (driver) => {
     await enqueue(conn.db, a, {}, { runAt: new Date(Date.now() - 90_000) });
     await enqueue(conn.db, a, {}, { delayMs: 3_600_000 }); // not due: does not count towards the age
     const dead = await enqueue(conn.db, b, {});
-    await conn.db.execute(sql`update jobs set status = 'dead' where id = ${dead.id}`);
+    await conn.db.execute(sql`update sluice.jobs set status = 'dead' where id = ${dead.id}`);
     const stats = await queueStats(conn.db);
     expect(stats).toMatchObject({ pending: 2, running: 0, dead: 1 });
     expect(stats.oldestPendingAgeMs).toBeGreaterThanOrEqual(89_000);

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  defineJob, enqueue, enqueueMany, PayloadTooLargeError, UnknownJobTypeError, ValidationError,
+  defineJob, enqueue, enqueueMany, jobRegistry, PayloadTooLargeError, UnknownJobTypeError, ValidationError,
 } from '../lib/queue/index.js';
 import { DRIVERS, freshDatabase } from './support/db.js';
 import { countJobs, jobRow, select } from './support/sql.js';
@@ -15,16 +15,18 @@ const email = defineJob({
   handler: async () => {},
 });
 const ok = { to: 'a@example.com', subject: 'hi' };
+/** A type name resolves only against the registry the caller passes (createSluice passes its own). */
+const registry = { jobs: jobRegistry([email]) };
 
 describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
   let conn: Awaited<ReturnType<typeof freshDatabase>>;
   beforeAll(async () => { conn = await freshDatabase(driver); });
   afterAll(async () => { await conn?.close(); });
-  beforeEach(async () => { await conn.db.execute(sql`truncate jobs`); });
+  beforeEach(async () => { await conn.db.execute(sql`truncate sluice.jobs`); });
 
   it('writes a pending job with the type defaults, by definition or by type name', async () => {
     const a = await enqueue(conn.db, email, ok);
-    const b = await enqueue(conn.db, 'enqueue-test-email', ok, { priority: 9, maxAttempts: 2 });
+    const b = await enqueue(conn.db, 'enqueue-test-email', ok, { priority: 9, maxAttempts: 2 }, registry);
     expect(a.duplicate).toBe(false);
     const rowA = await jobRow(conn.db, a.id);
     expect(rowA).toMatchObject({ status: 'pending', attempts: 0, max_attempts: 7, priority: 3, payload: ok });
@@ -71,7 +73,7 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
       { job: email, payload: ok, idempotencyKey: 'k1' },
       { job: 'enqueue-test-email', payload: ok, idempotencyKey: 'k2' },
       { job: email, payload: ok, idempotencyKey: 'k2' },
-    ]);
+    ], registry);
     expect(many.duplicate).toEqual([false, true, false, true]);
     expect(many.ids[1]).toBe(first.id);
     expect(many.ids[3]).toBe(many.ids[2]);
@@ -82,7 +84,8 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
   it('rejects bad input with a typed error and inserts nothing', async () => {
     const bad = await Promise.allSettled([
       enqueue(conn.db, email, { to: 'not an email', subject: 'hi' }),
-      enqueue(conn.db, 'no-such-type', ok),
+      enqueue(conn.db, 'no-such-type', ok, {}, registry),
+      enqueue(conn.db, 'enqueue-test-email', ok),
       enqueue(conn.db, email, ok, { delayMs: -1 }),
       enqueue(conn.db, email, ok, { delayMs: 1, runAt: new Date() }),
       enqueue(conn.db, email, ok, { maxAttempts: 0 }),
@@ -95,10 +98,12 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
     expect((errors[0] as ValidationError).issues[0]!.path).toEqual(['to']);
     expect(errors[1]).toBeInstanceOf(UnknownJobTypeError);
     expect((errors[1] as UnknownJobTypeError).known).toContain('enqueue-test-email');
-    for (const i of [2, 3, 4, 5]) expect(errors[i]).toBeInstanceOf(ValidationError);
+    // Without a registry no type name resolves: no module-global registry is shared between instances.
+    expect(errors[2]).toMatchObject({ code: 'unknown_job_type', known: [] });
+    for (const i of [3, 4, 5, 6]) expect(errors[i]).toBeInstanceOf(ValidationError);
     // the schema caps subject at 200 chars, so an oversized payload fails validation first...
-    expect(errors[6]).toBeInstanceOf(ValidationError);
-    expect((errors[7] as Error).message).toContain('jobs[1]');
+    expect(errors[7]).toBeInstanceOf(ValidationError);
+    expect((errors[8] as Error).message).toContain('jobs[1]');
     expect(await countJobs(conn.db)).toBe(0);
   });
 
@@ -117,14 +122,14 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
   });
 
   it('reports a database error without echoing the payload', async () => {
-    await conn.db.execute(sql`alter table jobs rename to jobs_away`);
+    await conn.db.execute(sql`alter table sluice.jobs rename to jobs_away`);
     try {
       const error = await enqueue(conn.db, email, { to: 'secret-person@example.com', subject: 'x' }).catch((e) => e);
       expect(error).toBeInstanceOf(Error);
       expect(String(error.message)).toMatch(/jobs/);
       expect(`${error.message} ${error.stack}`).not.toContain('secret-person');
     } finally {
-      await conn.db.execute(sql`alter table jobs_away rename to jobs`);
+      await conn.db.execute(sql`alter table sluice.jobs_away rename to jobs`);
     }
   });
 
@@ -135,7 +140,7 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
       handler: async () => {},
     });
     const { id } = await enqueue(conn.db, withDefault, { extra: 'dropped' });
-    const [row] = await select<{ payload: unknown }>(conn.db, sql`select payload from jobs where id = ${id}`);
+    const [row] = await select<{ payload: unknown }>(conn.db, sql`select payload from sluice.jobs where id = ${id}`);
     expect(row!.payload).toEqual({ n: 5 });
   });
 });
@@ -157,7 +162,7 @@ describe('enqueue input Postgres cannot store', () => {
     // ...while text that merely looks like those escapes, and real emoji pairs, are fine.
     const fine = ['\\u0000', '\\\\\\u0000'.slice(1), '😀', 'back\\slash'];
     for (const s of fine) await enqueue(conn.db, free, { s });
-    const stored = await select<{ s: string }>(conn.db, sql`select payload->>'s' as s from jobs order by id`);
+    const stored = await select<{ s: string }>(conn.db, sql`select payload->>'s' as s from sluice.jobs order by id`);
     expect(stored.map((r) => r.s)).toEqual(fine);
   });
 });

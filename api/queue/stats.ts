@@ -1,12 +1,2 @@
-import { authorize } from '../../lib/http/auth.js';
-import { db } from '../../lib/http/db.js';
-import { route } from '../../lib/http/route.js';
-import { queueStats } from '../../lib/queue/index.js';
-
-/** GET /api/queue/stats: counts by status and type, and the age of the oldest due job. */
-export default route({
-  GET: async (req, res) => {
-    authorize(req, 'ADMIN_SECRET');
-    res.json(await queueStats(db()));
-  },
-});
+// GET /api/queue/stats: queue depth. Served by the one HTTP app (lib/app/sluice.ts), which routes by path.
+export { GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS } from '../../lib/app/vercel.js';

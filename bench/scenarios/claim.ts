@@ -23,7 +23,7 @@ export interface ClaimRow {
 }
 
 const PENDING_SQL = (n: number) => sql`
-  insert into jobs (id, type, payload, run_after)
+  insert into sluice.jobs (id, type, payload, run_after)
   select gen_random_uuid(), 'noop', jsonb_build_object('i', g), now() - interval '1 minute' from generate_series(1, ${n}) g`;
 
 /** The claim exactly as the drain sends it, rendered to SQL text so EXPLAIN can run it. */
@@ -47,7 +47,7 @@ async function caseDatabase(ctx: Context, name: string, label: string, otherRows
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   await migrate(conn.db);
-  await conn.db.execute(sql`alter table jobs set (autovacuum_enabled = false)`);
+  await conn.db.execute(sql`alter table sluice.jobs set (autovacuum_enabled = false)`);
   return { label, otherRows, conn, admin };
 }
 
@@ -67,12 +67,12 @@ export async function claimLatency(ctx: Context): Promise<ClaimRow[]> {
     ctx.log(`claim latency: preparing ${dead} dead rows`);
     const c = await caseDatabase(ctx, `sluice_claim_${i}`, `${dead.toLocaleString('en')} dead rows`, dead);
     await c.conn.db.execute(sql`
-      insert into jobs (id, type, payload, status, attempts, max_attempts, run_after, last_error, created_at)
+      insert into sluice.jobs (id, type, payload, status, attempts, max_attempts, run_after, last_error, created_at)
       select gen_random_uuid(), 'noop', jsonb_build_object('i', g), 'dead', 5, 5, now() - interval '1 day',
              'attempt 5/5: failed', now() - interval '2 days'
       from generate_series(1, ${dead}) g`);
     await c.conn.db.execute(PENDING_SQL(pending));
-    await c.admin.query('vacuum analyze jobs');
+    await c.admin.query('vacuum analyze sluice.jobs');
     cases.push(c);
   }
   if (ctx.sizes.deletedRows > 0) {
@@ -81,9 +81,9 @@ export async function claimLatency(ctx: Context): Promise<ClaimRow[]> {
     ctx.log(`claim latency: preparing ${n} finished (deleted, not yet vacuumed) rows`);
     const c = await caseDatabase(ctx, 'sluice_claim_deleted', `${n.toLocaleString('en')} finished rows, not yet vacuumed`, n);
     await c.conn.db.execute(PENDING_SQL(n));
-    await c.conn.db.execute(sql`delete from jobs`);
+    await c.conn.db.execute(sql`delete from sluice.jobs`);
     await c.conn.db.execute(PENDING_SQL(pending));
-    await c.admin.query('analyze jobs');
+    await c.admin.query('analyze sluice.jobs');
     cases.push(c);
   }
 

@@ -31,16 +31,16 @@ export function setup(pg: BenchPostgres, database = 'sluice'): SystemSetup {
       return { pgUrl: url };
     },
     async reset() {
-      await db().execute(sql`truncate jobs`);
-      await db().execute(sql`vacuum analyze jobs`);
+      await db().execute(sql`truncate sluice.jobs`);
+      await db().execute(sql`vacuum analyze sluice.jobs`);
     },
     async seed(n) {
       // In slices: one statement per 20k keeps the JSON parameter a few MB.
       for (let i = 0; i < n; i += 20_000) await enqueueMany(db(), items(Math.min(20_000, n - i)));
-      await db().execute(sql`analyze jobs`);
+      await db().execute(sql`analyze sluice.jobs`);
     },
     async remaining() {
-      const r = (await db().execute(sql`select count(*)::int as n from jobs`)) as unknown as { rows: { n: number }[] };
+      const r = (await db().execute(sql`select count(*)::int as n from sluice.jobs`)) as unknown as { rows: { n: number }[] };
       return r.rows[0]!.n;
     },
     close: async () => conn?.close(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sendWelcomeEmail } from '../jobs/send-welcome-email.js';
-import { enqueue, SluiceError, type Db } from '../queue/index.js';
+import { SluiceError } from '../queue/index.js';
+import type { Sluice } from '../sluice.js';
 import { users } from './schema.js';
 
 export const signupSchema = z.strictObject({
@@ -27,12 +28,12 @@ function isUniqueViolation(error: unknown): boolean {
  * Creates the user and enqueues their welcome email in one transaction: either both exist or
  * neither does. The job's idempotency key makes a replayed request unable to queue a second email.
  */
-export async function signUp(db: Db, input: z.input<typeof signupSchema>) {
+export async function signUp(sluice: Sluice, input: z.input<typeof signupSchema>) {
   const { email, name } = signupSchema.parse(input);
   try {
-    return await db.transaction(async (tx) => {
+    return await sluice.db.transaction(async (tx) => {
       const [user] = await tx.insert(users).values({ email, name }).returning();
-      const job = await enqueue(tx, sendWelcomeEmail, { userId: user!.id, email, name }, { idempotencyKey: `welcome:${user!.id}` });
+      const job = await sluice.enqueue(sendWelcomeEmail, { userId: user!.id, email, name }, { tx, idempotencyKey: `welcome:${user!.id}` });
       return { user: user!, jobId: job.id };
     });
   } catch (error) {

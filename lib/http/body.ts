@@ -1,34 +1,51 @@
-import type { VercelRequest } from '@vercel/node';
 import { z } from 'zod';
-import { config } from '../queue/index.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../queue/index.js';
 import { HttpError } from './errors.js';
 
-const isJson = (type: string | undefined) => /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type ?? '');
+const isJson = (type: string | null) => /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type ?? '');
+
+/** A request body may wrap payloads (a bulk enqueue adds three levels), so it may nest a little deeper. */
+const MAX_BODY_DEPTH = MAX_JSON_DEPTH + 8;
+
+/** The body's text, read until `limit` bytes at most: a chunked body without Content-Length cannot run past it. */
+async function readText(request: Request, limit: number): Promise<string> {
+  const length = Number(request.headers.get('content-length') ?? 0);
+  if (length > limit) throw new HttpError(413, `request body is ${length} bytes; the limit is ${limit}`);
+  if (!request.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new HttpError(413, `request body is over ${limit} bytes; the limit is ${limit}`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /**
- * The request's JSON body checked against `schema`. Bodies over SLUICE_MAX_BODY_BYTES: 413. Not JSON:
- * 415. Unparseable: 400 (the runtime's lazy req.body throws a 400 ApiError, caught here). No body at
- * all counts as `{}` when `optional`, so `curl -X POST` works for routes whose fields are all optional.
+ * The request's JSON body checked against `schema`. Over `limit` bytes: 413. Not JSON: 415. Unparseable
+ * or nested deeper than MAX_BODY_DEPTH: 400. No body at all counts as `{}` when `optional`, so
+ * `curl -X POST` works for routes whose fields are all optional.
  */
-export function jsonBody<S extends z.ZodType>(req: VercelRequest, schema: S, { optional = false } = {}): z.output<S> {
-  const limit = config().SLUICE_MAX_BODY_BYTES;
-  const length = Number(req.headers['content-length'] ?? 0);
-  if (length > limit) throw new HttpError(413, `request body is ${length} bytes; the limit is ${limit}`);
+export async function jsonBody<S extends z.ZodType>(
+  request: Request, schema: S, { limit, optional = false }: { limit: number; optional?: boolean },
+): Promise<z.output<S>> {
+  const text = await readText(request, limit);
+  if (text === '' && optional) return parse(schema, {});
+  const type = request.headers.get('content-type');
+  if (!isJson(type)) throw new HttpError(415, `send a JSON body with Content-Type: application/json (got ${type ?? 'none'})`);
+  if (jsonDepthExceeds(text, MAX_BODY_DEPTH)) throw new HttpError(400, `invalid JSON body: nested deeper than ${MAX_BODY_DEPTH} levels`);
   let body: unknown;
-  const type = req.headers['content-type'];
-  if (length === 0 && !req.headers['transfer-encoding'] && optional) {
-    body = {};
-  } else if (!isJson(type)) {
-    throw new HttpError(415, `send a JSON body with Content-Type: application/json (got ${type ?? 'none'})`);
-  } else {
-    try {
-      body = req.body;
-    } catch (error) {
-      throw new HttpError(400, `invalid JSON body: ${(error as Error).message}`);
-    }
-    // Chunked requests carry no Content-Length: measure what was parsed instead.
-    const bytes = Buffer.byteLength(JSON.stringify(body ?? null));
-    if (bytes > limit) throw new HttpError(413, `request body is about ${bytes} bytes; the limit is ${limit}`);
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `invalid JSON body: ${(error as Error).message}`);
   }
   return parse(schema, body);
 }
@@ -40,4 +57,14 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<
     throw new HttpError(400, `invalid request: ${z.prettifyError(result.error)}`, { issues: result.error.issues });
   }
   return result.data;
+}
+
+/** The query string as an object: one value as a string, a repeated key as an array (a schema refuses it). */
+export function queryObject(request: Request): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = Object.create(null); // a key named __proto__ stays a key
+  new URL(request.url).searchParams.forEach((value, key) => {
+    const seen = query[key];
+    query[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  });
+  return query;
 }

@@ -1,8 +1,6 @@
-import type { VercelResponse } from '@vercel/node';
 import { z } from 'zod';
-import { EmailTakenError } from '../app/users.js';
 import {
-  JobNotFoundError, JobStateError, loggable, PayloadTooLargeError, SluiceError, UnknownJobTypeError, ValidationError,
+  JobNotFoundError, JobStateError, loggable, MisconfiguredError, PayloadTooLargeError, SluiceError, UnknownJobTypeError, ValidationError,
 } from '../queue/index.js';
 
 /** An HTTP answer decided before any work: wrong token, bad body, missing configuration. */
@@ -16,37 +14,39 @@ export class HttpError extends Error {
   }
 }
 
-/** Status codes of the typed errors the lib throws on purpose. */
+/** Status codes of the typed errors the engine throws on purpose. */
 const STATUS: [new (...args: never[]) => SluiceError, number][] = [
   [ValidationError, 400],
   [UnknownJobTypeError, 400],
   [PayloadTooLargeError, 413],
   [JobNotFoundError, 404],
   [JobStateError, 409],
-  [EmailTakenError, 409],
+  [MisconfiguredError, 500],
 ];
 
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  Response.json(body, { status, headers: { 'Cache-Control': 'no-store', ...headers } });
+
 /**
- * Answers an error: its status and message for known ones (with zod issues where there are some),
- * a bare 500 for anything else, whose details go to the log only.
+ * The answer to an error: its status and message for known ones (with zod issues where there are
+ * some), a bare 500 for anything else, whose details go to the log only.
  */
-export function sendError(res: VercelResponse, error: unknown): void {
-  if (res.headersSent) return void res.end();
+export function errorResponse(error: unknown): Response {
   if (error instanceof HttpError) {
-    if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-    return void res.status(error.status).json({ error: error.message, ...error.extra });
+    return json(error.status, { error: error.message, ...error.extra }, error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
   }
   if (error instanceof z.ZodError) {
-    return void res.status(400).json({ error: `invalid request: ${z.prettifyError(error)}`, issues: error.issues });
+    return json(400, { error: `invalid request: ${z.prettifyError(error)}`, issues: error.issues });
   }
   const known = STATUS.find(([type]) => error instanceof type);
   if (known && error instanceof SluiceError) {
     const body: Record<string, unknown> = { error: error.message, code: error.code };
+    if (error instanceof MisconfiguredError) console.error(`[sluice] ${error.message}`);
     if (error instanceof ValidationError) body.issues = error.issues;
     if (error instanceof UnknownJobTypeError) body.known = error.known;
     if (error instanceof JobStateError) body.status = error.status;
-    return void res.status(known[1]).json(body);
+    return json(known[1], body);
   }
   console.error('[sluice] unexpected error:', loggable(error));
-  res.status(500).json({ error: 'internal error' });
+  return json(500, { error: 'internal error' });
 }

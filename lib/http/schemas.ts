@@ -1,47 +1,64 @@
 import { z } from 'zod';
-import { allJobs } from '../jobs/index.js';
-import { enqueueMany, JOB_STATUSES, UnknownJobTypeError, type Db, type EnqueueItem, type JobDefinition } from '../queue/index.js';
+import { enqueueOptionsSchema, JOB_STATUSES, UnknownJobTypeError, type EnqueueItem, type JobRegistry } from '../queue/index.js';
 import { parse } from './body.js';
+import { HttpError } from './errors.js';
 
-/** Shapes of the API's requests. Enqueue options are checked by the engine's own enqueueOptionsSchema. */
-const jobItem = z.looseObject({
+/** Text Postgres can store and compare: no NUL, no lone surrogate (either would fail the query: a 500). */
+const storableText = (max: number) =>
+  z.string().min(1).max(max).refine((s) => !s.includes('\0') && s.isWellFormed(), 'holds a NUL or a lone surrogate');
+
+/**
+ * One item of POST /api/jobs. Strict, so every unknown key is a 400, `__proto__` included (a loose
+ * object would drop that one silently). Options are listed here only by name: the engine checks them.
+ */
+const optionKeys = Object.fromEntries(Object.keys(enqueueOptionsSchema.shape).map((k) => [k, z.unknown().optional()]));
+const jobItem = z.strictObject({
   type: z.string().min(1).max(100),
   payload: z.unknown().optional(),
   job: z.never({ error: 'name the job with "type"; "job" is not accepted' }).optional(),
+  ...optionKeys,
 });
-const bulkEnqueue = z.strictObject({ jobs: z.array(jobItem).min(1).max(1000) });
+const bulkEnqueue = z.strictObject({ jobs: z.array(z.unknown()).min(1).max(1000) });
 
 export const listJobsQuery = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
-  type: z.string().min(1).max(100).optional(),
+  type: storableText(100).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.guid().optional(),
 });
 
-/** Dynamic route parameter of api/jobs/[id]: Vercel puts it in req.query. */
-export const jobIdQuery = z.object({ id: z.guid() });
+/** The :id of /api/jobs/:id. */
+export const jobIdParam = z.guid();
 
 export const manualDrainBody = z.strictObject({
   budgetMs: z.number().int().positive().optional(),
-  types: z.array(z.string().min(1)).min(1).optional(),
+  types: z.array(storableText(100)).min(1).optional(),
   maxJobs: z.number().int().positive().optional(),
 });
 
-/** This app's job definition of `type`, or UnknownJobTypeError listing the known ones. */
-export function jobOfType(type: string): JobDefinition {
-  const job = allJobs.find((j) => j.type === type);
-  if (!job) throw new UnknownJobTypeError(type, allJobs.map((j) => j.type).sort());
+/** The definition of `type` in `jobs`, or UnknownJobTypeError listing the known ones. */
+export function jobOfType(jobs: JobRegistry, type: string) {
+  const job = jobs.get(type);
+  if (!job) throw new UnknownJobTypeError(type, [...jobs.keys()].sort());
   return job;
 }
 
 /**
- * POST /api/jobs: one job `{ type, payload, ...options }` answers `{ id, duplicate }`; a bulk
- * `{ jobs: [...] }` answers `{ ids, duplicate }`. All or nothing: one bad item inserts none.
+ * The items of a POST /api/jobs body: one job `{ type, payload, ...options }` or a bulk `{ jobs: [...] }`.
+ * Items are named `jobs[i]` in errors, as the engine names them.
  */
-export async function enqueueRequest(db: Db, body: unknown) {
-  const bulk = typeof body === 'object' && body !== null && 'jobs' in body;
-  const parsed = bulk ? parse(bulkEnqueue, body).jobs : [parse(jobItem, body)];
-  const items: EnqueueItem[] = parsed.map(({ type, payload, ...options }) => ({ ...options, job: jobOfType(type), payload }));
-  const { ids, duplicate } = await enqueueMany(db, items);
-  return bulk ? { ids, duplicate } : { id: ids[0]!, duplicate: duplicate[0]! };
+export function enqueueItems(jobs: JobRegistry, body: unknown): { bulk: boolean; items: EnqueueItem[] } {
+  const bulk = typeof body === 'object' && body !== null && Object.hasOwn(body, 'jobs');
+  const raw = bulk ? parse(bulkEnqueue, body).jobs : [body];
+  const items = raw.map((item, i) => {
+    const result = jobItem.safeParse(item);
+    if (!result.success) {
+      const where = bulk ? `jobs[${i}]: ` : '';
+      const issues = result.error.issues.map((issue) => (bulk ? { ...issue, path: ['jobs', i, ...issue.path] } : issue));
+      throw new HttpError(400, `${where}invalid request: ${z.prettifyError(result.error)}`, { issues });
+    }
+    const { type, payload, job: _job, ...options } = result.data;
+    return { ...options, job: jobOfType(jobs, type), payload } as EnqueueItem;
+  });
+  return { bulk, items };
 }

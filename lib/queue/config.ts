@@ -4,7 +4,13 @@ import { z } from 'zod';
  * Every setting Sluice reads from the environment, parsed once by zod. Each default is stated here
  * and nowhere else; README.md's variable table mirrors this file.
  */
-const optionalSecret = z.string().optional(); // empty counts as unset (parseConfig), never as an empty secret
+// Empty counts as unset (parseConfig), never as an empty secret. Two values, "new,old", while rotating.
+const optionalSecret = z
+  .string()
+  .refine((s) => s.split(',').length <= 2 && s.split(',').every((v) => v.trim() === v && v.length > 0), {
+    error: 'a secret is one value, or two separated by a comma while rotating ("new,old"), without spaces or empty values',
+  })
+  .optional();
 
 const envSchema = z.object({
   /** Postgres connection string. Required by anything that connects. */
@@ -21,6 +27,8 @@ const envSchema = z.object({
   CRON_SECRET: optionalSecret,
   /** Manual drain secret. Default: CRON_SECRET. */
   DRAIN_SECRET: optionalSecret,
+  /** When set, /api/health shows its counts only to callers sending it; others get { ok }. Default: unset (public counts). */
+  HEALTH_SECRET: optionalSecret,
   /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
   ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),
   /** /api/health answers 503 when more jobs than this are dead. Default 0: any dead job alerts. */
@@ -35,6 +43,8 @@ const envSchema = z.object({
   SLUICE_MAX_BODY_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** npm run dev: HTTP port. Default 3000. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** npm run dev: the interface to listen on. Default 127.0.0.1 (this machine only); 0.0.0.0 for every interface. */
+  HOST: z.string().default('127.0.0.1'),
   /** npm run dev: port of the embedded Postgres (ignored with DATABASE_URL). Default 5433. */
   SLUICE_DEV_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   /** npm run dev: run vercel.json's crons every this many ms instead of on their schedules. Default: unset. */

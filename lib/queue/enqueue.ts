@@ -3,7 +3,8 @@ import { config } from './config.js';
 import type { Db } from './db.js';
 import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './errors.js';
 import { uuidv7 } from './ids.js';
-import { registeredJob, registeredTypes, type JobDefinition } from './jobs.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
+import type { JobDefinition, JobRegistry } from './jobs.js';
 import { jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, type NewJobRow } from './queries.js';
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -16,7 +17,9 @@ export const enqueueOptionsSchema = z
   .strictObject({
     /** Earliest start. A Date or an ISO 8601 string with offset. */
     runAt: z
-      .union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))])
+      .union([z.date(), z.iso.datetime({ offset: true }).transform((s) => new Date(s))], {
+        error: 'runAt must be an ISO 8601 date-time with an offset, e.g. 2026-12-01T08:00:00Z or 2026-12-01T09:00:00+01:00',
+      })
       .refine((d) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, 'runAt must fall in the years 1 to 9999')
       .optional(),
     /** Earliest start, in ms from now (the database's now). */
@@ -44,16 +47,47 @@ const hasKeys = (o: object) => {
 };
 export type EnqueueItem = { job: JobDefinition | string; payload: unknown } & EnqueueOptions;
 
-function resolveJob(job: JobDefinition | string): JobDefinition {
+/** What an enqueue resolves against: createSluice passes its registry and settings. */
+export interface EnqueueContext {
+  /** Definitions a type name may name. Default: none, so only definitions are accepted. */
+  jobs?: JobRegistry;
+  /** Default: SLUICE_MAX_PAYLOAD_BYTES. */
+  maxPayloadBytes?: number;
+}
+
+/**
+ * The payload as JSON text, or a ValidationError for what Postgres' jsonb could not take or JSON
+ * cannot say: nesting deeper than MAX_JSON_DEPTH (jsonb parses recursively and would fail the whole
+ * statement), a cycle, a BigInt.
+ */
+function serialize(value: unknown, what: string): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value ?? null);
+  } catch (error) {
+    const message = `${what} cannot be serialized as JSON: ${(error as Error).message}`;
+    throw new ValidationError(message, [{ code: 'custom', path: [], message, input: undefined }]);
+  }
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    const message = `${what} is nested deeper than ${MAX_JSON_DEPTH} levels`;
+    throw new ValidationError(message, [{ code: 'custom', path: [], message, input: undefined }]);
+  }
+  return text;
+}
+
+const NO_JOBS: JobRegistry = new Map();
+
+/** A type name resolves only against the caller's registry (createSluice passes its own). */
+function resolveJob(job: JobDefinition | string, registry: JobRegistry): JobDefinition {
   if (typeof job !== 'string') return job;
-  const definition = registeredJob(job);
-  if (!definition) throw new UnknownJobTypeError(job, registeredTypes());
+  const definition = registry.get(job);
+  if (!definition) throw new UnknownJobTypeError(job, [...registry.keys()].sort());
   return definition;
 }
 
 /** Validates one item into a row, or throws a typed error; `where` prefixes messages in bulk calls. */
-function toRow(item: EnqueueItem, where = ''): NewJobRow {
-  const job = resolveJob(item.job);
+function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, where = ''): NewJobRow {
+  const job = resolveJob(item.job, registry);
   const { job: _job, payload: rawPayload, ...rawOptions } = item;
   // Most bulk items carry no options: skip a zod pass for each of them.
   const options = hasKeys(rawOptions) ? enqueueOptionsSchema.safeParse(rawOptions) : { success: true as const, data: {} as EnqueueOptionsParsed };
@@ -67,16 +101,15 @@ function toRow(item: EnqueueItem, where = ''): NewJobRow {
       payload.error.issues,
     );
   }
-  const payloadJson = JSON.stringify(payload.data ?? null);
+  const payloadJson = serialize(payload.data, `${where}payload for "${job.type}"`);
   if (UNSTORABLE.test(payloadJson)) {
     const message = `${where}payload for "${job.type}" holds a NUL character or a lone UTF-16 surrogate, which Postgres cannot store`;
     throw new ValidationError(message, [{ code: 'custom', path: [], message, input: undefined }]);
   }
-  const limit = config().SLUICE_MAX_PAYLOAD_BYTES;
   // Characters bound bytes from below: count bytes only when the text could be over the limit.
   if (payloadJson.length * 3 > limit) {
     const bytes = Buffer.byteLength(payloadJson);
-    if (bytes > limit) throw new PayloadTooLargeError(bytes, limit);
+    if (bytes > limit) throw new PayloadTooLargeError(bytes, limit, where);
   }
   const o = options.data;
   return {
@@ -100,8 +133,9 @@ export async function enqueue(
   job: JobDefinition | string,
   payload: unknown,
   options: EnqueueOptions = {},
+  context: EnqueueContext = {},
 ): Promise<{ id: string; duplicate: boolean }> {
-  const { ids, duplicate } = await enqueueMany(db, [{ job, payload, ...options }]);
+  const { ids, duplicate } = await enqueueMany(db, [{ job, payload, ...options }], context);
   return { id: ids[0]!, duplicate: duplicate[0]! };
 }
 
@@ -109,8 +143,14 @@ export async function enqueue(
  * Enqueues many jobs in one statement (two when some idempotency keys exist already). Every item is
  * validated first: one bad item throws and nothing is inserted. ids[i] and duplicate[i] answer items[i].
  */
-export async function enqueueMany(db: Db, items: EnqueueItem[]): Promise<{ ids: string[]; duplicate: boolean[] }> {
-  const rows = items.map((item, i) => toRow(item, items.length > 1 ? `jobs[${i}]: ` : ''));
+export async function enqueueMany(
+  db: Db,
+  items: EnqueueItem[],
+  context: EnqueueContext = {},
+): Promise<{ ids: string[]; duplicate: boolean[] }> {
+  const registry = context.jobs ?? NO_JOBS;
+  const limit = context.maxPayloadBytes ?? config().SLUICE_MAX_PAYLOAD_BYTES;
+  const rows = items.map((item, i) => toRow(item, registry, limit, items.length > 1 ? `jobs[${i}]: ` : ''));
   const ids: string[] = rows.map((r) => r.id);
   const duplicate = rows.map(() => false);
   let todo = rows.map((_, i) => i);

@@ -37,8 +37,10 @@ export class PayloadTooLargeError extends SluiceError {
   constructor(
     readonly bytes: number,
     readonly limit: number,
+    /** In a bulk enqueue, which item: "jobs[3]: ". */
+    where = '',
   ) {
-    super('payload_too_large', `payload is ${bytes} bytes; the limit is ${limit}`);
+    super('payload_too_large', `${where}payload is ${bytes} bytes; the limit is ${limit}`);
   }
 }
 
@@ -57,6 +59,13 @@ export class JobStateError extends SluiceError {
     action: string,
   ) {
     super('job_state_conflict', `job ${id} is ${status}: ${action}`);
+  }
+}
+
+/** The server lacks a setting it needs (DATABASE_URL); the HTTP API answers 500 naming it. */
+export class MisconfiguredError extends SluiceError {
+  constructor(message: string) {
+    super('misconfigured', message);
   }
 }
 

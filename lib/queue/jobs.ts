@@ -35,8 +35,6 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   priority: number;
 }
 
-const registry = new Map<string, JobDefinition>();
-
 const int32 = (name: string, value: number) => {
   if (!Number.isInteger(value) || Math.abs(value) > 2 ** 31 - 1) throw new TypeError(`${name} must be a 32-bit integer, got ${value}`);
   return value;
@@ -49,8 +47,8 @@ const positiveInt = (name: string, value: number, max = 2 ** 31 - 1) => {
 };
 
 /**
- * Declares a job type. The definition is also registered in this process, so enqueue() can take its
- * type name; a later definition of the same type replaces the earlier one (module reloads in dev).
+ * Declares a job type. Nothing is registered globally: the definitions an app passes to createSluice()
+ * (or to drain() and enqueue()) are its registry, so two instances, or two test files, never share one.
  */
 export function defineJob<S extends z.ZodType>(
   spec: { type: string; payload: S; handler: JobHandler<z.output<S>> } & JobOptions,
@@ -70,14 +68,18 @@ export function defineJob<S extends z.ZodType>(
     backoff,
     priority: int32('priority', spec.priority ?? JOB_DEFAULTS.priority),
   };
-  registry.set(spec.type, definition);
   return definition;
 }
 
-export function registeredJob(type: string): JobDefinition | undefined {
-  return registry.get(type);
-}
+/** Job definitions by type: what enqueue() resolves a type name against. */
+export type JobRegistry = ReadonlyMap<string, JobDefinition>;
 
-export function registeredTypes(): string[] {
-  return [...registry.keys()].sort();
+/** A registry of `jobs`; two definitions of one type are a mistake, reported at once. */
+export function jobRegistry(jobs: readonly JobDefinition[]): JobRegistry {
+  const registry = new Map<string, JobDefinition>();
+  for (const job of jobs) {
+    if (registry.has(job.type) && registry.get(job.type) !== job) throw new TypeError(`job type "${job.type}" is defined twice`);
+    registry.set(job.type, job);
+  }
+  return registry;
 }

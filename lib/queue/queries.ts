@@ -49,7 +49,7 @@ function rowsJson(jobs: NewJobRow[]): string {
   return `[${items.join(',')}]`;
 }
 
-const insertRows = (jobs: NewJobRow[]) => sql`insert into jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
+const insertRows = (jobs: NewJobRow[]) => sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
         select r.id, r.type, r.payload, r.priority, r.max_attempts,
                coalesce(r.run_at, now() + r.delay_ms * interval '1 millisecond'), r.idempotency_key
         from jsonb_to_recordset(${rowsJson(jobs)}::jsonb) as r(id uuid, type text, payload jsonb, priority int,
@@ -78,7 +78,7 @@ export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<st
 export async function jobIdsByIdempotencyKey(db: Db, keys: string[]): Promise<Map<string, string>> {
   const found = await rows<{ id: string; idempotency_key: string }>(
     db,
-    sql`select id, idempotency_key from jobs where idempotency_key = any(${sql.param(keys)}::text[])`,
+    sql`select id, idempotency_key from sluice.jobs where idempotency_key = any(${sql.param(keys)}::text[])`,
   );
   return new Map(found.map((r) => [r.idempotency_key, r.id]));
 }
@@ -129,12 +129,12 @@ function outcomesCte(unordered: Outcome[]) {
         as o(id, token, kind, delay_ms, error)
     ),
     finished as (
-      delete from jobs j using outcome o
+      delete from sluice.jobs j using outcome o
       where o.kind = 'done' and j.id = o.id and j.lock_token = o.token
       returning j.id
     ),
     settled as (
-      update jobs j set
+      update sluice.jobs j set
         status = case when o.kind = 'dead' then 'dead' else 'pending' end,
         attempts = case when o.kind = 'release' then greatest(j.attempts - 1, 0) else j.attempts end,
         run_after = case when o.delay_ms is null then j.run_after
@@ -189,7 +189,7 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
     db,
     sql`with ${outcomesCte(p.outcomes)},
     claimed as (
-      update jobs j set
+      update sluice.jobs j set
         status = 'running',
         attempts = j.attempts + 1,
         lock_token = ${p.token},
@@ -199,7 +199,7 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
       -- "= any(array(...))" rather than a join: the planner then fetches each row by primary key
       -- instead of hashing the whole table, which it prefers while the table is small.
       where j.id = any(array(
-        select id from jobs
+        select id from sluice.jobs
         where status = 'pending' and run_after <= now()
           and (${p.types === null ? null : sql.param(p.types)}::text[] is null
                or type = any(${p.types === null ? null : sql.param(p.types)}::text[]))
@@ -212,7 +212,7 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
     select ((select count(*) from finished) + (select count(*) from settled))::int as written,
            coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
            coalesce((select json_agg(x) from (
-             select id, type, attempts, max_attempts, lock_token from jobs
+             select id, type, attempts, max_attempts, lock_token from sluice.jobs
              where status = 'running' and locked_until < now()
              order by locked_until limit ${p.rescueLimit}
            ) x), '[]') as expired`,
@@ -247,7 +247,7 @@ export async function jobStats(db: Db): Promise<StatsRow[]> {
     sql`select type, status, count(*)::int as count,
                (extract(epoch from now() - min(run_after) filter (where status = 'pending' and run_after <= now()))
                  * 1000)::float8 as oldest_due_ms
-        from jobs group by type, status order by type, status`,
+        from sluice.jobs group by type, status order by type, status`,
   );
 }
 
@@ -286,7 +286,7 @@ export interface JobListParams {
 export async function jobList(db: Db, p: JobListParams): Promise<JobRow[]> {
   const found = await rows<{ job: JobRow }>(
     db,
-    sql`select ${jobRow(sql`j`)} as job from jobs j
+    sql`select ${jobRow(sql`j`)} as job from sluice.jobs j
         where (${p.status}::text is null or j.status = ${p.status}::text)
           and (${p.type}::text is null or j.type = ${p.type}::text)
           and (${p.after}::uuid is null or j.id > ${p.after}::uuid)
@@ -297,7 +297,7 @@ export async function jobList(db: Db, p: JobListParams): Promise<JobRow[]> {
 
 /** One job by id, or undefined. */
 export async function jobGet(db: Db, id: string): Promise<JobRow | undefined> {
-  const [found] = await rows<{ job: JobRow }>(db, sql`select ${jobRow(sql`j`)} as job from jobs j where j.id = ${id}::uuid`);
+  const [found] = await rows<{ job: JobRow }>(db, sql`select ${jobRow(sql`j`)} as job from sluice.jobs j where j.id = ${id}::uuid`);
   return found?.job;
 }
 
@@ -313,9 +313,9 @@ export interface JobChange {
 export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
   const [result] = await rows<JobChange>(
     db,
-    sql`with target as (select status from jobs where id = ${id}::uuid),
+    sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
     retried as (
-      update jobs j set status = 'pending', attempts = 0, run_after = now()
+      update sluice.jobs j set status = 'pending', attempts = 0, run_after = now()
       where j.id = ${id}::uuid and j.status = 'dead'
       returning j.*
     )
@@ -330,9 +330,9 @@ export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
 export async function jobCancel(db: Db, id: string): Promise<JobChange> {
   const [result] = await rows<JobChange>(
     db,
-    sql`with target as (select status from jobs where id = ${id}::uuid),
+    sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
     cancelled as (
-      delete from jobs j where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
+      delete from sluice.jobs j where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
     )
     select (select status from target) as previous,
            (select ${jobRow(sql`c`)} from cancelled c) as job,

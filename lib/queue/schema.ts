@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * The job states. The database enforces them with a check constraint; README.md draws the machine:
@@ -9,7 +9,13 @@ import { check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uu
 export const JOB_STATUSES = ['pending', 'running', 'dead'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const jobs = pgTable(
+/**
+ * Sluice's tables live in a Postgres schema of their own, so an app's own `public.jobs` (or any other
+ * table) never collides with the queue's. Its migrations are bookkept in sluice.__drizzle_migrations.
+ */
+export const sluiceSchema = pgSchema('sluice');
+
+export const jobs = sluiceSchema.table(
   'jobs',
   {
     /** Enqueue writes time-ordered UUIDv7 ids (ids.ts), so id order is creation order. */

@@ -14,7 +14,7 @@ export interface DevSecret {
 
 /**
  * Fills in the secrets the environment leaves unset, from `file` (a shell script of export lines, so
- * `source .data/dev.env` gives a shell the same secrets) or freshly generated and saved there.
+ * `source .data/dev.env` gives a shell the same secrets) or freshly generated (saveDevEnv keeps them).
  * Sets them in process.env.
  */
 export function loadDevSecrets(file: string): DevSecret[] {
@@ -28,12 +28,16 @@ export function loadDevSecrets(file: string): DevSecret[] {
     const kept = saved.get(name);
     return kept ? { name, value: kept, source: 'file' } : { name, value: `dev_${randomBytes(18).toString('base64url')}`, source: 'generated' };
   });
-  if (secrets.some((s) => s.source === 'generated')) {
-    for (const s of secrets) if (s.source !== 'env') saved.set(s.name, s.value);
-    mkdirSync(dirname(file), { recursive: true });
-    const lines = [...saved].map(([name, value]) => `export ${name}=${value}`);
-    writeFileSync(file, `# Local secrets of npm run dev (generated). \`source ${file}\` to use them in a shell.\n${lines.join('\n')}\n`, { mode: 0o600 });
-  }
   for (const s of secrets) process.env[s.name] = s.value;
   return secrets;
+}
+
+/**
+ * Writes `file`: BASE (this run's URL, so the README's curl examples work with any PORT) and the
+ * secrets npm run dev made up. Secrets from the caller's environment are theirs: never written.
+ */
+export function saveDevEnv(file: string, secrets: DevSecret[], base: string): void {
+  const lines = [`export BASE=${base}`, ...secrets.filter((s) => s.source !== 'env').map((s) => `export ${s.name}=${s.value}`)];
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `# Written by npm run dev. \`source ${file}\` to use its URL and local secrets in a shell.\n${lines.join('\n')}\n`, { mode: 0o600 });
 }

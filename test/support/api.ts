@@ -1,13 +1,11 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { closeDb } from '../../lib/http/db.js';
+import { serve } from '../../lib/adapters/node.js';
+import { sluice } from '../../lib/app/sluice.js';
 import { resetConfig } from '../../lib/queue/index.js';
-import { startDevServer } from '../../scripts/dev/server.js';
 import { freshDatabase } from './db.js';
 
 export const SECRETS = { ENQUEUE_SECRET: 'test-enqueue-secret', ADMIN_SECRET: 'test-admin-secret', CRON_SECRET: 'test-cron-secret' };
-export const API_DIR = fileURLToPath(new URL('../../api', import.meta.url));
 
 /** Sets (or, for undefined, deletes) environment variables and makes config() read them again. */
 export function setEnv(env: Record<string, string | undefined>): void {
@@ -19,14 +17,14 @@ export function setEnv(env: Record<string, string | undefined>): void {
 }
 
 /**
- * The real api/ functions served over real HTTP by npm run dev's server, in this process, on a free
- * port, against a fresh migrated database of this test file. Each test file runs in its own process,
- * so setting process.env here touches no other file.
+ * This repository's app (lib/app/sluice.ts, what api/ and npm run dev serve) over real HTTP by the
+ * Node adapter, in this process, on a free port, against a fresh migrated database of this test file.
+ * Each test file runs in its own process, so setting process.env here touches no other file.
  */
 export async function startApi(env: Record<string, string | undefined> = {}) {
   const conn = await freshDatabase('pg');
   setEnv({ ...SECRETS, DRAIN_SECRET: undefined, EMAIL_WEBHOOK_URL: undefined, DATABASE_URL: conn.url, ...env });
-  const server = await startDevServer({ apiDir: API_DIR, port: 0, host: '127.0.0.1' });
+  const server = await serve(sluice, { port: 0 });
   const call = async (method: string, path: string, opts: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
@@ -48,7 +46,7 @@ export async function startApi(env: Record<string, string | undefined> = {}) {
     call,
     close: async () => {
       await server.close();
-      await closeDb();
+      await sluice.close();
       await conn.close();
     },
   };

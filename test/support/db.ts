@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { connect, migrate, type Connection, type Driver } from '../../lib/queue/index.js';
+import { migrateApp } from '../../lib/app/migrate.js';
+import { connect, type Connection, type Driver } from '../../lib/queue/index.js';
 
 export const DRIVERS: Driver[] = ['pg', 'neon'];
 
@@ -14,7 +15,8 @@ export function databaseUrl(database?: string): string {
 
 /**
  * A new, migrated database of its own for a test file, so files can run in parallel and drains in one
- * file never see another file's jobs. Returns a connection on the chosen driver.
+ * file never see another file's jobs: Sluice's migrations and the example app's (migrateApp), unless
+ * `migrated: false`. Returns a connection on the chosen driver.
  */
 export async function freshDatabase(
   driver: Driver = 'pg',
@@ -27,7 +29,7 @@ export async function freshDatabase(
   await admin.end();
   const url = databaseUrl(name);
   const connection = reconnect(url, driver);
-  if (opts.migrated !== false) await migrate(connection.db);
+  if (opts.migrated !== false) await migrateApp(connection.db);
   return { ...connection, url, name };
 }
 

@@ -7,7 +7,7 @@ export async function select<T = Record<string, unknown>>(db: Db, query: SQL): P
 }
 
 export async function countJobs(db: Db, where: SQL = sql`true`): Promise<number> {
-  const [row] = await select<{ n: number }>(db, sql`select count(*)::int as n from jobs where ${where}`);
+  const [row] = await select<{ n: number }>(db, sql`select count(*)::int as n from sluice.jobs where ${where}`);
   return row!.n;
 }
 
@@ -32,7 +32,7 @@ export async function jobRow(db: Db, id: string): Promise<JobRow | undefined> {
     sql`select id, type, status, attempts, max_attempts, priority, last_error, lock_token, payload,
                (extract(epoch from run_after - now()) * 1000)::float8 as due_in_ms,
                (extract(epoch from locked_until - now()) * 1000)::float8 as lease_left_ms
-        from jobs where id = ${id}`,
+        from sluice.jobs where id = ${id}`,
   );
   return row;
 }

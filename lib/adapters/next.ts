@@ -1,0 +1,13 @@
+import { methodHandlers, type FetchApp, type MethodHandlers } from './web.js';
+
+/**
+ * A Next.js App Router route file mounting Sluice: `app/api/[...sluice]/route.ts` serves every Sluice
+ * path under /api (a more specific route file of the app, like app/api/signup/route.ts, still wins).
+ *
+ *   export const { GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS } = nextHandlers(sluice);
+ */
+export function nextHandlers(app: FetchApp): MethodHandlers {
+  return methodHandlers(app);
+}
+
+export type { FetchApp, MethodHandlers };

@@ -1,0 +1,38 @@
+import { Hono, type Context } from 'hono';
+import type { Sluice } from '../sluice.js';
+import { errorResponse } from './errors.js';
+
+/** What a runtime adapter hands the app with each request. */
+export interface SluiceBindings {
+  /** When this invocation must end (epoch ms), where the platform says so. Default: getDeadline() (Vercel). */
+  deadline?: () => number | undefined;
+}
+export type SluiceEnv = { Bindings: SluiceBindings };
+
+export type Method = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
+export type RouteHandler = (c: Context<SluiceEnv>, sluice: Sluice) => Response | Promise<Response>;
+/** Paths (Hono syntax, e.g. /api/jobs/:id) to one handler per method. */
+export type RouteTable = Record<string, Partial<Record<Method, RouteHandler>>>;
+
+/**
+ * The Web-standard HTTP app (Request in, Response out) of an instance: every path of `routes`, other
+ * methods answered 405 with an Allow header (HEAD wherever GET is, as Hono answers HEAD with GET's
+ * headers and no body), unknown paths 404, errors by errorResponse. Nothing is cached: answers carry
+ * job payloads and queue state.
+ */
+export function createHttpApp(sluice: Sluice, routes: RouteTable): Hono<SluiceEnv> {
+  const app = new Hono<SluiceEnv>();
+  app.use('*', async (c, next) => {
+    await next();
+    c.res.headers.set('Cache-Control', 'no-store');
+  });
+  for (const [path, handlers] of Object.entries(routes)) {
+    const methods = Object.keys(handlers) as Method[];
+    for (const method of methods) app.on(method, path, (c) => handlers[method]!(c, sluice));
+    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+    app.all(path, (c) => c.json({ error: `method ${c.req.method} not allowed; use ${allow}` }, 405, { Allow: allow }));
+  }
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  app.onError((error) => errorResponse(error));
+  return app;
+}

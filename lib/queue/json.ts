@@ -1,0 +1,23 @@
+/**
+ * How deep JSON may nest, in payloads and request bodies. Postgres parses jsonb recursively and
+ * JSON.stringify recurses too: a body nested thousands of levels deep must be refused up front,
+ * not fail inside a statement or blow the stack. Real payloads stay far below this.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether JSON text nests objects/arrays deeper than `max`. One pass, no recursion, no parse. */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}

@@ -1,0 +1,110 @@
+import { attachDatabasePool } from '@vercel/functions';
+import type { Hono } from 'hono';
+import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
+import { sluiceRoutes } from './http/routes.js';
+import {
+  cancelJob, config, connect, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, queueStats, retryJob,
+  type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
+  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type QueueStats,
+} from './queue/index.js';
+
+export interface SluiceOptions {
+  /** The app's job definitions: the types its HTTP API enqueues and its drains run. */
+  jobs: readonly JobDefinition[];
+  /** An existing drizzle database to use (the app's own pool). Default: a pool of Sluice's own on `url`. */
+  db?: Db;
+  /** Connection string of Sluice's own pool. Default: DATABASE_URL. */
+  url?: string;
+  /** Default: neon for *.neon.tech hosts, pg otherwise (DATABASE_DRIVER overrides). */
+  driver?: Driver;
+  /** Size of Sluice's own pool. Default 20 (connect()). */
+  poolMax?: number;
+  /** Overrides of the environment's settings (lib/queue/config.ts), e.g. { ADMIN_SECRET }. */
+  settings?: Partial<Config>;
+  /** The app's own routes, served by the same HTTP app (same 404/405/error handling). */
+  routes?: RouteTable;
+}
+
+/** Where an enqueue writes: `tx` makes the job part of the caller's transaction. */
+type InTx = { tx?: Db };
+
+/** One Sluice in an app: its registry, connection, settings, HTTP app and engine calls. */
+export interface Sluice {
+  readonly jobs: JobRegistry;
+  /** The drizzle database (opened on first use when Sluice owns the pool). */
+  readonly db: Db;
+  /** The settings in force: the environment's, parsed once (config()), under the instance's overrides. */
+  settings(): Config;
+  /** The Web-standard HTTP app (Hono). */
+  readonly app: Hono<SluiceEnv>;
+  /** Request in, Response out: what every runtime adapter calls. */
+  fetch(request: Request, env?: SluiceEnv['Bindings']): Promise<Response>;
+  enqueue(job: JobDefinition | string, payload: unknown, options?: EnqueueOptions & InTx): Promise<{ id: string; duplicate: boolean }>;
+  enqueueMany(items: EnqueueItem[], options?: InTx): Promise<{ ids: string[]; duplicate: boolean[] }>;
+  /** One drain pass over this instance's job types. */
+  drain(options?: DrainOptions): Promise<DrainSummary>;
+  stats(): Promise<QueueStats>;
+  admin: {
+    list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
+    get(id: string): Promise<JobView>;
+    retry(id: string): Promise<JobView>;
+    cancel(id: string): Promise<JobView>;
+  };
+  /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
+  migrate(): Promise<void>;
+  /** Closes Sluice's own pool, if it opened one; the next use opens a new one. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the one object an app needs: `createSluice({ jobs })`. Each instance has its own registry and
+ * connection, so two instances (or tests) share nothing. Its HTTP app serves /api/... on any runtime.
+ */
+export function createSluice(options: SluiceOptions): Sluice {
+  const jobs = jobRegistry(options.jobs);
+  if (jobs.size === 0) throw new TypeError('createSluice() needs at least one job definition in `jobs`');
+  const settings = options.settings ? () => ({ ...config(), ...options.settings }) : config;
+  let connection: Connection | undefined;
+  const db = (): Db => {
+    if (options.db) return options.db;
+    if (!connection) {
+      const url = options.url ?? settings().DATABASE_URL;
+      if (!url) throw new MisconfiguredError('server misconfigured: DATABASE_URL is not set');
+      connection = connect(url, { driver: options.driver, max: options.poolMax });
+      // On Vercel, keeps the instance alive until idle clients have closed before it suspends.
+      attachDatabasePool(connection.pool as Parameters<typeof attachDatabasePool>[0]);
+    }
+    return connection.db;
+  };
+  const context = () => ({ jobs, maxPayloadBytes: settings().SLUICE_MAX_PAYLOAD_BYTES });
+  const definitions = [...jobs.values()];
+
+  const sluice: Sluice = {
+    jobs,
+    get db() { return db(); },
+    settings,
+    app: undefined as never, // set below: the app's handlers close over the finished instance
+    fetch: (request, env) => Promise.resolve(sluice.app.fetch(request, env)),
+    enqueue: async (job, payload, { tx, ...enqueueOptions } = {}) => {
+      const { ids, duplicate } = await enqueueMany(tx ?? db(), [{ ...enqueueOptions, job, payload }], context());
+      return { id: ids[0]!, duplicate: duplicate[0]! };
+    },
+    enqueueMany: (items, { tx } = {}) => enqueueMany(tx ?? db(), items, context()),
+    drain: (drainOptions) => drain(db(), definitions, drainOptions),
+    stats: () => queueStats(db()),
+    admin: {
+      list: (listOptions) => listJobs(db(), listOptions),
+      get: (id) => getJob(db(), id),
+      retry: (id) => retryJob(db(), id),
+      cancel: (id) => cancelJob(db(), id),
+    },
+    migrate: () => migrate(db()),
+    close: async () => {
+      const open = connection;
+      connection = undefined;
+      await open?.close();
+    },
+  };
+  (sluice as { app: Hono<SluiceEnv> }).app = createHttpApp(sluice, { ...sluiceRoutes, ...options.routes });
+  return sluice;
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Builds the npm package: lib/ compiled to dist/ by tsconfig.build.json, then checked.
+//
+//   node scripts/package.mjs build     (npm run build)  clean dist/, compile, check the entries
+//   node scripts/package.mjs prepare   (npm's `prepare` hook)
+//
+// Plain JavaScript on purpose: `prepare` runs on a fresh clone, where nothing (not even tsx) is
+// installed yet. npm runs `prepare` in three situations:
+//   1. after this repository's own `npm install` / `npm ci`: nothing to do. The repository runs lib/
+//      from source (tsx, vitest), and a type error in work in progress must not fail an install;
+//   2. on `npm pack` / `npm publish` here: build, so the tarball holds a fresh dist/;
+//   3. when another project installs this directory as a dependency: `"sluice": "file:../.."` with
+//      install-links=true (examples/nextjs), or a git URL. npm (pacote) runs `prepare` in this
+//      directory before packing it, with npm_package_resolved set. On a fresh clone there is no
+//      node_modules here, so this installs the repository's dependencies (`npm ci`) first, then builds.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const log = (line) => console.error(`[sluice package] ${line}`);
+
+function run(command, args, env = process.env) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env, shell: process.platform === 'win32' });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    log(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+/** Names in dependencies/devDependencies that node_modules lacks. */
+function missingDependencies() {
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+  return names.filter((name) => !existsSync(join(root, 'node_modules', name, 'package.json')));
+}
+
+/** The repository's dependencies, from its lockfile, in an environment free of the outer npm's settings. */
+function installDependencies() {
+  const missing = missingDependencies();
+  if (missing.length === 0) return;
+  log(`installing this repository's dependencies to build it (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''})`);
+  // The outer npm (the project installing us) passes its configuration down as npm_config_* and its
+  // package as npm_package_*: neither may leak into the install of this repository (install-links, the
+  // outer prefix, npm_package_resolved, which would make this hook think it runs case 3 again).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], env);
+}
+
+function build() {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!existsSync(tsc)) {
+    log('typescript is not installed: run `npm install` in the repository root first');
+    process.exit(1);
+  }
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  run(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+  check();
+}
+
+/** Every export's files exist; nothing of the repository's own app, tests or scripts slipped into dist/. */
+function check() {
+  const problems = [];
+  for (const [entry, target] of Object.entries(pkg.exports ?? {})) {
+    if (typeof target !== 'object') continue;
+    for (const file of [target.types, target.import]) {
+      if (file && !existsSync(join(root, file))) problems.push(`exports["${entry}"] names ${file}, which the build did not produce`);
+    }
+  }
+  for (const dir of ['app', 'jobs']) {
+    if (existsSync(join(root, 'dist', dir))) {
+      problems.push(`dist/${dir} exists: something the package entries import pulls in lib/${dir} (the example app)`);
+    }
+  }
+  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  for (const file of walk(join(root, 'dist'))) {
+    if (/\.test\.(js|d\.ts)$/.test(file)) problems.push(`${file} is a test`);
+  }
+  if (!existsSync(join(root, 'drizzle', 'meta', '_journal.json'))) problems.push('drizzle/meta/_journal.json is missing: the migrations would not ship');
+  if (problems.length) {
+    for (const p of problems) log(p);
+    process.exit(1);
+  }
+  log(`built dist/ (${Object.keys(pkg.exports ?? {}).join(', ')})`);
+}
+
+const mode = process.argv[2];
+if (mode === 'build') {
+  build();
+} else if (mode === 'prepare') {
+  const asDependency = Boolean(process.env.npm_package_resolved); // case 3
+  const packing = ['pack', 'publish'].includes(process.env.npm_command ?? ''); // case 2
+  if (asDependency || packing) {
+    if (asDependency) installDependencies();
+    build();
+  }
+} else if (mode === 'check') {
+  check();
+} else {
+  log('usage: node scripts/package.mjs build | prepare | check');
+  process.exit(2);
+}

@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createSluice, defineJob, UnknownJobTypeError } from '../lib/index.js';
+import { freshDatabase } from './support/db.js';
+import { countJobs } from './support/sql.js';
+
+const ran: string[] = [];
+const ping = defineJob({ type: 'ping', payload: z.object({ n: z.number() }), handler: async ({ n }) => void ran.push(`ping ${n}`) });
+const pong = defineJob({ type: 'pong', payload: z.object({}), handler: async () => void ran.push('pong') });
+
+let conn: Awaited<ReturnType<typeof freshDatabase>>;
+beforeAll(async () => { conn = await freshDatabase('pg'); });
+afterAll(async () => { await conn?.close(); });
+
+describe('createSluice', () => {
+  it('gives each instance its own registry: a type one instance knows is unknown to another', async () => {
+    const a = createSluice({ jobs: [ping], db: conn.db });
+    const b = createSluice({ jobs: [pong], db: conn.db });
+    expect([...a.jobs.keys()]).toEqual(['ping']);
+    await expect(b.enqueue('ping', { n: 1 })).rejects.toBeInstanceOf(UnknownJobTypeError);
+    const { id } = await a.enqueue('ping', { n: 1 });
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const summary = await a.drain({ types: ['ping'] });
+    expect(summary).toMatchObject({ claimed: 1, completed: 1 });
+    expect(ran).toContain('ping 1');
+  });
+
+  it('enqueues in the caller\'s transaction with { tx }: a rollback leaves no job', async () => {
+    const sluice = createSluice({ jobs: [ping], db: conn.db });
+    await conn.db.execute(sql`delete from sluice.jobs`);
+    await expect(conn.db.transaction(async (tx) => {
+      await sluice.enqueue(ping, { n: 2 }, { tx, delayMs: 60_000 });
+      throw new Error('business write failed');
+    })).rejects.toThrow('business write failed');
+    expect(await countJobs(conn.db)).toBe(0);
+    await conn.db.transaction(async (tx) => { await sluice.enqueueMany([{ job: 'ping', payload: { n: 3 } }], { tx }); });
+    expect(await countJobs(conn.db)).toBe(1);
+    expect(await sluice.stats()).toMatchObject({ pending: 1 });
+    const { jobs: [job] } = await sluice.admin.list();
+    expect(await sluice.admin.cancel(job!.id)).toMatchObject({ id: job!.id, status: 'pending' });
+  });
+
+  it('serves its HTTP app through fetch(), with the instance\'s settings over the environment\'s', async () => {
+    const sluice = createSluice({ jobs: [ping], url: conn.url, settings: { ENQUEUE_SECRET: 'instance-secret' } });
+    try {
+      const enqueue = (token: string) => sluice.fetch(new Request('http://app.test/api/jobs', {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'ping', payload: { n: 4 } }),
+      }));
+      expect((await enqueue('wrong')).status).toBe(401);
+      const res = await enqueue('instance-secret');
+      expect(res.status).toBe(202);
+      expect(await res.json()).toMatchObject({ duplicate: false });
+    } finally {
+      await sluice.close();
+    }
+  });
+
+  it('refuses no jobs, and one type defined twice', () => {
+    expect(() => createSluice({ jobs: [] })).toThrow(/at least one job/);
+    const again = defineJob({ type: 'ping', payload: z.object({}), handler: async () => {} });
+    expect(() => createSluice({ jobs: [ping, again] })).toThrow(/defined twice/);
+  });
+
+  it('answers 500 naming DATABASE_URL when it has no connection', async () => {
+    const sluice = createSluice({ jobs: [ping], settings: { DATABASE_URL: undefined, ADMIN_SECRET: 's' } });
+    const res = await sluice.fetch(new Request('http://app.test/api/queue/stats', { headers: { authorization: 'Bearer s' } }));
+    expect(res.status).toBe(500);
+    expect((await res.json()).error).toMatch(/DATABASE_URL is not set/);
+  });
+});
