@@ -91,7 +91,7 @@ describe('POST /api/drain', () => {
 
   it.each([
     [{ budgetMs: -1 }, /budgetMs/], [{ maxJobs: 'all' }, /maxJobs/], [{ types: [] }, /types/],
-    [{ types: ['nope'] }, /known types: send-welcome-email/], [{ concurrency: 5 }, /concurrency/],
+    [{ types: ['nope'] }, /known types: (.*, )?send-welcome-email/], [{ concurrency: 5 }, /concurrency/],
   ])('rejects %j with a 400 and drains nothing', async (body, message) => {
     await enqueue(1);
     const res = await drain(body);
