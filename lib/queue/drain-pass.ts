@@ -49,6 +49,7 @@ export class DrainPass {
   private gaveBack = false; // the last claim wrote give-backs, due at once: worth one more claim when idle
   private rescueDone = false;
   private winding = false; // a job could not finish before stopAt: claim no more
+  private stopReached = false; // the stop timer fired (see run())
   private closing = false;
   private failure: unknown;
   private transientErrors = 0;
@@ -69,11 +70,14 @@ export class DrainPass {
 
   async run(): Promise<DrainSummary> {
     const start = Date.now();
-    const stopTimer = setTimeout(() => this.wake(), Math.max(0, this.s.stopAt - start));
+    // The timer's firing is the stop, not Date.now() reaching stopAt: Node truncates a fractional delay
+    // and its timer clock is not Date.now(), so it may fire a millisecond or two early. A loop that
+    // re-checked the time would then wait again, on a claim that may not return before the deadline.
+    const stopTimer = setTimeout(() => { this.stopReached = true; this.wake(); }, Math.max(0, this.s.stopAt - start));
     let stopped: DrainSummary['stoppedBy'] = 'deadline';
     try {
       for (;;) {
-        if (this.failure !== undefined || Date.now() >= this.s.stopAt) break;
+        if (this.failure !== undefined || this.stopping()) break;
         while (this.running < this.s.concurrency && this.queue.length > 0) this.startOrRelease(this.queue.shift()!);
         const idle = this.running === 0 && this.queue.length === 0 && this.statements === 0;
         const canClaim = this.summary.claimed + this.asked < this.s.maxJobs;
@@ -92,6 +96,11 @@ export class DrainPass {
     }
     if (this.failure !== undefined) throw this.failure;
     return { ...this.summary, stoppedBy: stopped, durationMs: Date.now() - start };
+  }
+
+  /** stopAt has come, by the stop timer or by the clock, whichever says so first. */
+  private stopping(): boolean {
+    return this.stopReached || Date.now() >= this.s.stopAt;
   }
 
   /**
@@ -166,7 +175,7 @@ export class DrainPass {
       this.record(outcome);
       // The freed slot takes the next queued job here; the loop is woken only when the queue runs
       // low (time to claim) or the pass may be done, not once per job.
-      if (!this.closing && this.queue.length > this.s.concurrency && Date.now() < this.s.stopAt) {
+      if (!this.closing && this.queue.length > this.s.concurrency && !this.stopping()) {
         this.startOrRelease(this.queue.shift()!);
       }
       // A slot still free (the job was given back, not started) or a short queue: the loop decides.
@@ -252,7 +261,10 @@ function isTransient(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
-/** Waits for `work` until `deadline` at most; a failure of `work` before then is thrown. */
+/**
+ * Waits for `work` until `deadline` at most; a failure of `work` before then is thrown. The timer alone
+ * ends the wait, with no look at Date.now(): firing a millisecond early only returns that much early.
+ */
 async function untilDeadline(deadline: number, work: Promise<void>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now())); });
