@@ -15,6 +15,7 @@
 //      node_modules here, so this installs the repository's dependencies (`npm ci`) first, then builds.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,11 +80,52 @@ function check() {
     if (/\.test\.(js|d\.ts)$/.test(file)) problems.push(`${file} is a test`);
   }
   if (!existsSync(join(root, 'drizzle', 'meta', '_journal.json'))) problems.push('drizzle/meta/_journal.json is missing: the migrations would not ship');
+  const { missing, untyped } = undeclaredImports(walk(join(root, 'dist')));
+  problems.push(...missing);
   if (problems.length) {
     for (const p of problems) log(p);
     process.exit(1);
   }
+  // A warning only: with skipLibCheck (which drizzle-orm needs anyway) such an import is `any` for users.
+  for (const w of untyped) log(`warning: ${w}`);
   log(`built dist/ (${Object.keys(pkg.exports ?? {}).join(', ')})`);
+}
+
+/**
+ * Bare imports of the built files that an installed package could not satisfy. In this repository
+ * they would still resolve (from the root's node_modules, devDependencies included, and an app inside
+ * the repository like examples/nextjs finds them there too), so only this check catches them: every
+ * package dist/*.js imports must be a dependency, and every one a .d.ts imports must ship types or
+ * have its @types package among the dependencies.
+ */
+function undeclaredImports(files) {
+  const deps = new Set(Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies }));
+  const builtins = new Set(builtinModules);
+  const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+  const shipsTypes = (name) => {
+    const dir = join(root, 'node_modules', name);
+    if (!existsSync(join(dir, 'package.json'))) return false;
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    return Boolean(manifest.types || manifest.typings || existsSync(join(dir, 'index.d.ts')) || JSON.stringify(manifest.exports ?? '').includes('"types"'));
+  };
+  const missing = new Set();
+  const untyped = new Set();
+  for (const file of files) {
+    if (!/\.(js|d\.ts)$/.test(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]);
+    for (const spec of specs) {
+      if (spec.startsWith('.') || spec.startsWith('node:') || builtins.has(spec)) continue;
+      const name = packageName(spec);
+      const rel = file.slice(root.length + 1);
+      if (!deps.has(name)) {
+        missing.add(`${rel} imports ${spec}, but ${name} is not among the package's dependencies`);
+      } else if (file.endsWith('.d.ts') && !shipsTypes(name) && !deps.has(`@types/${name.replace(/^@(.*)\/(.*)$/, '$1__$2')}`)) {
+        untyped.add(`${rel} imports types from ${name}, which ships none, and @types/${name} is not among the dependencies`);
+      }
+    }
+  }
+  return { missing: [...missing], untyped: [...untyped] };
 }
 
 const mode = process.argv[2];

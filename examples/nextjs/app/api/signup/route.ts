@@ -1,0 +1,26 @@
+import { errorResponse, jsonBody } from 'sluice';
+import { sluice } from '@/lib/sluice';
+import { signUp, signupSchema } from '@/lib/users';
+
+export const runtime = 'nodejs';
+
+/**
+ * POST /api/signup { email, name }: 201 { user, jobId }, the user and their welcome email enqueued in
+ * one transaction. 400 bad JSON (or nested absurdly deep) or zod issues, 409 email taken, 413 over
+ * SLUICE_MAX_BODY_BYTES, 415 not JSON: Sluice's jsonBody/errorResponse, so bad input never becomes a 500.
+ */
+export async function POST(request: Request): Promise<Response> {
+  try {
+    const input = await jsonBody(request, signupSchema, { limit: sluice.settings().SLUICE_MAX_BODY_BYTES });
+    const { user, jobId } = await signUp(input);
+    return Response.json({ user: { id: user.id, email: user.email, name: user.name }, jobId }, { status: 201 });
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
+
+/** Other methods: 405 with Allow, as Sluice's own routes answer them (Next's default 405 has no Allow). */
+async function notAllowed(request: Request): Promise<Response> {
+  return Response.json({ error: `method ${request.method} not allowed; use POST` }, { status: 405, headers: { Allow: 'POST', 'Cache-Control': 'no-store' } });
+}
+export { notAllowed as GET, notAllowed as HEAD, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE, notAllowed as OPTIONS };

@@ -1,0 +1,40 @@
+import { defineJob, PermanentError } from 'sluice';
+import { z } from 'zod';
+import { sentEmails } from './schema';
+
+/**
+ * Welcomes a user who signed up (app/api/signup/route.ts enqueues it in the same transaction as the
+ * user row). Idempotent: it claims the key welcome:<userId> in sent_emails, in a transaction held open
+ * while it delivers, so a second run (or a concurrent one) finds the key and sends nothing; a failed
+ * delivery rolls the claim back and the job is retried.
+ */
+export const sendWelcomeEmail = defineJob({
+  type: 'send-welcome-email',
+  payload: z.object({ userId: z.string().min(1).max(100), email: z.email(), name: z.string().min(1).max(200) }),
+  maxAttempts: 5,
+  timeoutMs: 10_000,
+  handler: async ({ userId, email, name }, ctx) => {
+    const subject = `Welcome, ${name}!`;
+    await ctx.db.transaction(async (tx) => {
+      const claimed = await tx.insert(sentEmails).values({ key: `welcome:${userId}`, to: email, subject })
+        .onConflictDoNothing().returning({ key: sentEmails.key });
+      if (claimed.length === 0) return; // sent by an earlier run
+      await deliver({ to: email, subject, text: `Hi ${name}, thanks for signing up.` }, ctx.signal);
+    });
+  },
+});
+
+/** Posts the email to EMAIL_WEBHOOK_URL, or logs it when none is set. */
+async function deliver(email: { to: string; subject: string; text: string }, signal: AbortSignal): Promise<void> {
+  const url = process.env.EMAIL_WEBHOOK_URL;
+  if (!url) {
+    console.log(`[send-welcome-email] (no EMAIL_WEBHOOK_URL, logging instead) to=${email.to} subject=${JSON.stringify(email.subject)}`);
+    return;
+  }
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(email), signal });
+  // 4xx other than 408/429 will not get better by retrying; everything else is retried with backoff.
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+    throw new PermanentError(`email webhook rejected the message: ${res.status}`);
+  }
+  if (!res.ok) throw new Error(`email webhook answered ${res.status}`);
+}

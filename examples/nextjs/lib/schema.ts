@@ -1,0 +1,26 @@
+import { pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/**
+ * The app's own tables, in the schema `public` (Sluice keeps its tables in the schema `sluice`): the
+ * users that POST /api/signup creates, and the emails the send-welcome-email job has sent, one row per
+ * unique key, which is what makes that job idempotent. `npm run db:generate` writes migrations to drizzle/.
+ */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Stored lower-cased; unique, so signing up twice fails (and enqueues nothing). */
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('users_email_idx').on(t.email)],
+);
+
+export const sentEmails = pgTable('sent_emails', {
+  /** What was sent to whom, e.g. welcome:<user id>. A job records it before it sends. */
+  key: text('key').primaryKey(),
+  to: text('to').notNull(),
+  subject: text('subject').notNull(),
+  sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
