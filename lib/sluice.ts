@@ -41,7 +41,7 @@ export interface Sluice {
   fetch(request: Request, env?: SluiceEnv['Bindings']): Promise<Response>;
   enqueue(job: JobDefinition | string, payload: unknown, options?: EnqueueOptions & InTx): Promise<{ id: string; duplicate: boolean }>;
   enqueueMany(items: EnqueueItem[], options?: InTx): Promise<{ ids: string[]; duplicate: boolean[] }>;
-  /** One drain pass over this instance's job types. */
+  /** One drain pass over this instance's job types (`types` narrows them); jobs of other types stay pending. */
   drain(options?: DrainOptions): Promise<DrainSummary>;
   stats(): Promise<QueueStats>;
   admin: {
@@ -78,6 +78,7 @@ export function createSluice(options: SluiceOptions): Sluice {
   };
   const context = () => ({ jobs, maxPayloadBytes: settings().SLUICE_MAX_PAYLOAD_BYTES });
   const definitions = [...jobs.values()];
+  const ownTypes = [...jobs.keys()];
 
   const sluice: Sluice = {
     jobs,
@@ -90,7 +91,9 @@ export function createSluice(options: SluiceOptions): Sluice {
       return { id: ids[0]!, duplicate: duplicate[0]! };
     },
     enqueueMany: (items, { tx } = {}) => enqueueMany(tx ?? db(), items, context()),
-    drain: (drainOptions) => drain(db(), definitions, drainOptions),
+    // Only this instance's types: another app (or an older deployment) on the same database may have
+    // types this one cannot run, and claiming them would send them dead as unknown.
+    drain: (drainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes }),
     stats: () => queueStats(db()),
     admin: {
       list: (listOptions) => listJobs(db(), listOptions),

@@ -4,7 +4,7 @@
  * http://localhost:3000 (127.0.0.1 unless HOST says otherwise), and vercel.json's crons run locally
  * with CRON_SECRET. Ctrl-C stops everything cleanly.
  */
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../lib/adapters/node.js';
 import { migrateApp } from '../lib/app/migrate.js';
@@ -16,11 +16,12 @@ import { loadDevSecrets, saveDevEnv } from './dev/secrets.js';
 import { logged } from './dev/log.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dataRoot = join(root, '.data');
 const log = (line: string) => console.log(`[dev] ${line}`);
 const cleanups: (() => Promise<void>)[] = []; // run in reverse order on exit
 
 async function main() {
+  resetConfig();
+  const dataRoot = resolve(config().SLUICE_DEV_DATA_DIR ?? join(root, '.data'));
   const envFile = join(dataRoot, 'dev.env');
   const secrets = loadDevSecrets(envFile);
   resetConfig();
@@ -60,11 +61,11 @@ async function main() {
   console.log(`
 Sluice is running.
   API             ${base}/api   (try: curl ${base}/api/health)
-  Postgres        ${embedded ? `${databaseUrl}   (embedded, data in .data/postgres)` : '(DATABASE_URL from your environment)'}
+  Postgres        ${embedded ? `${databaseUrl}   (embedded, data in ${relative(process.cwd(), join(dataRoot, 'postgres'))})` : '(DATABASE_URL from your environment)'}
   Crons           ${crons.map((c) => `${c.path} ${cronMs ? `every ${cronMs} ms (SLUICE_DEV_CRON_MS)` : `on "${c.schedule}"`}`).join('; ') || 'none'}
 Local secrets (DRAIN_SECRET falls back to CRON_SECRET):
 ${shown.join('\n')}
-  In another shell: source .data/dev.env   (sets BASE${secrets.some((s) => s.source !== 'env') ? ' and the local secrets' : ''}: the README's curl examples then work as written)
+  In another shell: source ${relative(process.cwd(), envFile)}   (sets BASE${secrets.some((s) => s.source !== 'env') ? ' and the local secrets' : ''}: the README's curl examples then work as written)
 Ctrl-C to stop.
 `);
 }
@@ -73,6 +74,7 @@ let stopping = false;
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
+  if (cleanups.length === 0) process.exit(code); // nothing was started: nothing to stop
   for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error('[dev] while stopping:', e));
   log('stopped');
   process.exit(code);

@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/local-postgres.js';
@@ -31,7 +34,9 @@ describe('npm run dev', () => {
     await conn.close();
     const port = await freePort();
     const base = `http://localhost:${port}`;
-    const env = { ...SECRETS, DATABASE_URL: conn.url, PORT: String(port), SLUICE_DEV_CRON_MS: '200' };
+    // Its own data folder, so a test run never overwrites the developer's .data/dev.env.
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-dev-data-'));
+    const env = { ...SECRETS, DATABASE_URL: conn.url, PORT: String(port), SLUICE_DEV_CRON_MS: '200', SLUICE_DEV_DATA_DIR: dataDir };
     const dev = npmRunDev(env);
     await waitFor('npm run dev to start', async () => {
       if (dev.child.exitCode !== null) throw new Error(`npm run dev exited early:\n${dev.output()}`);
@@ -63,13 +68,14 @@ describe('npm run dev', () => {
     expect(['SIGINT', 'exit 0']).toContain(await dev.exited);
     expect(dev.output()).toContain('[dev] stopped');
     await expect(fetch(`${base}/api/health`)).rejects.toThrow();
+    expect(readFileSync(join(dataDir, 'dev.env'), 'utf8')).toContain(`export BASE=${base}`);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });
 
 describe('npm run dev with its embedded Postgres', () => {
   it('a second one is told that the first owns .data/', async () => {
-    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+    const { writeFileSync } = await import('node:fs');
     const { startDevPostgres } = await import('../scripts/dev/database.js');
     const dataRoot = mkdtempSync(`${tmpdir()}/sluice-dev-`);
     writeFileSync(`${dataRoot}/dev.pid`, String(process.ppid)); // a live process holds the lock

@@ -47,6 +47,8 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** npm run dev: port of the embedded Postgres (ignored with DATABASE_URL). Default 5433. */
   SLUICE_DEV_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  /** npm run dev: where it keeps the embedded Postgres' data and dev.env. Default: .data/ in the repository. */
+  SLUICE_DEV_DATA_DIR: z.string().optional(),
   /** npm run dev: run vercel.json's crons every this many ms instead of on their schedules. Default: unset. */
   SLUICE_DEV_CRON_MS: z.coerce.number().int().positive().optional(),
 });

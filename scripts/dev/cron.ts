@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 
+/** The local cron's User-Agent: the dev server's log leaves its calls out (the cron logs what matters). */
+export const DEV_CRON_AGENT = 'sluice-dev-cron';
+
 export interface CronJob {
   path: string;
   schedule: string;
@@ -46,7 +49,7 @@ export function startCrons(opts: {
   const inFlight = new Map<string, Promise<void>>();
   const call = async (cron: CronJob) => {
     try {
-      const res = await fetch(opts.baseUrl + cron.path, { headers: { authorization: `Bearer ${opts.secret}` } });
+      const res = await fetch(opts.baseUrl + cron.path, { headers: { authorization: `Bearer ${opts.secret}`, 'user-agent': DEV_CRON_AGENT } });
       const text = await res.text();
       // Quiet when a drain had nothing to do; anything else is worth a line.
       if (!res.ok || !/"claimed":0,/.test(text) || /"rescued":[1-9]/.test(text)) opts.log(`cron ${cron.path} ${res.status} ${text}`);

@@ -1,4 +1,5 @@
 import type { FetchApp } from '../../lib/adapters/web.js';
+import { DEV_CRON_AGENT } from './cron.js';
 
 /** `app` with one log line per request (method, path, status, time), quiet for the local cron's calls. */
 export function logged(app: FetchApp, log = (line: string) => console.log(`[dev] ${line}`)): FetchApp {
@@ -7,7 +8,7 @@ export function logged(app: FetchApp, log = (line: string) => console.log(`[dev]
       const started = Date.now();
       const response = await app.fetch(request, env);
       const { pathname } = new URL(request.url);
-      if (!pathname.startsWith('/api/cron/')) log(`${request.method} ${pathname} ${response.status} ${Date.now() - started}ms`);
+      if (request.headers.get('user-agent') !== DEV_CRON_AGENT) log(`${request.method} ${pathname} ${response.status} ${Date.now() - started}ms`);
       return response;
     },
   };
