@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the npm package: lib/ compiled to dist/ by tsconfig.build.json, then checked.
 //
-//   node scripts/package.mjs build     (npm run build)  clean dist/, compile, check the entries
+//   node scripts/package.mjs build     (npm run build:package) clean dist/, compile, check the entries.
+//     Not named "build": the Vercel CLI takes a `build` script for a static site to build (vercel dev
+//     fails with "Creating initial build", a deploy wants an output directory) instead of serving api/.
 //   node scripts/package.mjs prepare   (npm's `prepare` hook)
 //
 // Plain JavaScript on purpose: `prepare` runs on a fresh clone, where nothing (not even tsx) is

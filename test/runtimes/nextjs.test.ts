@@ -1,0 +1,65 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS, SECRETS, httpSuite } from '../http/suite.js';
+import { freshDatabase } from '../support/db.js';
+import { migrateNextjs, startNextjs } from './nextjs.js';
+import type { Server } from './process.js';
+
+// examples/nextjs under `next start`, Sluice installed from `npm pack` of the repository (of another
+// checkout with SLUICE_RUNTIME_ROOT, e.g. a scratch copy). The first run installs and builds it.
+const root = process.env.SLUICE_RUNTIME_ROOT;
+
+httpSuite('next start (examples/nextjs)', ({ env }) => startNextjs({ env, root }));
+
+// What the suite does not cover: the example's own deploy path on an empty database (its db:migrate),
+// and its signup route's transaction and job end to end.
+describe.skipIf(!process.env.SLUICE_RUNTIME_SUITE)('examples/nextjs on an empty database', () => {
+  let server: Server | undefined;
+  let conn: Awaited<ReturnType<typeof freshDatabase>>;
+
+  beforeAll(async () => {
+    conn = await freshDatabase('pg', { migrated: false });
+    const env = { ...SECRETS, ...LIMITS, DATABASE_URL: conn.url };
+    await migrateNextjs({ env, root });
+    server = await startNextjs({ env, root });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await conn?.close();
+  });
+
+  const call = async (method: string, path: string, opts: { token?: string; json?: unknown } = {}) => {
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.json !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(server!.url + path, { method, headers, body: opts.json === undefined ? undefined : JSON.stringify(opts.json) });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+
+  it('db:migrate made Sluice\'s tables and the app\'s, each bookkept apart', async () => {
+    const { rows } = await (conn.pool as pg.Pool).query(
+      `select table_schema || '.' || table_name as t from information_schema.tables
+       where table_schema in ('public', 'sluice', 'drizzle') order by 1`);
+    expect(rows.map((r) => r.t)).toEqual(['drizzle.__drizzle_migrations', 'public.sent_emails', 'public.users', 'sluice.__drizzle_migrations', 'sluice.jobs']);
+  });
+
+  it('signs up a user with their welcome job in one transaction; a drain sends it once', async () => {
+    const signup = await call('POST', '/api/signup', { json: { email: 'Ada@Example.com', name: 'Ada' } });
+    expect(signup.status).toBe(201);
+    expect(signup.json.user).toMatchObject({ email: 'ada@example.com', name: 'Ada' });
+    const job = await call('GET', `/api/jobs/${signup.json.jobId}`, { token: SECRETS.ADMIN_SECRET });
+    expect(job.json).toMatchObject({ type: 'send-welcome-email', status: 'pending', idempotencyKey: `welcome:${signup.json.user.id}` });
+
+    // Email taken: 409, and the failed transaction enqueued nothing.
+    const again = await call('POST', '/api/signup', { json: { email: 'ada@example.com', name: 'Ada' } });
+    expect(again.status).toBe(409);
+    expect(again.json.code).toBe('email_taken');
+    expect((await call('GET', '/api/queue/stats', { token: SECRETS.ADMIN_SECRET })).json.pending).toBe(1);
+
+    const drained = await call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET });
+    expect(drained.status).toBe(200);
+    expect(drained.json).toMatchObject({ completed: 1, dead: 0 });
+    const sent = await (conn.pool as pg.Pool).query('select key, "to" from sent_emails');
+    expect(sent.rows).toEqual([{ key: `welcome:${signup.json.user.id}`, to: 'ada@example.com' }]);
+  });
+});
