@@ -22,14 +22,16 @@ declare module 'vitest' {
  * the teardown below stops Postgres itself. Signal handlers stay (Ctrl-C still stops Postgres).
  */
 const EXIT_EVENTS = ['beforeExit', 'exit'] as const;
+type Listener = (...args: unknown[]) => void;
+const listeners = (event: string) => process.listeners(event as 'exit') as Listener[];
 async function withoutExitHooks<T>(start: () => Promise<T>): Promise<T> {
-  const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(process.listeners(e))]));
+  const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(listeners(e))]));
   try {
     return await start();
   } finally {
     for (const event of EXIT_EVENTS) {
-      for (const listener of process.listeners(event)) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener as () => void);
+      for (const listener of listeners(event)) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event as 'exit', listener);
       }
     }
   }
