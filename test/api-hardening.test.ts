@@ -132,3 +132,23 @@ describe('secret rotation', () => {
     expect(parseConfig({ DRAIN_SECRET: 'a,b' }).DRAIN_SECRET).toBe('a,b');
   });
 });
+
+describe('a database that is down', () => {
+  it('answers 503 with Retry-After on the public signup (not a 500), and health says so', async () => {
+    const { freePort } = await import('../scripts/local-postgres.js');
+    const { sluice } = await import('../lib/app/sluice.js');
+    const url = process.env.DATABASE_URL!;
+    await sluice.close();
+    setEnv({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/postgres` }); // nothing listens there
+    try {
+      const res = await api.call('POST', '/api/signup', { json: { email: 'down@example.com', name: 'Down' } });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(res.json).toEqual({ error: 'database unavailable; try again shortly' });
+      expect((await api.call('GET', '/api/health')).status).toBe(503);
+    } finally {
+      await sluice.close();
+      setEnv({ DATABASE_URL: url });
+    }
+  });
+});

@@ -27,6 +27,16 @@ const STATUS: [new (...args: never[]) => SluiceError, number][] = [
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   Response.json(body, { status, headers: { 'Cache-Control': 'no-store', ...headers } });
 
+/** The database could not be reached or went away: socket errors, Postgres' connection_exception
+ *  class (08) and admin/crash shutdowns (57P01-57P03). Not the client's doing, and worth a retry. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|08...|57P0[123])$/.test(code)) return true;
+  }
+  return false;
+}
+
 /**
  * The answer to an error: its status and message for known ones (with zod issues where there are
  * some), a bare 500 for anything else, whose details go to the log only.
@@ -46,6 +56,10 @@ export function errorResponse(error: unknown): Response {
     if (error instanceof UnknownJobTypeError) body.known = error.known;
     if (error instanceof JobStateError) body.status = error.status;
     return json(known[1], body);
+  }
+  if (isDatabaseUnavailable(error)) {
+    console.error('[sluice] database unavailable:', loggable(error));
+    return json(503, { error: 'database unavailable; try again shortly' }, { 'Retry-After': '5' });
   }
   console.error('[sluice] unexpected error:', loggable(error));
   return json(500, { error: 'internal error' });
