@@ -7,7 +7,13 @@ CREATE SCHEMA IF NOT EXISTS "sluice";
 -- Adopt the queue table of an older Sluice: move public.jobs, with its rows, indexes, constraints and
 -- settings, into the schema. Only a table that is recognisably Sluice's (its lease check and lease
 -- token column) and only when sluice.jobs does not exist yet; an app's own public.jobs is left alone.
+-- The old deployment keeps running while the new one builds (and a rollback would bring it back): a
+-- view public.jobs onto sluice.jobs keeps its unqualified statements working (every one of them,
+-- ON CONFLICT and FOR UPDATE SKIP LOCKED included, works on a simple view). Roles granted the old
+-- table get the schema and the view too. A later release drops the view.
 DO $$
+DECLARE
+  grantee text;
 BEGIN
   IF to_regclass('"sluice"."jobs"') IS NULL
     AND EXISTS (
@@ -20,6 +26,16 @@ BEGIN
     )
   THEN
     ALTER TABLE "public"."jobs" SET SCHEMA "sluice";
+    CREATE VIEW "public"."jobs" AS SELECT * FROM "sluice"."jobs";
+    COMMENT ON VIEW "public"."jobs" IS 'Sluice''s queue moved to sluice.jobs; this view serves deployments of older versions until they are gone.';
+    FOR grantee IN
+      SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END
+      FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.oid = to_regclass('"sluice"."jobs"') AND a.grantee <> c.relowner
+    LOOP
+      EXECUTE format('GRANT USAGE ON SCHEMA "sluice" TO %s', grantee);
+      EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON "public"."jobs" TO %s', grantee);
+    END LOOP;
   END IF;
 END $$;
 --> statement-breakpoint

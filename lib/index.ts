@@ -7,7 +7,7 @@ export { bearerMatches } from './http/auth.js';
 export {
   connect, pickDriver, migrate, MIGRATIONS_FOLDER, MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, defineJob, jobRegistry, enqueue, enqueueMany, enqueueOptionsSchema,
   drain, drainOptionsSchema, queueStats, listJobs, getJob, retryJob, cancelJob, backoffDelayMs, DEFAULT_BACKOFF,
-  config, parseConfig, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, jobs, JOB_STATUSES, MAX_JSON_DEPTH,
+  config, parseConfig, parseSettings, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, jobs, JOB_STATUSES, MAX_JSON_DEPTH, jsonDepthExceeds, sluiceSchema,
   SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, PermanentError, RetryLaterError,
   JobNotFoundError, JobStateError, MisconfiguredError, loggable,
   type Connection, type ConnectOptions, type Db, type Driver, type JobContext, type JobDefinition, type JobHandler,

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
 import { sluiceRoutes } from './http/routes.js';
 import {
-  cancelJob, config, connect, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, queueStats, retryJob,
+  cancelJob, config, connect, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, queueStats, retryJob,
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
   type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type QueueStats,
 } from './queue/index.js';
@@ -63,14 +63,16 @@ export interface Sluice {
 export function createSluice(options: SluiceOptions): Sluice {
   const jobs = jobRegistry(options.jobs);
   if (jobs.size === 0) throw new TypeError('createSluice() needs at least one job definition in `jobs`');
-  const settings = options.settings ? () => ({ ...config(), ...options.settings }) : config;
+  const overrides = options.settings ? parseSettings(options.settings) : undefined;
+  const settings = overrides ? () => ({ ...config(), ...overrides }) : config;
   let connection: Connection | undefined;
   const db = (): Db => {
     if (options.db) return options.db;
     if (!connection) {
       const url = options.url ?? settings().DATABASE_URL;
       if (!url) throw new MisconfiguredError('server misconfigured: DATABASE_URL is not set');
-      connection = connect(url, { driver: options.driver, max: options.poolMax });
+      const s = settings();
+      connection = connect(url, { driver: options.driver ?? s.DATABASE_DRIVER, max: options.poolMax, wsProxy: s.NEON_WS_PROXY });
       // On Vercel, keeps the instance alive until idle clients have closed before it suspends.
       attachDatabasePool(connection.pool as Parameters<typeof attachDatabasePool>[0]);
     }
@@ -90,24 +92,28 @@ export function createSluice(options: SluiceOptions): Sluice {
       const { ids, duplicate } = await enqueueMany(tx ?? db(), [{ ...enqueueOptions, job, payload }], context());
       return { id: ids[0]!, duplicate: duplicate[0]! };
     },
-    enqueueMany: (items, { tx } = {}) => enqueueMany(tx ?? db(), items, context()),
+    enqueueMany: async (items, { tx } = {}) => enqueueMany(tx ?? db(), items, context()),
     // Only this instance's types: another app (or an older deployment) on the same database may have
     // types this one cannot run, and claiming them would send them dead as unknown.
-    drain: (drainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes }),
-    stats: () => queueStats(db()),
+    drain: async (drainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes }),
+    // async throughout: a missing DATABASE_URL rejects (callers' .catch() sees it) rather than throws.
+    stats: async () => queueStats(db()),
     admin: {
-      list: (listOptions) => listJobs(db(), listOptions),
-      get: (id) => getJob(db(), id),
-      retry: (id) => retryJob(db(), id),
-      cancel: (id) => cancelJob(db(), id),
+      list: async (listOptions) => listJobs(db(), listOptions),
+      get: async (id) => getJob(db(), id),
+      retry: async (id) => retryJob(db(), id),
+      cancel: async (id) => cancelJob(db(), id),
     },
-    migrate: () => migrate(db()),
+    migrate: async () => migrate(db()),
     close: async () => {
       const open = connection;
       connection = undefined;
       await open?.close();
     },
   };
-  (sluice as { app: Hono<SluiceEnv> }).app = createHttpApp(sluice, { ...sluiceRoutes, ...options.routes });
+  const clash = Object.keys(options.routes ?? {}).filter((path) => path in sluiceRoutes);
+  if (clash.length > 0) throw new TypeError(`routes: ${clash.join(', ')} is Sluice's own path`);
+  // The app's paths first: a path of its own like /api/jobs/export must win over /api/jobs/:id.
+  (sluice as { app: Hono<SluiceEnv> }).app = createHttpApp(sluice, { ...options.routes, ...sluiceRoutes });
   return sluice;
 }

@@ -59,6 +59,28 @@ describe('createSluice', () => {
     }
   });
 
+  it('lets the app\'s own routes win over Sluice\'s parameter paths, and refuses one of Sluice\'s paths', async () => {
+    const sluice = createSluice({
+      jobs: [ping], db: conn.db, settings: { ADMIN_SECRET: 's' },
+      routes: { '/api/jobs/export': { GET: (c) => c.json({ exported: true }) } },
+    });
+    const call = (method: string, path: string) => sluice.fetch(new Request(`http://app.test${path}`, { method, headers: { authorization: 'Bearer s' } }));
+    expect(await (await call('GET', '/api/jobs/export')).json()).toEqual({ exported: true });
+    const post = await call('POST', '/api/jobs/export');
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    expect((await call('GET', '/api/jobs/not-a-uuid')).status).toBe(400);
+    expect(() => createSluice({ jobs: [ping], routes: { '/api/health': { GET: (c) => c.text('ok') } } })).toThrow(/Sluice's own path/);
+  });
+
+  it('checks its settings like the environment: a bad override is refused, an empty one unsets', async () => {
+    expect(() => createSluice({ jobs: [ping], settings: { ADMIN_SECRET: 'a,b,c' } })).toThrow(/invalid settings.*ADMIN_SECRET/s);
+    expect(() => createSluice({ jobs: [ping], settings: { SLUICE_MAX_BODY_BYTES: -1 } })).toThrow(/SLUICE_MAX_BODY_BYTES/);
+    const sluice = createSluice({ jobs: [ping], db: conn.db, settings: { ADMIN_SECRET: '' } });
+    expect(sluice.settings().ADMIN_SECRET).toBeUndefined();
+    const res = await sluice.fetch(new Request('http://app.test/api/queue/stats', { headers: { authorization: 'Bearer ' } }));
+    expect(res.status).toBe(500); // unset: the route names the variable instead of running open
+  });
+
   it('refuses no jobs, and one type defined twice', () => {
     expect(() => createSluice({ jobs: [] })).toThrow(/at least one job/);
     const again = defineJob({ type: 'ping', payload: z.object({}), handler: async () => {} });

@@ -4,6 +4,6 @@ import { appRoutes } from './routes.js';
 
 /**
  * This repository's app: Sluice with the example's job types and its signup route. Every runtime
- * serves this one instance: Vercel's api/ files, npm run dev, and the AWS Lambda handlers.
+ * serves this one instance: Vercel's api/ files and npm run dev.
  */
 export const sluice = createSluice({ jobs: allJobs, routes: appRoutes });

@@ -24,11 +24,23 @@ export function createHttpApp(sluice: Sluice, routes: RouteTable): Hono<SluiceEn
   const app = new Hono<SluiceEnv>();
   app.use('*', async (c, next) => {
     await next();
-    c.res.headers.set('Cache-Control', 'no-store');
+    try {
+      c.res.headers.set('Cache-Control', 'no-store');
+    } catch {
+      // An app route may answer with a Response whose headers are immutable (one from fetch()).
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set('Cache-Control', 'no-store');
+    }
   });
-  for (const [path, handlers] of Object.entries(routes)) {
-    const methods = Object.keys(handlers) as Method[];
-    for (const method of methods) app.on(method, path, (c) => handlers[method]!(c, sluice));
+  // Hono runs the first match in registration order: every method handler first (the table lists the
+  // app's own paths before Sluice's parameter paths), then the 405s, so no 405 or /api/jobs/:id
+  // shadows a more specific path registered after it.
+  const table = Object.entries(routes);
+  for (const [path, handlers] of table) {
+    for (const method of Object.keys(handlers) as Method[]) app.on(method, path, (c) => handlers[method]!(c, sluice));
+  }
+  for (const [path, handlers] of table) {
+    const methods = Object.keys(handlers);
     const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
     app.all(path, (c) => c.json({ error: `method ${c.req.method} not allowed; use ${allow}` }, 405, { Allow: allow }));
   }

@@ -13,15 +13,16 @@ function bearer(header: string | undefined): string | undefined {
 
 /**
  * Whether `header` carries one of the secret's values. A variable may hold two values, "new,old",
- * while a secret is rotated. Compared in constant time on SHA-256 digests (neither content nor length
- * leaks through timing), and always against every value, so which one matched does not leak either.
+ * while a secret is rotated; the whole value is accepted too, because Vercel Cron sends CRON_SECRET's
+ * value as it is. Compared in constant time on SHA-256 digests (neither content nor length leaks
+ * through timing), and always against every value, so which one matched does not leak either.
  */
 export function bearerMatches(header: string | undefined, secret: string): boolean {
   const token = bearer(header);
   if (token === undefined) return false;
   const sent = digest(token);
   let match = false;
-  for (const value of secret.split(',')) match = timingSafeEqual(sent, digest(value)) || match;
+  for (const value of new Set([secret, ...secret.split(',')])) match = timingSafeEqual(sent, digest(value)) || match;
   return match;
 }
 

@@ -16,7 +16,10 @@ async function readText(request: Request, limit: number): Promise<string> {
   let size = 0;
   const reader = request.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    // A client that goes away mid-upload errors the stream: its request, not a server fault.
+    const { done, value } = await reader.read().catch(() => {
+      throw new HttpError(400, 'request body could not be read (the client closed the connection?)');
+    });
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -36,10 +39,13 @@ async function readText(request: Request, limit: number): Promise<string> {
 export async function jsonBody<S extends z.ZodType>(
   request: Request, schema: S, { limit, optional = false }: { limit: number; optional?: boolean },
 ): Promise<z.output<S>> {
+  const type = request.headers.get('content-type');
+  const unsupported = () => new HttpError(415, `send a JSON body with Content-Type: application/json (got ${type ?? 'none'})`);
+  // Refused before reading up to `limit` bytes, unless it may be the empty body an optional route takes.
+  if (!isJson(type) && !optional) throw unsupported();
   const text = await readText(request, limit);
   if (text === '' && optional) return parse(schema, {});
-  const type = request.headers.get('content-type');
-  if (!isJson(type)) throw new HttpError(415, `send a JSON body with Content-Type: application/json (got ${type ?? 'none'})`);
+  if (!isJson(type)) throw unsupported();
   if (jsonDepthExceeds(text, MAX_BODY_DEPTH)) throw new HttpError(400, `invalid JSON body: nested deeper than ${MAX_BODY_DEPTH} levels`);
   let body: unknown;
   try {

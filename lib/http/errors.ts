@@ -28,11 +28,12 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   Response.json(body, { status, headers: { 'Cache-Control': 'no-store', ...headers } });
 
 /** The database could not be reached or went away: socket errors, Postgres' connection_exception
- *  class (08) and admin/crash shutdowns (57P01-57P03). Not the client's doing, and worth a retry. */
+ *  class (08), admin/crash shutdowns (57P01-57P03), too_many_connections (53300, common on serverless).
+ *  Not the client's doing, and worth a retry. */
 function isDatabaseUnavailable(error: unknown): boolean {
   for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     const code = typeof e.code === 'string' ? e.code : '';
-    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|08...|57P0[123])$/.test(code)) return true;
+    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|08...|57P0[123]|53300)$/.test(code)) return true;
   }
   return false;
 }
@@ -43,6 +44,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
  */
 export function errorResponse(error: unknown): Response {
   if (error instanceof HttpError) {
+    if (error.status >= 500) console.error(`[sluice] ${error.message}`);
     return json(error.status, { error: error.message, ...error.extra }, error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
   }
   if (error instanceof z.ZodError) {

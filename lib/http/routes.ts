@@ -36,7 +36,7 @@ const listJobs: RouteHandler = async (c, sluice) => {
 
 const admin = (act: (id: string, sluice: Parameters<RouteHandler>[1]) => Promise<unknown>): RouteHandler => async (c, sluice) => {
   auth(c, sluice.settings(), 'ADMIN_SECRET');
-  return c.json(await act(parse(jobIdParam, c.req.param('id')), sluice));
+  return c.json(await act(parse(jobIdParam, { id: c.req.param('id') }).id, sluice));
 };
 
 const cronDrain: RouteHandler = async (c, sluice) => {

@@ -27,8 +27,8 @@ export const listJobsQuery = z.strictObject({
   cursor: z.guid().optional(),
 });
 
-/** The :id of /api/jobs/:id. */
-export const jobIdParam = z.guid();
+/** The :id of /api/jobs/:id (issues name `id`). */
+export const jobIdParam = z.object({ id: z.guid() });
 
 export const manualDrainBody = z.strictObject({
   budgetMs: z.number().int().positive().optional(),
@@ -55,7 +55,7 @@ export function enqueueItems(jobs: JobRegistry, body: unknown): { bulk: boolean;
     if (!result.success) {
       const where = bulk ? `jobs[${i}]: ` : '';
       const issues = result.error.issues.map((issue) => (bulk ? { ...issue, path: ['jobs', i, ...issue.path] } : issue));
-      throw new HttpError(400, `${where}invalid request: ${z.prettifyError(result.error)}`, { issues });
+      throw new HttpError(400, `${where}invalid request: ${z.prettifyError(result.error)}`, { code: 'validation_failed', issues });
     }
     const { type, payload, job: _job, ...options } = result.data;
     return { ...options, job: jobOfType(jobs, type), payload } as EnqueueItem;

@@ -63,6 +63,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return parsed.data;
 }
 
+/**
+ * An instance's overrides (createSluice's `settings`), checked like the environment: empty strings
+ * mean unset, secrets and numbers are validated, so an override cannot be looser than the variable.
+ */
+export function parseSettings(overrides: Partial<Record<keyof Config, unknown>>): Partial<Config> {
+  const set = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.partial().safeParse(set);
+  if (!parsed.success) throw new TypeError(`invalid settings: ${z.prettifyError(parsed.error)}`);
+  // Only the keys given (a partial schema still fills in defaults); undefined or '' unsets the environment's.
+  const data = parsed.data as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(overrides).map((k) => [k, k in set ? data[k] : undefined])) as Partial<Config>;
+}
+
 let cached: Config | undefined;
 /** The process's configuration, parsed on first use. */
 export function config(): Config {

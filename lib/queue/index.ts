@@ -8,7 +8,7 @@ export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from 
 export { queueStats, type QueueStats } from './stats.js';
 export { listJobs, getJob, retryJob, cancelJob, type JobView, type ListJobsOptions } from './admin.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
-export { config, parseConfig, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, type Config } from './config.js';
+export { config, parseConfig, parseSettings, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, type Config } from './config.js';
 export { jobs, sluiceSchema, JOB_STATUSES, type JobStatus } from './schema.js';
 export {
   SluiceError,
