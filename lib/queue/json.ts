@@ -7,6 +7,9 @@ export const MAX_JSON_DEPTH = 64;
 
 /** Whether JSON text nests objects/arrays deeper than `max`. One pass, no recursion, no parse. */
 export function jsonDepthExceeds(text: string, max: number): boolean {
+  // Nesting deeper than `max` takes more than `max` opening and as many closing brackets: most
+  // payloads are shorter than that, and cost nothing here.
+  if (text.length <= 2 * max + 1) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
