@@ -73,6 +73,14 @@ describe('hostile input', () => {
     expect(await countJobs(api.db)).toBe(0);
   });
 
+  it('an unknown type in a bulk names its item, like every other bulk error', async () => {
+    const jobs = [{ type: 'send-welcome-email', payload: welcome }, { type: 'send-welcome-mail', payload: welcome }];
+    const res = await api.call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { jobs } });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ code: 'unknown_job_type', error: expect.stringMatching(/^jobs\[1\]: unknown job type "send-welcome-mail"/) });
+    expect(await countJobs(api.db)).toBe(0);
+  });
+
   it.each([['tomorrow'], ['2026-12-01T08:00:00'], ['2026-12-01']])('runAt %j is a 400 saying ISO 8601 with an offset is expected', async (runAt) => {
     const res = await api.call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { type: 'send-welcome-email', payload: welcome, runAt } });
     expect(res.status).toBe(400);

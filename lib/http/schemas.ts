@@ -36,10 +36,10 @@ export const manualDrainBody = z.strictObject({
   maxJobs: z.number().int().positive().optional(),
 });
 
-/** The definition of `type` in `jobs`, or UnknownJobTypeError listing the known ones. */
-export function jobOfType(jobs: JobRegistry, type: string) {
+/** The definition of `type` in `jobs`, or UnknownJobTypeError listing the known ones (`where` names a bulk item). */
+export function jobOfType(jobs: JobRegistry, type: string, where = '') {
   const job = jobs.get(type);
-  if (!job) throw new UnknownJobTypeError(type, [...jobs.keys()].sort());
+  if (!job) throw new UnknownJobTypeError(type, [...jobs.keys()].sort(), where);
   return job;
 }
 
@@ -58,7 +58,7 @@ export function enqueueItems(jobs: JobRegistry, body: unknown): { bulk: boolean;
       throw new HttpError(400, `${where}invalid request: ${z.prettifyError(result.error)}`, { code: 'validation_failed', issues });
     }
     const { type, payload, job: _job, ...options } = result.data;
-    return { ...options, job: jobOfType(jobs, type), payload } as EnqueueItem;
+    return { ...options, job: jobOfType(jobs, type, bulk ? `jobs[${i}]: ` : ''), payload } as EnqueueItem;
   });
   return { bulk, items };
 }

@@ -78,16 +78,16 @@ function serialize(value: unknown, what: string): string {
 const NO_JOBS: JobRegistry = new Map();
 
 /** A type name resolves only against the caller's registry (createSluice passes its own). */
-function resolveJob(job: JobDefinition | string, registry: JobRegistry): JobDefinition {
+function resolveJob(job: JobDefinition | string, registry: JobRegistry, where: string): JobDefinition {
   if (typeof job !== 'string') return job;
   const definition = registry.get(job);
-  if (!definition) throw new UnknownJobTypeError(job, [...registry.keys()].sort());
+  if (!definition) throw new UnknownJobTypeError(job, [...registry.keys()].sort(), where);
   return definition;
 }
 
 /** Validates one item into a row, or throws a typed error; `where` prefixes messages in bulk calls. */
 function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, where = ''): NewJobRow {
-  const job = resolveJob(item.job, registry);
+  const job = resolveJob(item.job, registry, where);
   const { job: _job, payload: rawPayload, ...rawOptions } = item;
   // Most bulk items carry no options: skip a zod pass for each of them.
   const options = hasKeys(rawOptions) ? enqueueOptionsSchema.safeParse(rawOptions) : { success: true as const, data: {} as EnqueueOptionsParsed };

@@ -27,8 +27,10 @@ export class UnknownJobTypeError extends SluiceError {
   constructor(
     readonly type: string,
     readonly known: string[],
+    /** In a bulk enqueue, which item: "jobs[3]: ". */
+    where = '',
   ) {
-    super('unknown_job_type', `unknown job type "${type}"; known types: ${known.join(', ') || '(none)'}`);
+    super('unknown_job_type', `${where}unknown job type "${type}"; known types: ${known.join(', ') || '(none)'}`);
   }
 }
 
