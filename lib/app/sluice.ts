@@ -1,9 +1,12 @@
 import { allJobs } from '../jobs/index.js';
-import { createSluice } from '../sluice.js';
+import { createSluice, type SluiceOptions } from '../sluice.js';
 import { appRoutes } from './routes.js';
 
+/** This repository's app: the example's job types and its signup route. */
+export const appOptions = { jobs: allJobs, routes: appRoutes } satisfies SluiceOptions;
+
 /**
- * This repository's app: Sluice with the example's job types and its signup route. Every runtime
- * serves this one instance: Vercel's api/ files and npm run dev.
+ * The instance Vercel's api/ files and npm run dev serve. (deploy/aws/handler.ts builds its own from
+ * appOptions, with a pool sized for Lambda.)
  */
-export const sluice = createSluice({ jobs: allJobs, routes: appRoutes });
+export const sluice = createSluice(appOptions);
