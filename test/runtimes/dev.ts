@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childEnv, freePort, type Server, spawnServer } from './process.js';
 
@@ -15,7 +18,11 @@ export async function startNpmRunDev(opts: { env: Record<string, string>; cwd?: 
     command: 'npm',
     args: ['run', 'dev'],
     cwd: opts.cwd ?? REPO_ROOT,
-    env: childEnv({ SLUICE_DEV_CRON_MS: String(86_400_000), ...opts.env, HOST: '127.0.0.1', PORT: String(port) }),
+    // Its own data folder: the suite must not overwrite the developer's .data/dev.env.
+    env: childEnv({
+      SLUICE_DEV_CRON_MS: String(86_400_000), SLUICE_DEV_DATA_DIR: mkdtempSync(join(tmpdir(), 'sluice-dev-data-')),
+      ...opts.env, HOST: '127.0.0.1', PORT: String(port),
+    }),
     url: `http://127.0.0.1:${port}`,
     readyPath: '/api/health',
     readyTimeoutMs: 60_000,
