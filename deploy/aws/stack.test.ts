@@ -169,10 +169,14 @@ describe('context parameters', () => {
   });
 
   it('refuses a margin that does not fit in a timeout, and values that are not valid', () => {
-    expect(() => synth({ drainSafetyMarginMs: '10000', httpTimeoutSeconds: '10' })).toThrow(/SluiceHttp: drainSafetyMarginMs 10000 must be a whole number of ms under its timeout \(10 s\)/);
-    expect(() => synth({ drainTimeoutSeconds: '3' })).toThrow(/SluiceDrain: drainSafetyMarginMs 3000 must be a whole number of ms under/);
+    expect(() => synth({ drainSafetyMarginMs: '10000', httpTimeoutSeconds: '10' })).toThrow(/SluiceHttp: drainSafetyMarginMs 10000 must be a whole number of ms, at most half its timeout \(10 s\)/);
+    expect(() => synth({ drainTimeoutSeconds: '3' })).toThrow(/SluiceDrain: drainSafetyMarginMs 3000 must be a whole number of ms, at most half/);
+    expect(() => synth({ drainSafetyMarginMs: '59999' })).toThrow(/at most half its timeout/);
+    expect(() => synth({ memorySize: '20000' })).toThrow(/from 128 to 10240/);
+    expect(() => synth({ schedule: 'rate(30 seconds)' })).toThrow(/rate\(N minute/);
+    expect(() => synth({ schedule: 'every minute' })).toThrow(/rate\(N minute/);
     expect(() => synth({ drainTimeoutSeconds: '901' })).toThrow(/from 1 to 900/);
-    expect(() => synth({ drainSafetyMarginMs: '-1' })).toThrow(/must be a whole number of ms under/);
+    expect(() => synth({ drainSafetyMarginMs: '-1' })).toThrow(/must be a whole number of ms/);
     expect(() => synth({ logRetentionDays: '31' })).toThrow(/not a CloudWatch Logs retention/);
     expect(() => synth({ databaseDriver: 'mysql' })).toThrow(/pg or neon/);
     expect(() => synth({ runtime: 'nodejs20.x' })).toThrow(/one of nodejs22.x, nodejs24.x/);

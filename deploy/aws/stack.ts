@@ -58,7 +58,15 @@ export class SluiceStack extends Stack {
     const timeouts = { SluiceHttp: props.httpTimeoutSeconds ?? 60, SluiceDrain: props.drainTimeoutSeconds ?? 60 };
     for (const [name, seconds] of Object.entries(timeouts)) {
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 900) throw new Error(`${name}: timeout ${seconds} s is not a whole number of seconds from 1 to 900`);
-      if (!Number.isInteger(marginMs) || marginMs < 0 || marginMs >= seconds * 1000) throw new Error(`${name}: drainSafetyMarginMs ${marginMs} must be a whole number of ms under its timeout (${seconds} s)`);
+      // At most half the timeout: a margin that leaves the drain a few ms is a mistake, not a setting.
+      if (!Number.isInteger(marginMs) || marginMs < 0 || marginMs > (seconds * 1000) / 2) throw new Error(`${name}: drainSafetyMarginMs ${marginMs} must be a whole number of ms, at most half its timeout (${seconds} s)`);
+    }
+    const memory = props.memorySize ?? 512;
+    if (!Number.isInteger(memory) || memory < 128 || memory > 10_240) throw new Error(`memorySize ${memory} must be a whole number of MB from 128 to 10240`);
+    const schedule = props.schedule ?? 'rate(1 minute)';
+    // Scheduler's own forms; its minimum rate is one minute.
+    if (!/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)|at\(.+\))$/.test(schedule) || /^rate\(0 /.test(schedule)) {
+      throw new Error(`schedule "${schedule}" must be rate(N minute(s)|hour(s)|day(s)) or cron(...), e.g. rate(1 minute)`);
     }
     const retention = props.logRetentionDays ?? RetentionDays.ONE_MONTH;
     if (!Object.values(RetentionDays).includes(retention)) throw new Error(`logRetentionDays ${retention} is not a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, ...)`);
@@ -89,7 +97,7 @@ export class SluiceStack extends Stack {
         description,
         runtime: runtime === 'nodejs24.x' ? Runtime.NODEJS_24_X : Runtime.NODEJS_22_X,
         architecture: Architecture.ARM_64,
-        memorySize: props.memorySize ?? 512,
+        memorySize: memory,
         timeout: Duration.seconds(timeoutSeconds),
         logGroup,
         // The platform's deadline is context.getRemainingTimeInMillis(); this is the fallback.
@@ -117,7 +125,7 @@ export class SluiceStack extends Stack {
     // Vercel Cron's part. No input: Scheduler sends its default notification, and the handler ignores the event.
     // Overlapping runs are safe (jobs are claimed with SKIP LOCKED), so no reserved concurrency.
     new Schedule(this, 'SluiceDrainSchedule', {
-      schedule: ScheduleExpression.expression(props.schedule ?? 'rate(1 minute)'),
+      schedule: ScheduleExpression.expression(schedule),
       description: 'Drains the Sluice queue (Vercel Cron part)',
       target: new LambdaInvoke(this.drainFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
     });
