@@ -120,6 +120,9 @@ function undeclaredImports(files) {
       if (spec.startsWith('.') || spec.startsWith('node:') || builtins.has(spec)) continue;
       const name = packageName(spec);
       const rel = file.slice(root.length + 1);
+      const typesPackage = `@types/${name.replace(/^@(.*)\/(.*)$/, '$1__$2')}`;
+      // A .d.ts may import a types-only module (aws-lambda): its @types package is the dependency.
+      if (file.endsWith('.d.ts') && !deps.has(name) && deps.has(typesPackage)) continue;
       if (!deps.has(name)) {
         missing.add(`${rel} imports ${spec}, but ${name} is not among the package's dependencies`);
       } else if (file.endsWith('.d.ts') && !shipsTypes(name) && !deps.has(`@types/${name.replace(/^@(.*)\/(.*)$/, '$1__$2')}`)) {
