@@ -57,21 +57,28 @@ const manualDrain: RouteHandler = async (c, sluice) => {
 };
 
 /**
- * GET /api/health: 200, or 503 when jobs wait too long, too many are dead or the database is down.
+ * GET /api/health: 200, or 503 when jobs wait too long, too many are dead, drains have stopped (the
+ * dead-man switch) or the database is down.
  * With HEALTH_SECRET set, only callers holding it see the counts; others get { ok } and the status.
  */
 const health: RouteHandler = async (c, sluice) => {
-  const { ALERT_OLDEST_PENDING_MS, ALERT_DEAD_MAX, HEALTH_SECRET } = sluice.settings();
+  const { ALERT_OLDEST_PENDING_MS, ALERT_DEAD_MAX, ALERT_DRAIN_STALE_MS, HEALTH_SECRET } = sluice.settings();
   const detailed = HEALTH_SECRET === undefined || bearerMatches(c.req.header('authorization'), HEALTH_SECRET);
   const stats = await sluice.stats().catch((error) => void console.error('[health] database check failed:', loggable(error)));
   if (!stats) return c.json(detailed ? { ok: false, problems: ['database unreachable'] } : { ok: false }, 503);
-  const { pending, running, dead, oldestPendingAgeMs } = stats;
+  const { pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
+  // The dead-man switch: work has been due a while and no drain has ended well for as long.
+  const drainsStopped = oldestPendingAgeMs > ALERT_DRAIN_STALE_MS && (lastDrainAgeMs === null || lastDrainAgeMs > ALERT_DRAIN_STALE_MS);
   const problems = [
     ...(oldestPendingAgeMs > ALERT_OLDEST_PENDING_MS ? [`oldest pending job has waited ${oldestPendingAgeMs} ms (> ${ALERT_OLDEST_PENDING_MS})`] : []),
     ...(dead > ALERT_DEAD_MAX ? [`${dead} dead jobs (> ${ALERT_DEAD_MAX})`] : []),
+    ...(drainsStopped
+      ? [`no drain has ended well ${lastDrainAgeMs === null ? 'yet' : `for ${lastDrainAgeMs} ms`} while jobs are due (> ${ALERT_DRAIN_STALE_MS}): are the crons running?`]
+      : []),
   ];
   const ok = problems.length === 0;
-  return c.json(detailed ? { ok, problems, pending, running, dead, oldestPendingAgeMs } : { ok }, ok ? 200 : 503);
+  const body = { ok, problems, pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs };
+  return c.json(detailed ? body : { ok }, ok ? 200 : 503);
 };
 
 /** Sluice's routes; README "HTTP API" is their manual. */

@@ -31,6 +31,9 @@ const envSchema = z.object({
   HEALTH_SECRET: optionalSecret,
   /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
   ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),
+  /** The dead-man switch: /api/health answers 503 when a job has been due this long and no drain has
+   *  ended well for as long (crons that stopped). Default 10 min; above a day on Hobby's daily cron. */
+  ALERT_DRAIN_STALE_MS: z.coerce.number().int().positive().default(10 * 60_000),
   /** /api/health answers 503 when more jobs than this are dead. Default 0: any dead job alerts. */
   ALERT_DEAD_MAX: z.coerce.number().int().nonnegative().default(0),
   /** Time kept back from the function's deadline for the drain's last write and the response. Default 3 s. */

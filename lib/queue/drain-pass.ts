@@ -3,7 +3,7 @@ import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
 import type { DrainSummary } from './drain.js';
 import type { JobDefinition } from './jobs.js';
-import { type ClaimedJob, jobClaim, jobWriteOutcomes, type Outcome } from './queries.js';
+import { type ClaimedJob, drainMarkOk, jobClaim, jobWriteOutcomes, type Outcome } from './queries.js';
 import { failure, runJob } from './run-job.js';
 
 /** The resolved settings of one pass (drain() works them out from its options). */
@@ -251,6 +251,9 @@ export class DrainPass {
           if (!isTransient(error) || ++this.transientErrors > 5) throw error;
         }
       }
+      // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails
+      // the heartbeat is simply missed; a database that keeps failing trips the switch, as it should.
+      if (this.failure === undefined) await drainMarkOk(this.db).catch(() => {});
     })());
   }
 }

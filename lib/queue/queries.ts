@@ -240,14 +240,36 @@ export interface StatsRow {
   oldest_due_ms: number | null;
 }
 
-/** Counts by type and status, and how long the oldest due pending job of each type has waited. */
-export async function jobStats(db: Db): Promise<StatsRow[]> {
-  return rows<StatsRow>(
+export interface StatsResult {
+  rows: StatsRow[];
+  /** ms since a drain last ended well; null when none has. */
+  last_drain_age_ms: number | null;
+}
+
+/**
+ * Counts by type and status, how long the oldest due pending job of each type has waited, and how
+ * long ago a drain last ended well: one statement.
+ */
+export async function jobStats(db: Db): Promise<StatsResult> {
+  const [result] = await rows<StatsResult>(
     db,
-    sql`select type, status, count(*)::int as count,
-               (extract(epoch from now() - min(run_after) filter (where status = 'pending' and run_after <= now()))
-                 * 1000)::float8 as oldest_due_ms
-        from sluice.jobs group by type, status order by type, status`,
+    sql`select coalesce((select json_agg(s) from (
+              select type, status, count(*)::int as count,
+                     (extract(epoch from now() - min(run_after) filter (where status = 'pending' and run_after <= now()))
+                       * 1000)::float8 as oldest_due_ms
+              from sluice.jobs group by type, status order by type, status) s), '[]') as rows,
+            (select (extract(epoch from now() - last_drain_ok_at) * 1000)::float8
+             from sluice.queue_state where id = 1) as last_drain_age_ms`,
+  );
+  return result!;
+}
+
+/** Records that a drain ended well, now: the dead-man switch's heartbeat. One upsert of one row. */
+export async function drainMarkOk(db: Db): Promise<void> {
+  await rows(
+    db,
+    sql`insert into sluice.queue_state (id, last_drain_ok_at) values (1, now())
+        on conflict (id) do update set last_drain_ok_at = excluded.last_drain_ok_at`,
   );
 }
 

@@ -49,3 +49,16 @@ export const jobs = sluiceSchema.table(
     uniqueIndex('jobs_idempotency_key_idx').on(t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );
+
+/**
+ * Queue-wide state, one row (id 1): when a drain last ended well, for the dead-man switch in
+ * /api/health (crons that silently stop after a deploy are a known failure). Written once per drain.
+ */
+export const queueState = sluiceSchema.table(
+  'queue_state',
+  {
+    id: integer('id').primaryKey(),
+    lastDrainOkAt: timestamp('last_drain_ok_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [check('queue_state_one_row', sql`${t.id} = 1`)],
+);
