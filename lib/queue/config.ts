@@ -15,6 +15,8 @@ const optionalSecret = z
 const envSchema = z.object({
   /** Postgres connection string. Required by anything that connects. */
   DATABASE_URL: z.string().optional(),
+  /** A direct (unpooled) connection string for migrations, as Vercel's Neon integration sets it. Default: DATABASE_URL. */
+  DATABASE_URL_UNPOOLED: z.string().optional(),
   /** 'pg' (TCP) or 'neon' (WebSocket Pool). Default: neon for *.neon.tech hosts, pg otherwise. */
   DATABASE_DRIVER: z.enum(['pg', 'neon']).optional(),
   /** host:port/path of a WebSocket-to-TCP relay for the neon driver (local use). Default: Neon's own. */
