@@ -40,7 +40,7 @@ describe.skipIf(!process.env.SLUICE_RUNTIME_SUITE)('examples/nextjs on an empty 
     const { rows } = await (conn.pool as pg.Pool).query(
       `select table_schema || '.' || table_name as t from information_schema.tables
        where table_schema in ('public', 'sluice', 'drizzle') order by 1`);
-    expect(rows.map((r) => r.t)).toEqual(['drizzle.__drizzle_migrations', 'public.sent_emails', 'public.users', 'sluice.__drizzle_migrations', 'sluice.jobs']);
+    expect(rows.map((r) => r.t)).toEqual(['drizzle.__drizzle_migrations', 'public.sent_emails', 'public.users', 'sluice.__drizzle_migrations', 'sluice.jobs', 'sluice.queue_state']);
   });
 
   it('signs up a user with their welcome job in one transaction; a drain sends it once', async () => {
