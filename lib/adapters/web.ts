@@ -1,4 +1,3 @@
-import { getDeadline } from '@vercel/functions';
 import type { SluiceBindings } from '../http/app.js';
 
 /** Anything that answers a Web Request: an instance from createSluice(), or a Hono app built on one. */
@@ -18,12 +17,11 @@ export interface MethodHandlers {
 }
 
 /**
- * Every method answered by `app`, with Vercel's invocation deadline (getDeadline(): undefined elsewhere)
- * for the drain routes. Every method, not just the ones Sluice serves, so the app answers the others
- * itself (405 with Allow) instead of the platform.
+ * Every method answered by `app`. Every method, not just the ones Sluice serves, so the app answers
+ * the others itself (405 with Allow) instead of the platform. No deadline binding: without one the
+ * drain routes read Vercel's own (getDeadline()), which is what both Vercel and Next.js on Vercel give.
  */
 export function methodHandlers(app: FetchApp): MethodHandlers {
-  const bindings: SluiceBindings = { deadline: () => getDeadline()?.getTime() };
-  const handle = async (request: Request) => app.fetch(request, bindings);
+  const handle = async (request: Request) => app.fetch(request, {});
   return { GET: handle, POST: handle, PUT: handle, PATCH: handle, DELETE: handle, HEAD: handle, OPTIONS: handle };
 }

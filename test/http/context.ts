@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import type { SuiteOptions } from './suite.js';
 import type { Answer, Call, SuiteDb, Webhook } from './support.js';
 
-/** The secrets every runtime is started with (the same values as test/support/api.ts). */
+/** The secrets every runtime is started with (and the in-process API tests, test/support/api.ts). */
 export const SECRETS = { ENQUEUE_SECRET: 'test-enqueue-secret', ADMIN_SECRET: 'test-admin-secret', CRON_SECRET: 'test-cron-secret' };
 /** Small limits, so 413s take small requests: a welcome payload with a long name is over 256 bytes. */
 export const LIMITS = { SLUICE_MAX_PAYLOAD_BYTES: '256', SLUICE_MAX_BODY_BYTES: String(256 * 1024) };

@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '../../lib/adapters/node.js';
 import { sluice } from '../../lib/app/sluice.js';
 import { resetConfig } from '../../lib/queue/index.js';
+import { SECRETS } from '../http/context.js';
+import { client } from '../http/support.js';
 import { freshDatabase } from './db.js';
 
-export const SECRETS = { ENQUEUE_SECRET: 'test-enqueue-secret', ADMIN_SECRET: 'test-admin-secret', CRON_SECRET: 'test-cron-secret' };
+/** The secrets the in-process API tests run with: the shared HTTP suite's. */
+export { SECRETS };
 
 /** Sets (or, for undefined, deletes) environment variables and makes config() read them again. */
 export function setEnv(env: Record<string, string | undefined>): void {
@@ -25,20 +28,7 @@ export async function startApi(env: Record<string, string | undefined> = {}) {
   const conn = await freshDatabase('pg');
   setEnv({ ...SECRETS, DRAIN_SECRET: undefined, EMAIL_WEBHOOK_URL: undefined, DATABASE_URL: conn.url, ...env });
   const server = await serve(sluice, { port: 0 });
-  const call = async (method: string, path: string, opts: { token?: string; json?: unknown; body?: string; headers?: Record<string, string> } = {}) => {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-    let body = opts.body;
-    if (opts.json !== undefined) {
-      body = JSON.stringify(opts.json);
-      headers['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(server.url + path, { method, headers, body });
-    const text = await res.text();
-    let json: any;
-    try { json = JSON.parse(text); } catch { json = undefined; }
-    return { status: res.status, headers: res.headers, text, json };
-  };
+  const call = client(server.url);
   return {
     url: server.url,
     conn,
