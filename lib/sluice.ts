@@ -7,6 +7,11 @@ import {
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
   type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type QueueStats,
 } from './queue/index.js';
+import { defaultHintStore, type HintStore } from './wake/hint.js';
+import { IdleGate } from './wake/idle.js';
+import { invocationDeadline, Kicker } from './wake/kick.js';
+import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
+import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
 
 export interface SluiceOptions {
   /** The app's job definitions: the types its HTTP API enqueues and its drains run. */
@@ -23,6 +28,8 @@ export interface SluiceOptions {
   settings?: Partial<Config>;
   /** The app's own routes, served by the same HTTP app (same 404/405/error handling). */
   routes?: RouteTable;
+  /** Where the idle hint lives (lib/wake/hint.ts). Default: Vercel's Runtime Cache on Vercel, else this instance's memory. */
+  hints?: HintStore;
 }
 
 /** Where an enqueue writes: `tx` makes the job part of the caller's transaction. */
@@ -43,6 +50,14 @@ export interface Sluice {
   enqueueMany(items: EnqueueItem[], options?: InTx): Promise<{ ids: string[]; duplicate: boolean[] }>;
   /** One drain pass over this instance's job types (`types` narrows them); jobs of other types stay pending. */
   drain(options?: DrainOptions): Promise<DrainSummary>;
+  /**
+   * Starts a short drain now, after the response where the platform allows (call it once a transaction
+   * that enqueued has committed: `after(() => sluice.kick())` in Next.js). Coalesces, never rejects;
+   * a no-op with SLUICE_KICK off. `runtime` and `deadline` are the adapters' (default: this process's).
+   */
+  kick(options?: { runtime?: WakeRuntime; deadline?: number }): Promise<void>;
+  /** One drain invocation as a cron tick, kick or hand-over runs it: idle hint, fan-out, continuation (lib/wake/tick.ts). */
+  tick(options: TickOptions): Promise<TickSummary>;
   stats(): Promise<QueueStats>;
   admin: {
     list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
@@ -81,6 +96,18 @@ export function createSluice(options: SluiceOptions): Sluice {
   const context = () => ({ jobs, maxPayloadBytes: settings().SLUICE_MAX_PAYLOAD_BYTES });
   const definitions = [...jobs.values()];
   const ownTypes = [...jobs.keys()];
+  const gate = new IdleGate(options.hints ?? defaultHintStore(), () => settings().SLUICE_IDLE_CHECK_MS);
+  // Only this instance's types: another app (or an older deployment) on the same database may have
+  // types this one cannot run, and claiming them would send them dead as unknown.
+  const drainOwn = async (drainOptions: DrainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes });
+  const host = { db, settings, drain: drainOwn, gate, types: ownTypes };
+  const kicker = new Kicker(host);
+  // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
+  const noteDue = (items: EnqueueOptions[]) => {
+    const now = Date.now();
+    const at = Math.min(...items.map((i) => (i.runAt !== undefined ? +new Date(i.runAt) : now + (i.delayMs ?? 0))));
+    resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));
+  };
 
   const sluice: Sluice = {
     jobs,
@@ -90,12 +117,21 @@ export function createSluice(options: SluiceOptions): Sluice {
     fetch: (request, env) => Promise.resolve(sluice.app.fetch(request, env)),
     enqueue: async (job, payload, { tx, ...enqueueOptions } = {}) => {
       const { ids, duplicate } = await enqueueMany(tx ?? db(), [{ ...enqueueOptions, job, payload }], context());
+      noteDue([enqueueOptions]);
       return { id: ids[0]!, duplicate: duplicate[0]! };
     },
-    enqueueMany: async (items, { tx } = {}) => enqueueMany(tx ?? db(), items, context()),
-    // Only this instance's types: another app (or an older deployment) on the same database may have
-    // types this one cannot run, and claiming them would send them dead as unknown.
-    drain: async (drainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes }),
+    enqueueMany: async (items, { tx } = {}) => {
+      const result = await enqueueMany(tx ?? db(), items, context());
+      if (items.length > 0) noteDue(items);
+      return result;
+    },
+    drain: drainOwn,
+    kick: ({ runtime = resolveRuntime(settings()), deadline = invocationDeadline(settings()) } = {}) => {
+      const kicked = kicker.kick(runtime, deadline);
+      runtime.waitUntil(kicked);
+      return kicked;
+    },
+    tick: (tickOptions) => tick(host, tickOptions),
     // async throughout: a missing DATABASE_URL rejects (callers' .catch() sees it) rather than throws.
     stats: async () => queueStats(db()),
     admin: {

@@ -1,7 +1,9 @@
 import type { Context as LambdaContext, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
+import { z } from 'zod';
 import type { Sluice } from '../sluice.js';
+import { resolveRuntime } from '../wake/runtime.js';
 import type { FetchApp } from './web.js';
 
 /** When this invocation must end: now plus what Lambda says is left. */
@@ -9,36 +11,72 @@ const lambdaDeadline = (context: Pick<LambdaContext, 'getRemainingTimeInMillis'>
 
 export type LambdaHttpHandler = (event: APIGatewayProxyEventV2, context: LambdaContext) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** Lambda freezes an instance once it has answered: work "after the response" (a kick's Invoke) is awaited before, this long at most. */
+const AFTER_RESPONSE_WAIT_MS = 2_000;
+
 /**
  * A Function URL / API Gateway HTTP API (payload format 2.0) handler for a Sluice app: hono/aws-lambda
  * turns the event into a Request (base64 bodies, cookies, query) and the Response back into the result;
  * the drain routes stop DRAIN_SAFETY_MARGIN_MS before context.getRemainingTimeInMillis() runs out.
+ * Nothing runs after a Lambda answers, so a kick is an asynchronous Invoke of SLUICE_DRAIN_FUNCTION,
+ * sent before the answer (one short AWS API call, bounded by AFTER_RESPONSE_WAIT_MS).
  */
 export function lambdaHttpHandler(app: FetchApp): LambdaHttpHandler {
   const bridge = {
-    fetch: (request: Request, env: { lambdaContext?: LambdaContext }) => {
+    fetch: async (request: Request, env: { lambdaContext?: LambdaContext }) => {
       const context = env.lambdaContext;
-      return app.fetch(request, { deadline: () => (context ? lambdaDeadline(context) : undefined) });
+      const pending: Promise<unknown>[] = [];
+      const response = await app.fetch(request, {
+        deadline: () => (context ? lambdaDeadline(context) : undefined),
+        waitUntil: (work) => void pending.push(work),
+        runsAfterResponse: false,
+      });
+      if (pending.length > 0) await untilSettled(pending, AFTER_RESPONSE_WAIT_MS);
+      return response;
     },
   };
   // handle() only calls app.fetch(request, { event, requestContext, lambdaContext }).
   return handle(bridge as unknown as Hono) as unknown as LambdaHttpHandler;
 }
 
-/** An EventBridge scheduled event: a Rules "Scheduled Event", or whatever input a Scheduler schedule sends. */
+/** An EventBridge scheduled event (a Rules "Scheduled Event", or a Scheduler schedule's input), or a drain started by Sluice. */
 export type ScheduledEvent = Record<string, unknown> | null | undefined;
 
+/** The `sluice` field of an event that a kick, fan-out or continuation sent (lib/wake/runtime.ts lambdaDrainStarter). */
+const startedDrain = z.object({
+  sluice: z.strictObject({
+    reason: z.enum(['kick', 'fanout', 'continue']),
+    hop: z.number().int().min(0).max(1000),
+    slot: z.number().int().min(1).max(64).nullable(),
+  }),
+});
+
 /**
- * The scheduled drain (EventBridge Scheduler or Rules, e.g. rate(1 minute)): Vercel Cron's part. It drains
- * until DRAIN_SAFETY_MARGIN_MS before the invocation's time runs out, gives back what it claimed but
- * did not start, and returns (and logs) the summary. The event's content does not matter.
+ * The drain function: Vercel Cron's part when EventBridge (Scheduler or Rules, e.g. rate(1 minute))
+ * invokes it, a kick's, fan-out's or continuation's when Sluice does (the event's `sluice` field). It
+ * drains until DRAIN_SAFETY_MARGIN_MS before the invocation's time runs out and returns (and logs) the
+ * summary. Any other event is a tick, so the schedule's input does not matter.
  */
 export function lambdaScheduledHandler(sluice: Sluice) {
-  return async (_event: ScheduledEvent, context: Pick<LambdaContext, 'getRemainingTimeInMillis'>) => {
-    const summary = await sluice.drain({ deadline: lambdaDeadline(context) - sluice.settings().DRAIN_SAFETY_MARGIN_MS });
-    console.log(`[sluice] scheduled drain ${JSON.stringify(summary)}`);
+  return async (event: ScheduledEvent, context: Pick<LambdaContext, 'getRemainingTimeInMillis'>) => {
+    const s = sluice.settings();
+    const started = startedDrain.safeParse(event);
+    const summary = await sluice.tick({
+      ...(started.success ? started.data.sluice : { reason: 'tick' as const }),
+      deadline: lambdaDeadline(context) - s.DRAIN_SAFETY_MARGIN_MS,
+      runtime: resolveRuntime(s, { runsAfterResponse: false }),
+    });
+    console.log(`[sluice] ${started.success ? started.data.sluice.reason : 'scheduled'} drain ${JSON.stringify(summary)}`);
     return summary;
   };
+}
+
+/** Waits for every promise to settle, `ms` at most. */
+async function untilSettled(work: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([Promise.allSettled(work), late]);
+  clearTimeout(timer);
 }
 
 /**

@@ -21,7 +21,7 @@ export interface MethodHandlers {
  * the others itself (405 with Allow) instead of the platform. No deadline binding: without one the
  * drain routes read Vercel's own (getDeadline()), which is what both Vercel and Next.js on Vercel give.
  */
-export function methodHandlers(app: FetchApp): MethodHandlers {
-  const handle = async (request: Request) => app.fetch(request, {});
+export function methodHandlers(app: FetchApp, bindings: SluiceBindings = {}): MethodHandlers {
+  const handle = async (request: Request) => app.fetch(request, bindings);
   return { GET: handle, POST: handle, PUT: handle, PATCH: handle, DELETE: handle, HEAD: handle, OPTIONS: handle };
 }

@@ -6,6 +6,10 @@ import { errorResponse } from './errors.js';
 export interface SluiceBindings {
   /** When this invocation must end (epoch ms), where the platform says so. Default: getDeadline() (Vercel). */
   deadline?: () => number | undefined;
+  /** Keeps the invocation alive for work after the response (Next.js: after()). Default: Vercel's waitUntil. */
+  waitUntil?: (work: Promise<unknown>) => void;
+  /** false where the instance freezes once it has answered (Lambda): kicks then start a drain elsewhere. Default true. */
+  runsAfterResponse?: boolean;
 }
 export type SluiceEnv = { Bindings: SluiceBindings };
 

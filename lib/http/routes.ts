@@ -1,6 +1,7 @@
-import { getDeadline } from '@vercel/functions';
 import { z } from 'zod';
-import { loggable, type Config } from '../queue/index.js';
+import { loggable, type Config, type EnqueueItem } from '../queue/index.js';
+import { invocationDeadline } from '../wake/kick.js';
+import { resolveRuntime } from '../wake/runtime.js';
 import type { RouteHandler, RouteTable } from './app.js';
 import { authorize, bearerMatches, type SecretName } from './auth.js';
 import { jsonBody, parse, queryObject } from './body.js';
@@ -10,15 +11,15 @@ import type { Context } from 'hono';
 const auth = (c: Context, settings: Config, ...names: [SecretName, ...SecretName[]]) =>
   authorize(c.req.header('authorization'), settings, ...names);
 
-/**
- * When a drain started at `start` must be done: the invocation's deadline where the platform gives one
- * (the adapter's, else Vercel's getDeadline()), else start + DRAIN_MAX_DURATION_MS, minus
- * DRAIN_SAFETY_MARGIN_MS for the last write and the response.
- */
-function drainDeadline(c: Context, settings: Config, start: number): number {
-  const platform = c.env?.deadline ? c.env.deadline() : getDeadline()?.getTime();
-  return (platform ?? start + settings.DRAIN_MAX_DURATION_MS) - settings.DRAIN_SAFETY_MARGIN_MS;
-}
+/** When a drain of this request must be done (invocationDeadline: the adapter's deadline, else Vercel's, else the setting). */
+const drainDeadline = (c: Context, settings: Config, start: number) => invocationDeadline(settings, c.env?.deadline?.(), start);
+
+/** What this request's platform offers beyond the response: waitUntil, and how to start another drain. */
+const runtimeOf = (c: Context, settings: Config) => resolveRuntime(settings, c.env ?? {}, c.req.url);
+
+/** Whether a job can run now (a delayed one must not run early: the tick picks it up when due). */
+const dueNow = (item: EnqueueItem, now: number) =>
+  (item.runAt === undefined || +new Date(item.runAt) <= now) && !item.delayMs;
 
 /** POST /api/jobs: one job or a bulk of up to 1,000, all or nothing. */
 const enqueueJobs: RouteHandler = async (c, sluice) => {
@@ -26,6 +27,11 @@ const enqueueJobs: RouteHandler = async (c, sluice) => {
   auth(c, s, 'ENQUEUE_SECRET');
   const { bulk, items } = enqueueItems(sluice.jobs, await jsonBody(c.req.raw, z.unknown(), { limit: s.SLUICE_MAX_BODY_BYTES }));
   const { ids, duplicate } = await sluice.enqueueMany(items);
+  const now = Date.now();
+  // The kick runs after the response (waitUntil); the response never waits for it.
+  if (s.SLUICE_KICK && items.some((item) => dueNow(item, now))) {
+    void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, now) });
+  }
   return c.json(bulk ? { ids, duplicate } : { id: ids[0], duplicate: duplicate[0] }, 202);
 };
 
@@ -39,10 +45,11 @@ const admin = (act: (id: string, sluice: Parameters<RouteHandler>[1]) => Promise
   return c.json(await act(parse(jobIdParam, { id: c.req.param('id') }).id, sluice));
 };
 
+/** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
 const cronDrain: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
   auth(c, s, 'CRON_SECRET');
-  return c.json(await sluice.drain({ deadline: drainDeadline(c, s, Date.now()) }));
+  return c.json(await sluice.tick({ reason: 'tick', deadline: drainDeadline(c, s, Date.now()), runtime: runtimeOf(c, s) }));
 };
 
 /** POST /api/drain { budgetMs?, types?, maxJobs? }: a drain on demand, e.g. from an external scheduler. */
@@ -50,7 +57,16 @@ const manualDrain: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
   auth(c, s, 'DRAIN_SECRET', 'CRON_SECRET');
   const start = Date.now();
-  const { budgetMs, types, maxJobs } = await jsonBody(c.req.raw, manualDrainBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
+  const body = await jsonBody(c.req.raw, manualDrainBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
+  if (body?.continuation) {
+    // Started by another drain: answer at once and drain after the response, where the platform allows.
+    const runtime = runtimeOf(c, s);
+    const drained = sluice.tick({ ...body.continuation, deadline: drainDeadline(c, s, start), runtime });
+    if (!runtime.runsAfterResponse) return c.json(await drained);
+    runtime.waitUntil(drained.catch((error) => console.error('[sluice] drain failed:', loggable(error))));
+    return c.json({ accepted: true }, 202);
+  }
+  const { budgetMs, types, maxJobs } = body ?? {};
   types?.forEach((type) => jobOfType(sluice.jobs, type)); // an unknown type is a 400, not a drain that kills its jobs
   const deadline = Math.min(drainDeadline(c, s, start), budgetMs === undefined ? Infinity : start + budgetMs);
   return c.json(await sluice.drain({ deadline, types, maxJobs }));

@@ -30,11 +30,23 @@ export const listJobsQuery = z.strictObject({
 /** The :id of /api/jobs/:id (issues name `id`). */
 export const jobIdParam = z.object({ id: z.guid() });
 
-export const manualDrainBody = z.strictObject({
-  budgetMs: z.number().int().positive().optional(),
-  types: z.array(storableText(100)).min(1).optional(),
-  maxJobs: z.number().int().positive().optional(),
-});
+export const manualDrainBody = z
+  .strictObject({
+    budgetMs: z.number().int().positive().optional(),
+    types: z.array(storableText(100)).min(1).optional(),
+    maxJobs: z.number().int().positive().optional(),
+    /** A drain that a kick, a tick's fan-out or a continuation started (lib/wake/runtime.ts httpDrainStarter). */
+    continuation: z
+      .strictObject({
+        reason: z.enum(['kick', 'fanout', 'continue']),
+        hop: z.number().int().min(0).max(1000),
+        slot: z.number().int().min(1).max(64).nullable(),
+      })
+      .optional(),
+  })
+  .refine((b) => !b.continuation || (b.budgetMs ?? b.types ?? b.maxJobs) === undefined, {
+    message: 'continuation comes alone: without budgetMs, types or maxJobs',
+  });
 
 /** The definition of `type` in `jobs`, or UnknownJobTypeError listing the known ones (`where` names a bulk item). */
 export function jobOfType(jobs: JobRegistry, type: string, where = '') {

@@ -34,8 +34,9 @@ const envSchema = z.object({
   /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
   ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),
   /** The dead-man switch: /api/health answers 503 when a job has been due this long and no drain has
-   *  ended well for as long (crons that stopped). Default 10 min; above a day on Hobby's daily cron. */
-  ALERT_DRAIN_STALE_MS: z.coerce.number().int().positive().default(10 * 60_000),
+   *  ended well for as long (crons that stopped). Default 20 min: longer than SLUICE_IDLE_CHECK_MS plus
+   *  a tick, the longest an idle queue goes without a drain; above a day on Hobby's daily cron. */
+  ALERT_DRAIN_STALE_MS: z.coerce.number().int().positive().default(20 * 60_000),
   /** /api/health answers 503 when more jobs than this are dead. Default 0: any dead job alerts. */
   ALERT_DEAD_MAX: z.coerce.number().int().nonnegative().default(0),
   /** Time kept back from the function's deadline for the drain's last write and the response. Default 3 s. */
@@ -54,8 +55,24 @@ const envSchema = z.object({
   SLUICE_DEV_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   /** npm run dev: where it keeps the embedded Postgres' data and dev.env. Default: .data/ in the repository. */
   SLUICE_DEV_DATA_DIR: z.string().optional(),
-  /** npm run dev: run vercel.json's crons every this many ms instead of on their schedules. Default: unset. */
-  SLUICE_DEV_CRON_MS: z.coerce.number().int().positive().optional(),
+  /** npm run dev: run vercel.json's crons every this many ms instead of on their schedules; 0 turns them off. Default: unset. */
+  SLUICE_DEV_CRON_MS: z.coerce.number().int().nonnegative().optional(),
+  /** Kick on enqueue: a short drain starts right after POST /api/jobs answers (and on sluice.kick()). Default on. */
+  SLUICE_KICK: z.stringbool().default(true),
+  /** Most drains a tick runs at once on a backlog (itself included); 1 turns fan-out off. Default 4. */
+  SLUICE_MAX_FANOUT: z.coerce.number().int().min(1).max(64).default(4),
+  /** How many times a drain that ran out of time with work left hands over to a fresh invocation, in a
+   *  row; 0 turns continuing off (the next tick picks the work up). Default 10. */
+  SLUICE_MAX_CONTINUATIONS: z.coerce.number().int().nonnegative().max(1000).default(10),
+  /** A tick with no due work in its hint skips the database, but queries at least this often (the hint
+   *  is not durable); 0 makes every tick query. Default 15 min. */
+  SLUICE_IDLE_CHECK_MS: z.coerce.number().int().nonnegative().default(15 * 60_000),
+  /** Where fan-out and continuation drains are requested (POST {base}/api/drain). Default: the origin of
+   *  the request being served (the cron's own URL). */
+  SLUICE_BASE_URL: z.url().optional(),
+  /** AWS Lambda: the drain function (name or ARN) that kicks, fan-out and continuations invoke
+   *  asynchronously. Default: unset (no kicks on Lambda; fan-out and continuations off there). */
+  SLUICE_DRAIN_FUNCTION: z.string().optional(),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -18,6 +18,19 @@ export interface PassSettings {
   maxJobs: number;
   leaseGraceMs: number;
   types: string[] | null;
+  /** Called once as the pass starts, with a live view of it (a tick's fan-out decision reads it). */
+  observe?: (pass: LivePass) => void;
+}
+
+/** What a pass shows of itself while it runs. */
+export interface LivePass {
+  /** Counts so far (the same object run() returns at the end, without stoppedBy and durationMs). */
+  readonly summary: Readonly<DrainSummary>;
+  /** Handlers running now. */
+  runningNow(): number;
+  /** The earliest time (epoch ms) a job this pass retried or gave back, or one its empty claim saw
+   *  pending, becomes due; null if none. */
+  nextDueAt(): number | null;
 }
 
 /** A claimed job, its claim's token, and when its lease ends by the local clock. */
@@ -28,7 +41,7 @@ type Leased = { job: ClaimedJob; token: string; leaseEnd: number };
  * stop time reached) wakes `run()`, which starts what can start, claims when the queue runs low and
  * stops when nothing is due, the deadline nears or maxJobs is reached.
  */
-export class DrainPass {
+export class DrainPass implements LivePass {
   readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
   private readonly byType: Map<string, JobDefinition>;
   private readonly leaseMs: Record<string, number>;
@@ -48,6 +61,8 @@ export class DrainPass {
   private exhausted = false; // the last claim got fewer jobs than it asked for
   private gaveBack = false; // the last claim wrote give-backs, due at once: worth one more claim when idle
   private rescueDone = false;
+  private heartbeatWritten = false; // the last claim was empty and wrote the heartbeat itself
+  private soonestDue: number | null = null;
   private winding = false; // a job could not finish before stopAt: claim no more
   private stopReached = false; // the stop timer fired (see run())
   private closing = false;
@@ -68,8 +83,21 @@ export class DrainPass {
     this.defaultLeaseMs = JOB_DEFAULTS.timeoutMs + s.leaseGraceMs;
   }
 
+  runningNow(): number {
+    return this.running;
+  }
+
+  nextDueAt(): number | null {
+    return this.soonestDue;
+  }
+
+  private noteDue(at: number): void {
+    this.soonestDue = Math.min(this.soonestDue ?? at, at);
+  }
+
   async run(): Promise<DrainSummary> {
     const start = Date.now();
+    this.s.observe?.(this);
     // The timer's firing is the stop, not Date.now() reaching stopAt: Node truncates a fractional delay
     // and its timer clock is not Date.now(), so it may fire a millisecond or two early. A loop that
     // re-checked the time would then wait again, on a claim that may not return before the deadline.
@@ -140,10 +168,14 @@ export class DrainPass {
     }).finally(() => (this.asked -= limit));
     for (const job of result.expired) {
       const why = 'lease expired: the drain running it crashed, was killed or overran';
-      this.outcomes.push(failure(job, job.lock_token, this.byType.get(job.type), why));
+      const outcome = failure(job, job.lock_token, this.byType.get(job.type), why);
+      this.outcomes.push(outcome);
+      if (outcome.kind === 'retry') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
     }
     this.summary.rescued += result.expired.length;
     if (result.expired.length > 0) this.scheduleFlush();
+    this.heartbeatWritten = result.heartbeat;
+    if (result.next_due_ms !== null) this.noteDue(sentAt + Math.max(0, result.next_due_ms));
     this.summary.claimed += result.jobs.length;
     for (const job of result.jobs) this.queue.push({ job, token, leaseEnd: sentAt + (leaseMs[job.type] ?? defaultLeaseMs) });
     if (result.jobs.length < limit) this.exhausted = true;
@@ -186,6 +218,7 @@ export class DrainPass {
   /** Buffers an outcome, counts it, and makes sure it is written within flushDelayMs. */
   private record(outcome: Outcome): void {
     this.outcomes.push(outcome);
+    if (outcome.kind === 'retry' || outcome.kind === 'release') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
     if (outcome.kind === 'done') this.summary.completed++;
     else if (outcome.kind === 'dead') this.summary.dead++;
     else if (outcome.kind === 'retry') this.summary.retried++;
@@ -253,7 +286,8 @@ export class DrainPass {
       }
       // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails
       // the heartbeat is simply missed; a database that keeps failing trips the switch, as it should.
-      if (this.failure === undefined) await drainMarkOk(this.db).catch(() => {});
+      // An empty last claim wrote it already: one statement for an empty pass.
+      if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db).catch(() => {});
     })());
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DRAIN_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
-import { DrainPass } from './drain-pass.js';
+import { DrainPass, type LivePass } from './drain-pass.js';
 import type { JobDefinition } from './jobs.js';
 
 const DAY_MS = 86_400_000;
@@ -24,6 +24,8 @@ export const drainOptionsSchema = z.strictObject({
   maxJobs: z.number().int().positive().optional(),
   /** Lease slack beyond a job's timeout. Default 10 s; at least 1 s, as the claim's round trip spends some of it. */
   leaseGraceMs: z.number().int().min(1_000).max(DAY_MS).optional(),
+  /** Called once as the pass starts with a live view of it (counts so far, handlers running). */
+  observe: z.custom<(pass: LivePass) => void>((f) => typeof f === 'function', 'observe must be a function').optional(),
 });
 export type DrainOptions = z.input<typeof drainOptionsSchema>;
 
@@ -65,5 +67,6 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     maxJobs: o.maxJobs ?? Infinity,
     leaseGraceMs: o.leaseGraceMs ?? DRAIN_DEFAULTS.leaseGraceMs,
     types: o.types ?? null,
+    observe: o.observe,
   }).run();
 }

@@ -5,6 +5,7 @@ export { defineJob, jobRegistry, type JobContext, type JobDefinition, type JobHa
 export { enqueue, enqueueMany, enqueueOptionsSchema, type EnqueueContext, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
 export { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from './drain.js';
+export type { LivePass } from './drain-pass.js';
 export { queueStats, type QueueStats } from './stats.js';
 export { listJobs, getJob, retryJob, cancelJob, type JobView, type ListJobsOptions } from './admin.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';

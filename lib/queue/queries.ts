@@ -7,7 +7,7 @@ import { DrizzleQueryError, type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import type { JobStatus } from './schema.js';
 
-async function rows<T>(db: Db, query: SQL): Promise<T[]> {
+export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
   try {
     const result = (await db.execute(query)) as unknown as { rows: T[] };
     return result.rows;
@@ -174,6 +174,10 @@ export interface ClaimParams {
 export interface ClaimResult {
   /** Outcomes that applied; the rest had lost their lease. */
   written: number;
+  /** The claim took nothing and so wrote the heartbeat (drainMarkOk's write). */
+  heartbeat: boolean;
+  /** When the claim took nothing: ms until the first pending job in claim order is due (null: none pending). */
+  next_due_ms: number | null;
   jobs: ClaimedJob[];
   /** Running jobs whose lease expired: their drain crashed, was killed or overran. */
   expired: ExpiredLease[];
@@ -208,8 +212,24 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
         for update skip locked
       ))
       returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after
+    ),
+    -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
+    -- empty tick costs this one statement.
+    heartbeat as (
+      insert into sluice.queue_state (id, last_drain_ok_at) select 1, now() where not exists (select 1 from claimed)
+      on conflict (id) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
+      returning id
     )
     select ((select count(*) from finished) + (select count(*) from settled))::int as written,
+           exists (select 1 from heartbeat) as heartbeat,
+           -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
+           -- hint. Looked up only for an empty claim, along jobs_claim_idx.
+           case when not exists (select 1 from claimed) then (
+             select (extract(epoch from run_after - now()) * 1000)::float8 from sluice.jobs
+             where status = 'pending'
+               and (${p.types === null ? null : sql.param(p.types)}::text[] is null
+                    or type = any(${p.types === null ? null : sql.param(p.types)}::text[]))
+             order by priority desc nulls last, run_after limit 1) end as next_due_ms,
            coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
            coalesce((select json_agg(x) from (
              select id, type, attempts, max_attempts, lock_token from sluice.jobs

@@ -59,6 +59,20 @@ export const queueState = sluiceSchema.table(
   {
     id: integer('id').primaryKey(),
     lastDrainOkAt: timestamp('last_drain_ok_at', { withTimezone: true, mode: 'date' }),
+    /** When a kick started a drain elsewhere (Lambda) that has not yet found the queue empty: kicks
+     *  from other instances meanwhile are not sent, as that drain will see their jobs. */
+    kickSentAt: timestamp('kick_sent_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [check('queue_state_one_row', sql`${t.id} = 1`)],
 );
+
+/**
+ * Leases on the drains a tick fans out and the continuations that follow them: at most
+ * SLUICE_MAX_FANOUT - 1 slots are held at once, so ticks arriving while a backlog drains (and chains of
+ * continuations) never multiply the drains. A slot is free once held_until has passed, so a drain that
+ * crashed holding one frees it by itself.
+ */
+export const drainSlots = sluiceSchema.table('drain_slots', {
+  slot: integer('slot').primaryKey(),
+  heldUntil: timestamp('held_until', { withTimezone: true, mode: 'date' }).notNull(),
+});

@@ -9,6 +9,11 @@ import type { Answer, Call, SuiteDb, Webhook } from './support.js';
 export const SECRETS = { ENQUEUE_SECRET: 'test-enqueue-secret', ADMIN_SECRET: 'test-admin-secret', CRON_SECRET: 'test-cron-secret' };
 /** Small limits, so 413s take small requests: a welcome payload with a long name is over 256 bytes. */
 export const LIMITS = { SLUICE_MAX_PAYLOAD_BYTES: '256', SLUICE_MAX_BODY_BYTES: String(256 * 1024) };
+/**
+ * Kicks off and every tick querying: each check drives the drains it expects itself (a kick would run
+ * a job a check wants pending). Kicks, idle ticks and fan-out have tests of their own (test/wake*.test.ts).
+ */
+export const QUIET = { SLUICE_KICK: 'off', SLUICE_IDLE_CHECK_MS: '0' };
 
 export const welcome = (extra: Partial<{ userId: string; email: string; name: string }> = {}) => ({
   userId: `u-${randomUUID()}`, email: 'ada@example.com', name: 'Ada', ...extra,

@@ -15,10 +15,10 @@ import { freshDatabase } from '../support/db.js';
 import { adminChecks } from './checks-admin.js';
 import { enqueueChecks } from './checks-enqueue.js';
 import { routesChecks } from './checks-routes.js';
-import { allowOf, bearer, LIMITS, SECRETS, type SuiteContext, welcome } from './context.js';
+import { allowOf, bearer, LIMITS, QUIET, SECRETS, type SuiteContext, welcome } from './context.js';
 import { type Answer, type Call, client, openDatabase, type SuiteDb, startWebhook, type Webhook } from './support.js';
 
-export { LIMITS, SECRETS };
+export { LIMITS, QUIET, SECRETS };
 
 export interface RuntimeServer {
   /** Base URL, no trailing slash: the suite calls `${url}/api/...`. */
@@ -62,7 +62,7 @@ export function httpSuite(name: string, start: StartRuntime, options: SuiteOptio
       webhook = await startWebhook();
       const conn = await freshDatabase('pg', { migrated: options.migrated ?? true });
       closeDatabase = () => conn.close();
-      const env = { ...SECRETS, ...LIMITS, DATABASE_URL: conn.url, EMAIL_WEBHOOK_URL: webhook.url };
+      const env = { ...SECRETS, ...LIMITS, ...QUIET, DATABASE_URL: conn.url, EMAIL_WEBHOOK_URL: webhook.url };
       server = await start({ env, databaseUrl: conn.url });
       call = client(server.url);
       db = await openDatabase(conn.url);

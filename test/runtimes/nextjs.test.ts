@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS, SECRETS, httpSuite } from '../http/suite.js';
+import { LIMITS, QUIET, SECRETS, httpSuite } from '../http/suite.js';
 import { freshDatabase } from '../support/db.js';
 import { migrateNextjs, startNextjs } from './nextjs.js';
 import type { Server } from './process.js';
@@ -19,7 +19,7 @@ describe.skipIf(!process.env.SLUICE_RUNTIME_SUITE)('examples/nextjs on an empty 
 
   beforeAll(async () => {
     conn = await freshDatabase('pg', { migrated: false });
-    const env = { ...SECRETS, ...LIMITS, DATABASE_URL: conn.url };
+    const env = { ...SECRETS, ...LIMITS, ...QUIET, DATABASE_URL: conn.url };
     await migrateNextjs({ env, root });
     server = await startNextjs({ env, root });
   });

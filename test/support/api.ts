@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '../../lib/adapters/node.js';
 import { sluice } from '../../lib/app/sluice.js';
 import { resetConfig } from '../../lib/queue/index.js';
-import { SECRETS } from '../http/context.js';
+import { QUIET, SECRETS } from '../http/context.js';
 import { client } from '../http/support.js';
 import { freshDatabase } from './db.js';
 
@@ -26,7 +26,7 @@ export function setEnv(env: Record<string, string | undefined>): void {
  */
 export async function startApi(env: Record<string, string | undefined> = {}) {
   const conn = await freshDatabase('pg');
-  setEnv({ ...SECRETS, DRAIN_SECRET: undefined, EMAIL_WEBHOOK_URL: undefined, DATABASE_URL: conn.url, ...env });
+  setEnv({ ...SECRETS, ...QUIET, DRAIN_SECRET: undefined, EMAIL_WEBHOOK_URL: undefined, DATABASE_URL: conn.url, ...env });
   const server = await serve(sluice, { port: 0 });
   const call = client(server.url);
   return {

@@ -1,0 +1,66 @@
+/**
+ * The statements that coordinate drains rather than jobs: how much is due (a tick's fan-out decision)
+ * and the slot leases that bound fanned-out and continuing drains. Same rules as queries.ts: one
+ * statement each, values always parameters.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from './db.js';
+import { rows } from './queries.js';
+
+const typesFilter = (types: string[] | null) =>
+  sql`(${types === null ? null : sql.param(types)}::text[] is null or type = any(${types === null ? null : sql.param(types)}::text[]))`;
+
+/** Due pending jobs of these types (null: all), counted up to `cap`: enough to size a fan-out, cheap on a huge backlog. */
+export async function jobDueCount(db: Db, types: string[] | null, cap: number): Promise<number> {
+  const [result] = await rows<{ due: number }>(
+    db,
+    sql`select count(*)::int as due from (
+          select 1 from sluice.jobs where status = 'pending' and run_after <= now() and ${typesFilter(types)}
+          limit ${cap}) d`,
+  );
+  return result!.due;
+}
+
+/**
+ * Takes up to `want` free slots among 1..`max` (free: never taken, or held_until passed) and holds them
+ * for `holdMs`; returns the slots taken. Two ticks racing for one slot: ON CONFLICT re-checks the row
+ * the other just wrote, finds it held, and skips it, so a slot has one holder.
+ */
+export async function drainSlotsTake(db: Db, want: number, max: number, holdMs: number): Promise<number[]> {
+  const taken = await rows<{ slot: number }>(
+    db,
+    sql`insert into sluice.drain_slots as d (slot, held_until)
+        select s, now() + ${holdMs} * interval '1 millisecond' from generate_series(1, ${max}::int) s
+        where not exists (select 1 from sluice.drain_slots x where x.slot = s and x.held_until > now())
+        order by s limit ${want}
+        on conflict (slot) do update set held_until = excluded.held_until where d.held_until <= now()
+        returning slot`,
+  );
+  return taken.map((r) => r.slot);
+}
+
+/** Holds a slot this drain already has for `holdMs` more (a continuation carrying it on). */
+export async function drainSlotRenew(db: Db, slot: number, holdMs: number): Promise<void> {
+  await rows(db, sql`update sluice.drain_slots set held_until = now() + ${holdMs} * interval '1 millisecond' where slot = ${slot}`);
+}
+
+/** Frees a slot at the end of a chain of drains. */
+export async function drainSlotRelease(db: Db, slot: number): Promise<void> {
+  await rows(db, sql`update sluice.drain_slots set held_until = now() where slot = ${slot}`);
+}
+
+/**
+ * Whether this kick should start a drain elsewhere: true, and kick_sent_at set, unless a kick was sent
+ * less than `staleMs` ago and no drain has found the queue empty since (its empty claim clears it):
+ * that drain will see this kick's jobs, so 1,000 enqueues from 1,000 instances send a handful of kicks.
+ */
+export async function kickClaim(db: Db, staleMs: number): Promise<boolean> {
+  const sent = await rows<{ id: number }>(
+    db,
+    sql`insert into sluice.queue_state as q (id, kick_sent_at) values (1, now())
+        on conflict (id) do update set kick_sent_at = now()
+        where q.kick_sent_at is null or q.kick_sent_at < now() - ${staleMs} * interval '1 millisecond'
+        returning id`,
+  );
+  return sent.length > 0;
+}

@@ -1,0 +1,61 @@
+import { getDeadline } from '@vercel/functions';
+import { loggable, type Config } from '../queue/index.js';
+import { kickClaim } from '../queue/queries-coordination.js';
+import type { WakeRuntime } from './runtime.js';
+import { tick, type TickHost } from './tick.js';
+
+/**
+ * When a drain in this invocation must be done: the platform's deadline (the adapter's, else Vercel's
+ * getDeadline()), else now + DRAIN_MAX_DURATION_MS, less DRAIN_SAFETY_MARGIN_MS for the last write.
+ */
+export function invocationDeadline(s: Config, platform?: number, start = Date.now()): number {
+  return (platform ?? getDeadline()?.getTime() ?? start + s.DRAIN_MAX_DURATION_MS) - s.DRAIN_SAFETY_MARGIN_MS;
+}
+
+/**
+ * Kicks: a short drain right after an enqueue, instead of at the next tick. They coalesce: while this
+ * instance's kick drain runs, further kicks only ask it for one more pass when it ends (a job
+ * committed after its last claim still gets one), so a burst of enqueues starts one drain per
+ * instance, not one per job. Where nothing may run after the response (Lambda), a kick starts a drain
+ * elsewhere, and kicks from every instance coalesce on queue_state.kick_sent_at instead.
+ * A kick that fails loses nothing: the job stays pending for the next tick.
+ */
+export class Kicker {
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly host: TickHost) {}
+
+  kick(runtime: WakeRuntime, deadline: number): Promise<void> {
+    if (!this.host.settings().SLUICE_KICK) return Promise.resolve();
+    if (!runtime.runsAfterResponse) return this.kickElsewhere(runtime);
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await tick(this.host, { reason: 'kick', deadline, runtime });
+        } while (this.again && Date.now() < deadline);
+      } catch (error) {
+        console.error('[sluice] kick drain failed (the next tick drains instead):', loggable(error));
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  private async kickElsewhere(runtime: WakeRuntime): Promise<void> {
+    if (!runtime.startDrain) return;
+    try {
+      // A kick sent within a drain's lifetime whose drain has not yet found the queue empty covers this one.
+      if (!(await kickClaim(this.host.db(), this.host.settings().DRAIN_MAX_DURATION_MS + 5_000))) return;
+      await runtime.startDrain({ reason: 'kick', hop: 0, slot: null });
+    } catch (error) {
+      console.error('[sluice] kick failed (the next tick drains instead):', loggable(error));
+    }
+  }
+}

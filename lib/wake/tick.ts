@@ -1,0 +1,130 @@
+import { loggable, type Config, type Db, type DrainOptions, type DrainSummary, type LivePass } from '../queue/index.js';
+import { drainSlotRelease, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/queries-coordination.js';
+import type { IdleGate } from './idle.js';
+import type { DrainReason, WakeRuntime } from './runtime.js';
+
+/** What a tick needs of its instance. */
+export interface TickHost {
+  db(): Db;
+  settings(): Config;
+  drain(options: DrainOptions): Promise<DrainSummary>;
+  gate: IdleGate;
+  /** The instance's job types (the backlog it would drain). */
+  types: string[];
+}
+
+export interface TickOptions {
+  /** When the drain must be done (epoch ms), the safety margin already taken off. */
+  deadline: number;
+  reason: DrainReason;
+  /** Place in a chain of drains (0: a tick or kick). */
+  hop?: number;
+  /** The drain slot this invocation holds, if one was taken for it. */
+  slot?: number | null;
+  runtime: WakeRuntime;
+}
+
+export interface TickSummary extends Omit<DrainSummary, 'stoppedBy'> {
+  /** idle: the hint said nothing is due, so the database was not touched. */
+  stoppedBy: DrainSummary['stoppedBy'] | 'idle';
+  /** Drains this one started in parallel (fan-out). */
+  fannedOut: number;
+  /** Whether it handed its remaining work to a fresh invocation. */
+  continued: boolean;
+}
+
+/** Backlogs are counted up to this: beyond it every fan-out slot is worth filling anyway. */
+const BACKLOG_COUNT_CAP = 100_000;
+
+/**
+ * One drain invocation: a cron tick, a kick, or a drain another one started. A tick first asks the
+ * idle hint and may skip the database. A tick or kick that finds more due work than it can drain
+ * before its deadline (judged once, early, from its own rate) starts drains in parallel, up to
+ * SLUICE_MAX_FANOUT in all; a drain stopped by its deadline with work left hands over to a fresh
+ * invocation, at most SLUICE_MAX_CONTINUATIONS times in a row and only while it makes progress.
+ * Fanned-out and continuing drains hold slots (drain_slots), so overlapping ticks never multiply them.
+ */
+export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary> {
+  const s = host.settings();
+  const start = Date.now();
+  const hop = o.hop ?? 0;
+  if (o.reason === 'tick' && !(await host.gate.shouldQuery())) {
+    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false };
+  }
+  let pass: LivePass | undefined;
+  let fannedOut: Promise<number> = Promise.resolve(0);
+  let checkpoint: NodeJS.Timeout | undefined;
+  const mayFanOut = (o.reason === 'tick' || o.reason === 'kick') && s.SLUICE_MAX_FANOUT > 1 && o.runtime.startDrain !== undefined;
+  const observe = (live: LivePass) => {
+    pass = live;
+    if (!mayFanOut) return;
+    // Early enough to matter, late enough to have a rate: 5% of the budget, between 0.5 and 3 s.
+    const at = Math.min(3_000, Math.max(500, (o.deadline - start) / 20));
+    checkpoint = setTimeout(() => (fannedOut = fanOut(host, o, live, start).catch(logged('fan-out', 0))), at);
+  };
+  let summary: DrainSummary;
+  try {
+    summary = await host.drain({ deadline: o.deadline, observe });
+  } finally {
+    clearTimeout(checkpoint);
+  }
+  await host.gate.afterDrain(start, summary, pass).catch(logged('idle hint', undefined));
+  const continued = await continueIfDue(host, o, hop, summary).catch(logged('continuation', false));
+  return { ...summary, fannedOut: await fannedOut, continued };
+}
+
+/** How many more drains the backlog needs beside this one, started, each holding a slot. */
+async function fanOut(host: TickHost, o: TickOptions, live: LivePass, start: number): Promise<number> {
+  const s = host.settings();
+  const backlog = await jobDueCount(host.db(), host.types, BACKLOG_COUNT_CAP);
+  if (backlog === 0) return 0;
+  const now = Date.now();
+  const done = live.summary.completed + live.summary.retried + live.summary.dead;
+  const perMs = done / Math.max(1, now - start);
+  // Jobs this pass can still finish; none finished yet means slow jobs: every slot is worth it.
+  const canFinish = perMs * Math.max(0, o.deadline - now);
+  const needed = perMs > 0 ? Math.ceil(backlog / Math.max(1, canFinish)) - 1 : backlog > live.runningNow() ? Infinity : 0;
+  const want = Math.min(s.SLUICE_MAX_FANOUT - 1, needed);
+  if (want <= 0) return 0;
+  const slots = await drainSlotsTake(host.db(), want, s.SLUICE_MAX_FANOUT - 1, slotHoldMs(s));
+  const started = await Promise.all(slots.map((slot) => startOrFree(host, o, { reason: 'fanout', hop: 1, slot })));
+  return started.filter(Boolean).length;
+}
+
+/** Hands over to a fresh invocation when the deadline stopped this drain with work left and it made progress. */
+async function continueIfDue(host: TickHost, o: TickOptions, hop: number, summary: DrainSummary): Promise<boolean> {
+  const s = host.settings();
+  const progressed = summary.completed + summary.retried + summary.dead > 0;
+  const due = summary.stoppedBy === 'deadline' && progressed && hop < s.SLUICE_MAX_CONTINUATIONS && o.runtime.startDrain !== undefined;
+  const slot = o.slot ?? null;
+  if (!due) {
+    if (slot !== null) await drainSlotRelease(host.db(), slot);
+    return false;
+  }
+  // A continuation holds a slot: its own carried on, else a free one (none free: others are draining).
+  let held = slot;
+  if (held !== null) await drainSlotRenew(host.db(), held, slotHoldMs(s));
+  else held = (await drainSlotsTake(host.db(), 1, Math.max(1, s.SLUICE_MAX_FANOUT - 1), slotHoldMs(s)))[0] ?? null;
+  if (held === null) return false;
+  return startOrFree(host, o, { reason: 'continue', hop: hop + 1, slot: held });
+}
+
+/** Starts a drain elsewhere; if the platform refuses, frees its slot (the next tick drains instead). */
+async function startOrFree(host: TickHost, o: TickOptions, start: { reason: 'fanout' | 'continue'; hop: number; slot: number }): Promise<boolean> {
+  try {
+    await o.runtime.startDrain!(start);
+    return true;
+  } catch (error) {
+    console.error(`[sluice] could not start a ${start.reason} drain (the next tick drains instead):`, loggable(error));
+    await drainSlotRelease(host.db(), start.slot).catch(() => {});
+    return false;
+  }
+}
+
+/** A slot outlives its drain's longest run and the time to start it; a crashed holder frees it then. */
+const slotHoldMs = (s: Config) => s.DRAIN_MAX_DURATION_MS + 30_000;
+
+const logged = <T>(what: string, fallback: T) => (error: unknown): T => {
+  console.error(`[sluice] ${what} failed:`, loggable(error));
+  return fallback;
+};
