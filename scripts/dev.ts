@@ -50,7 +50,8 @@ async function main() {
   }
   cleanups.push(server.close);
   const cronMs = config().SLUICE_DEV_CRON_MS;
-  const crons = readCrons(join(root, 'vercel.json'));
+  // SLUICE_DEV_CRON_MS=0: no crons (kicks alone drain, as on a preview deployment).
+  const crons = cronMs === 0 ? [] : readCrons(join(root, 'vercel.json'));
   // During a rotation CRON_SECRET holds "new,old"; the cron sends the first, as a scheduler would.
   const cronSecret = config().CRON_SECRET!.split(',')[0]!;
   cleanups.push(startCrons({ crons, baseUrl: server.url, secret: cronSecret, everyMs: cronMs, log }));

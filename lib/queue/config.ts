@@ -58,7 +58,7 @@ const envSchema = z.object({
   /** npm run dev: run vercel.json's crons every this many ms instead of on their schedules; 0 turns them off. Default: unset. */
   SLUICE_DEV_CRON_MS: z.coerce.number().int().nonnegative().optional(),
   /** Kick on enqueue: a short drain starts right after POST /api/jobs answers (and on sluice.kick()). Default on. */
-  SLUICE_KICK: z.stringbool().default(true),
+  SLUICE_KICK: z.union([z.boolean(), z.stringbool()]).default(true),
   /** Most drains a tick runs at once on a backlog (itself included); 1 turns fan-out off. Default 4. */
   SLUICE_MAX_FANOUT: z.coerce.number().int().min(1).max(64).default(4),
   /** How many times a drain that ran out of time with work left hands over to a fresh invocation, in a
