@@ -115,6 +115,21 @@ describe('the schedule', () => {
   });
 });
 
+describe('kicks, fan-out and continuations', () => {
+  it('both functions know the drain function by name (SLUICE_DRAIN_FUNCTION) and may invoke it, and only it', () => {
+    const drain = json.Resources[ids['index.scheduled']!]!.Properties;
+    expect(drain.FunctionName).toBe('Sluice-SluiceDrain');
+    for (const fn of Object.values(fns)) expect(fn.Environment.Variables.SLUICE_DRAIN_FUNCTION).toBe('Sluice-SluiceDrain');
+    const arn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:Sluice-SluiceDrain']] };
+    const invokers = Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy'
+      && JSON.stringify(r.Properties.PolicyDocument.Statement).includes(':function:Sluice-SluiceDrain'));
+    expect(invokers).toHaveLength(2); // the http function's role and the drain function's own
+    for (const policy of invokers) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: arn });
+    }
+  });
+});
+
 describe('secrets', () => {
   const ref = (key: string, name = 'sluice') => `{{resolve:secretsmanager:${name}:SecretString:${key}::}}`;
 

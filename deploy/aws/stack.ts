@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, FunctionUrlAuthType, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -86,11 +87,16 @@ export class SluiceStack extends Stack {
     const runtime = props.runtime ?? 'nodejs22.x';
     if (!RUNTIMES.includes(runtime)) throw new Error(`runtime ${runtime}: one of ${RUNTIMES.join(', ')}`);
 
-    const fn = (name: keyof typeof timeouts, handler: 'http' | 'scheduled', description: string) => {
+    // Kicks, fan-out and continuations invoke the drain function (SLUICE_DRAIN_FUNCTION), the drain
+    // function itself included: a name fixed here, as its own generated name would be a circular reference.
+    const drainName = `${this.stackName}-SluiceDrain`.slice(0, 64);
+    environment.SLUICE_DRAIN_FUNCTION = drainName;
+    const fn = (name: keyof typeof timeouts, handler: 'http' | 'scheduled', description: string, functionName?: string) => {
       const timeoutSeconds = timeouts[name];
       const logGroup = new LogGroup(this, `${name}Logs`, { retention, removalPolicy: RemovalPolicy.DESTROY });
       return new NodejsFunction(this, name, {
         entry: ENTRY,
+        functionName,
         handler, // NodejsFunction names it index.<handler>
         projectRoot: PROJECT_ROOT,
         depsLockFilePath: LOCK_FILE,
@@ -115,7 +121,11 @@ export class SluiceStack extends Stack {
     };
 
     this.httpFunction = fn('SluiceHttp', 'http', 'Sluice HTTP API (Function URL)');
-    this.drainFunction = fn('SluiceDrain', 'scheduled', 'Sluice scheduled drain (EventBridge Scheduler)');
+    this.drainFunction = fn('SluiceDrain', 'scheduled', 'Sluice drain: scheduled (EventBridge Scheduler), kicked, fanned out, continued', drainName);
+    const drainArn = this.formatArn({ service: 'lambda', resource: 'function', resourceName: drainName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    for (const caller of [this.httpFunction, this.drainFunction]) {
+      caller.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [drainArn] }));
+    }
     // Scheduler invokes asynchronously: a failed drain is not retried, the next one is a minute away.
     this.drainFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
 
