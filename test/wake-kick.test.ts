@@ -80,6 +80,15 @@ describe('kick on enqueue', () => {
     expect(log.runs.get(res.json.id)).toBe(1);
   });
 
+  it('starts a retried dead job at once', async () => {
+    const [dead] = await conn.db.execute(sql`insert into sluice.jobs (type, payload, status, attempts, last_error)
+      values ('kicked', '{"n":8}', 'dead', 5, 'boom') returning id`).then((r) => (r as unknown as { rows: { id: string }[] }).rows);
+    const res = await app.call('POST', `/api/jobs/${dead!.id}/retry`, { token: SECRETS.ADMIN_SECRET });
+    expect(res.json).toMatchObject({ status: 'pending', attempts: 0 });
+    await allDone();
+    expect(log.runs.get(dead!.id)).toBe(1);
+  });
+
   it('is off with SLUICE_KICK=off', async () => {
     const quiet = await startWakeApp(conn.db, [job, slow], { SLUICE_KICK: false, SLUICE_IDLE_CHECK_MS: 0 });
     try {

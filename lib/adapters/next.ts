@@ -1,4 +1,4 @@
-import { after } from 'next/server';
+import { after } from 'next/server.js'; // the file: Node's ESM loader needs it, as next has no exports map
 import { methodHandlers, type FetchApp, type MethodHandlers } from './web.js';
 
 /**

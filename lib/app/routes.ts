@@ -11,6 +11,10 @@ export const appRoutes: RouteTable = {
       const input = await jsonBody(c.req.raw, signupSchema, { limit: sluice.settings().SLUICE_MAX_BODY_BYTES });
       try {
         const { user, jobId } = await signUp(sluice, input);
+        // Committed: the welcome email starts now, after the response, rather than at the next tick
+        // (on Lambda the adapter's waitUntil holds the answer until the kick's Invoke is sent).
+        const kicked = sluice.kick();
+        c.env?.waitUntil?.(kicked);
         return c.json({ user: { id: user.id, email: user.email, name: user.name }, jobId }, 201);
       } catch (error) {
         if (error instanceof EmailTakenError) throw new HttpError(409, error.message, { code: error.code });

@@ -46,6 +46,15 @@ const admin = (act: (id: string, sluice: Parameters<RouteHandler>[1]) => Promise
 };
 
 /** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
+/** POST /api/jobs/:id/retry: the dead job is due now, so a kick starts it rather than the next tick. */
+const retryJob: RouteHandler = async (c, sluice) => {
+  const s = sluice.settings();
+  auth(c, s, 'ADMIN_SECRET');
+  const job = await sluice.admin.retry(parse(jobIdParam, { id: c.req.param('id') }).id);
+  if (s.SLUICE_KICK) void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, Date.now()) });
+  return c.json(job);
+};
+
 const cronDrain: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
   auth(c, s, 'CRON_SECRET');
@@ -101,7 +110,7 @@ const health: RouteHandler = async (c, sluice) => {
 export const sluiceRoutes: RouteTable = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },
-  '/api/jobs/:id/retry': { POST: admin((id, s) => s.admin.retry(id)) },
+  '/api/jobs/:id/retry': { POST: retryJob },
   '/api/queue/stats': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json(await sluice.stats()); } },
   '/api/cron/drain': { GET: cronDrain },
   '/api/drain': { POST: manualDrain },

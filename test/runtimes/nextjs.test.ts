@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS, QUIET, SECRETS, httpSuite } from '../http/suite.js';
 import { freshDatabase } from '../support/db.js';
+import { waitFor } from '../support/sql.js';
 import { migrateNextjs, startNextjs } from './nextjs.js';
 import type { Server } from './process.js';
 
@@ -19,7 +20,8 @@ describe.skipIf(!process.env.SLUICE_RUNTIME_SUITE)('examples/nextjs on an empty 
 
   beforeAll(async () => {
     conn = await freshDatabase('pg', { migrated: false });
-    const env = { ...SECRETS, ...LIMITS, ...QUIET, DATABASE_URL: conn.url };
+    // Kicks on, as deployed: after() in the signup route and in nextHandlers starts each job.
+    const env = { ...SECRETS, ...LIMITS, ...QUIET, SLUICE_KICK: 'on', DATABASE_URL: conn.url };
     await migrateNextjs({ env, root });
     server = await startNextjs({ env, root });
   });
@@ -40,26 +42,32 @@ describe.skipIf(!process.env.SLUICE_RUNTIME_SUITE)('examples/nextjs on an empty 
     const { rows } = await (conn.pool as pg.Pool).query(
       `select table_schema || '.' || table_name as t from information_schema.tables
        where table_schema in ('public', 'sluice', 'drizzle') order by 1`);
-    expect(rows.map((r) => r.t)).toEqual(['drizzle.__drizzle_migrations', 'public.sent_emails', 'public.users', 'sluice.__drizzle_migrations', 'sluice.jobs', 'sluice.queue_state']);
+    expect(rows.map((r) => r.t)).toEqual(['drizzle.__drizzle_migrations', 'public.sent_emails', 'public.users', 'sluice.__drizzle_migrations', 'sluice.drain_slots', 'sluice.jobs', 'sluice.queue_state']);
   });
 
-  it('signs up a user with their welcome job in one transaction; a drain sends it once', async () => {
+  const sentEmails = async () => (await (conn.pool as pg.Pool).query('select key, "to" from sent_emails order by sent_at')).rows;
+  const jobGone = (id: string) => waitFor(`job ${id} to finish`, async () => ((await call('GET', `/api/jobs/${id}`, { token: SECRETS.ADMIN_SECRET })).status === 404 ? true : undefined));
+
+  it('signs up a user with their welcome job in one transaction; after() kicks it, with no drain call', async () => {
     const signup = await call('POST', '/api/signup', { json: { email: 'Ada@Example.com', name: 'Ada' } });
     expect(signup.status).toBe(201);
     expect(signup.json.user).toMatchObject({ email: 'ada@example.com', name: 'Ada' });
-    const job = await call('GET', `/api/jobs/${signup.json.jobId}`, { token: SECRETS.ADMIN_SECRET });
-    expect(job.json).toMatchObject({ type: 'send-welcome-email', status: 'pending', idempotencyKey: `welcome:${signup.json.user.id}` });
+    await jobGone(signup.json.jobId);
+    expect(await sentEmails()).toEqual([{ key: `welcome:${signup.json.user.id}`, to: 'ada@example.com' }]);
 
     // Email taken: 409, and the failed transaction enqueued nothing.
     const again = await call('POST', '/api/signup', { json: { email: 'ada@example.com', name: 'Ada' } });
     expect(again.status).toBe(409);
     expect(again.json.code).toBe('email_taken');
-    expect((await call('GET', '/api/queue/stats', { token: SECRETS.ADMIN_SECRET })).json.pending).toBe(1);
+    expect((await call('GET', '/api/queue/stats', { token: SECRETS.ADMIN_SECRET })).json).toMatchObject({ pending: 0, running: 0, dead: 0 });
+  });
 
-    const drained = await call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET });
-    expect(drained.status).toBe(200);
-    expect(drained.json).toMatchObject({ completed: 1, dead: 0 });
-    const sent = await (conn.pool as pg.Pool).query('select key, "to" from sent_emails');
-    expect(sent.rows).toEqual([{ key: `welcome:${signup.json.user.id}`, to: 'ada@example.com' }]);
+  it('kicks after POST /api/jobs through nextHandlers\' after(); a delayed job waits', async () => {
+    const payload = { userId: 'u-next', email: 'grace@example.com', name: 'Grace' };
+    const later = await call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { type: 'send-welcome-email', payload: { ...payload, userId: 'u-later' }, delayMs: 3_600_000 } });
+    const now = await call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { type: 'send-welcome-email', payload } });
+    expect([later.status, now.status]).toEqual([202, 202]);
+    await jobGone(now.json.id);
+    expect((await call('GET', `/api/jobs/${later.json.id}`, { token: SECRETS.ADMIN_SECRET })).json).toMatchObject({ status: 'pending', attempts: 0 });
   });
 });
