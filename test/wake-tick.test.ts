@@ -129,3 +129,21 @@ describe('a backlog', () => {
     expect(app.drainBodies.filter((b) => (b as { continuation: { reason: string } }).continuation.reason === 'fanout')).toHaveLength(2);
   });
 });
+
+describe('hand-overs', () => {
+  it('never go to a host the request named, off Vercel and off loopback, unless SLUICE_BASE_URL says so', async () => {
+    const app = await start({ SLUICE_MAX_FANOUT: 1, DRAIN_MAX_DURATION_MS: 1_000, SLUICE_IDLE_CHECK_MS: 0 });
+    await insertDue('slow', 1_000);
+    const { request } = await import('node:http');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = request(`${app.server.url}/api/cron/drain`, { headers: { host: 'attacker.example', authorization: `Bearer ${SECRETS.CRON_SECRET}` } }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk)).on('end', () => resolve(text)).on('error', reject);
+      });
+      req.on('error', reject).end();
+    });
+    // The drain ran out of time with work left, yet handed over to nobody: the secret went nowhere.
+    expect(JSON.parse(answer)).toMatchObject({ stoppedBy: 'deadline', continued: false });
+    expect(app.drainBodies).toHaveLength(0);
+  });
+});

@@ -29,13 +29,18 @@ export interface WakeRuntime {
 /** The drain secret a self-call sends: DRAIN_SECRET, else CRON_SECRET, the first value while rotating. */
 const drainSecret = (s: Config) => (s.DRAIN_SECRET ?? s.CRON_SECRET)?.split(',')[0];
 
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 /**
- * Where this deployment answers: SLUICE_BASE_URL, else the request's own origin, else Vercel's
- * production or deployment URL. Undefined: no way to call ourselves.
+ * Where this deployment answers: SLUICE_BASE_URL, else the request's own origin where its Host can be
+ * trusted (on Vercel, whose edge routes by it, or a loopback address), else Vercel's production or
+ * deployment URL. Elsewhere a caller could name any host in its Host header and receive the drain
+ * secret with the hand-over, so there only SLUICE_BASE_URL enables it. Undefined: no way to call ourselves.
  */
 export function baseUrl(s: Config, requestUrl?: string): string | undefined {
   if (s.SLUICE_BASE_URL) return s.SLUICE_BASE_URL.replace(/\/+$/, '');
-  if (requestUrl) return new URL(requestUrl).origin;
+  const request = requestUrl ? new URL(requestUrl) : undefined;
+  if (request && (process.env.VERCEL === '1' || LOOPBACK.has(request.hostname))) return request.origin;
   const host = process.env.VERCEL_ENV === 'production' ? process.env.VERCEL_PROJECT_PRODUCTION_URL : process.env.VERCEL_URL;
   return host ? `https://${host}` : undefined;
 }
