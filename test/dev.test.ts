@@ -29,7 +29,7 @@ afterAll(() => {
 });
 
 describe('npm run dev', () => {
-  it('migrates, serves the API, drains with its local cron, refuses a second copy, and stops on Ctrl-C', async () => {
+  it('migrates, serves the API, kicks, drains with its local cron, refuses a second copy, and stops on Ctrl-C', async () => {
     const conn = await freshDatabase('pg', { migrated: false }); // dev applies the migrations itself
     await conn.close();
     const port = await freePort();
@@ -51,12 +51,20 @@ describe('npm run dev', () => {
     });
     expect(signup.status).toBe(201);
     const { jobId } = await signup.json();
-    // The local cron drains it: the job row is gone (success deletes it) and the email was logged.
-    await waitFor('the local cron to drain the job', async () => {
-      const res = await fetch(`${base}/api/jobs/${jobId}`, { headers: { authorization: `Bearer ${SECRETS.ADMIN_SECRET}` } });
+    const gone = (id: string) => waitFor(`job ${id} to run`, async () => {
+      const res = await fetch(`${base}/api/jobs/${id}`, { headers: { authorization: `Bearer ${SECRETS.ADMIN_SECRET}` } });
       return res.status === 404 ? true : undefined;
     });
+    // The signup's kick runs it: the job row is gone (success deletes it) and the email was logged.
+    await gone(jobId);
     expect(dev.output()).toMatch(/\[send-welcome-email\].*to=dev@example\.com/);
+    // A delayed job is no kick's: the local cron's tick runs it once it is due.
+    const delayed = await fetch(`${base}/api/jobs`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRETS.ENQUEUE_SECRET}` },
+      body: JSON.stringify({ type: 'send-welcome-email', payload: { userId: 'u-later', email: 'later@example.com', name: 'Later' }, delayMs: 300 }),
+    });
+    expect(delayed.status).toBe(202);
+    await gone((await delayed.json()).id);
     expect(dev.output()).toMatch(/cron \/api\/cron\/drain 200 .*"completed":1/);
 
     const second = npmRunDev(env);

@@ -13,7 +13,8 @@ let conn: Awaited<ReturnType<typeof freshDatabase>>;
 let handler: typeof import('../deploy/aws/handler.js');
 beforeAll(async () => {
   conn = await freshDatabase('pg');
-  setEnv({ ...SECRETS, DATABASE_URL: conn.url, EMAIL_WEBHOOK_URL: undefined, DRAIN_SAFETY_MARGIN_MS: '1000' });
+  // AWS_LAMBDA_FUNCTION_NAME: Lambda sets it, and Sluice knows from it that nothing runs after a response.
+  setEnv({ ...SECRETS, DATABASE_URL: conn.url, EMAIL_WEBHOOK_URL: undefined, DRAIN_SAFETY_MARGIN_MS: '1000', AWS_LAMBDA_FUNCTION_NAME: 'SluiceHttp' });
   handler = await import('../deploy/aws/handler.js');
 });
 afterAll(async () => { await conn?.close(); });

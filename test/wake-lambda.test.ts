@@ -27,7 +27,7 @@ beforeAll(async () => {
   conn = await freshDatabase('pg');
   setEnv({
     ...SECRETS, DATABASE_URL: conn.url, EMAIL_WEBHOOK_URL: undefined, DRAIN_SAFETY_MARGIN_MS: '1000',
-    SLUICE_DRAIN_FUNCTION: 'sluice-drain',
+    SLUICE_DRAIN_FUNCTION: 'sluice-drain', AWS_LAMBDA_FUNCTION_NAME: 'SluiceHttp',
     // The SDK's documented endpoint override and static credentials: it signs requests as for AWS.
     AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(lambdaApi.address() as AddressInfo).port}`,
     AWS_REGION: 'us-west-2', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
@@ -65,6 +65,15 @@ describe('kicks on Lambda', () => {
     expect(summary).toMatchObject({ completed: 2, stoppedBy: 'empty' });
     expect((await enqueue()).statusCode).toBe(202);
     expect(invokes).toHaveLength(2);
+  });
+
+  it('follow the example signup\'s commit too, sent before the answer', async () => {
+    await conn.db.execute(sql`update sluice.queue_state set kick_sent_at = null`);
+    const event = functionUrlEvent('POST', '/api/signup', {
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'kick@example.com', name: 'Kick' }),
+    });
+    expect(((await handler.http(event, lambdaContext())) as APIGatewayProxyStructuredResultV2).statusCode).toBe(201);
+    expect(invokes.map((i) => i.payload)).toEqual([{ sluice: { reason: 'kick', hop: 0, slot: null } }]);
   });
 
   it('lose nothing when Invoke is refused: the schedule drains the job', async () => {
