@@ -8,7 +8,8 @@ import { hooks, type Endpoints, type SystemWorker } from './systems/types.js';
 
 export type ChildTask =
   | { kind: 'drain'; system: SystemName; at: Endpoints; direct: Endpoints; n: number; capMs: number; options?: Record<string, unknown> }
-  | { kind: 'enqueueBulk' | 'enqueueSingle'; system: SystemName; at: Endpoints; n: number };
+  | { kind: 'enqueueBulk'; system: SystemName; at: Endpoints; n: number; calls: number }
+  | { kind: 'enqueueSingle'; system: SystemName; at: Endpoints; n: number };
 
 export type ChildMessage =
   | { type: 'first'; ms: number }
@@ -27,7 +28,7 @@ async function run(load: (system: SystemName) => Promise<SystemWorker>) {
   hooks.firstJob = () => send({ type: 'first', ms: performance.now() - started });
   let result: unknown;
   if (task.kind === 'drain') result = await w.drain(task.at, task.direct, task.n, task.capMs, task.options);
-  else if (task.kind === 'enqueueBulk') result = { ms: await w.enqueueBulk(task.at, task.n) };
+  else if (task.kind === 'enqueueBulk') result = { ms: await w.enqueueBulk(task.at, task.n, task.calls) };
   else result = { ms: await w.enqueueSingle(task.at, task.n) };
   const maxRssMb = mb(process.resourceUsage().maxRSS * 1024);
   send({ type: 'result', result, maxRssMb, baseRssMb });

@@ -41,16 +41,24 @@ export interface Sizes {
   tuned: boolean;
   /** The "finished but not yet vacuumed" claim case: slow to set up, full runs only. */
   deletedRows: number;
+  /** Jobs enqueued one at a time per system for enqueue-to-start latency (wake-latency). */
+  wakeJobs: number;
+  /** Due 5 ms jobs drained by ticks with and without fan-out (wake-backlog). */
+  backlogJobs: number;
+  /** Real ms standing for one minute's cron tick in the simulated idle hour (wake-idle). */
+  idleTickMs: number;
 }
 
 export const FULL: Sizes = {
   drainJobs: 20_000, rtts: [5, 10, 20], repeats: 2, capMs: 60_000, bulkJobs: 20_000, bulkRepeats: 3, singleJobs: 1_000,
   deadRows: [1_000, 1_000_000], claimSamples: 50, memoryJobs: 100_000, coldRttMs: 20, tuned: true, deletedRows: 1_000_000,
+  wakeJobs: 200, backlogJobs: 100_000, idleTickMs: 100,
 };
 
 export const QUICK: Sizes = {
   drainJobs: 2_000, rtts: [10], repeats: 1, capMs: 15_000, bulkJobs: 5_000, bulkRepeats: 1, singleJobs: 200,
   deadRows: [1_000, 100_000], claimSamples: 20, memoryJobs: 20_000, coldRttMs: 20, tuned: false, deletedRows: 0,
+  wakeJobs: 50, backlogJobs: 5_000, idleTickMs: 50,
 };
 
 export interface Relayed {

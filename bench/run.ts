@@ -2,7 +2,8 @@
  * Sluice's benchmark suite against pg-boss, graphile-worker and BullMQ (issue 4).
  *   npm run bench              full suite (about five minutes), updates README's Performance section
  *   npm run bench -- --quick   small sizes, under a minute; results go to bench/results/quick/
- * Development flags: --scenarios=throughput,enqueue,claim,cold,memory  --systems=sluice,pg-boss
+ * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle  --systems=sluice,pg-boss
+ * (a run with either flag is partial: its results go to bench/results/partial/, never over the full run's).
  * Every run starts its own Postgres (durability on) and Redis, and throws them away at the end.
  */
 import { execSync } from 'node:child_process';
@@ -13,11 +14,15 @@ import { claimLatency } from './scenarios/claim.js';
 import { coldDrain } from './scenarios/cold.js';
 import { memory, throughput } from './scenarios/drain.js';
 import { enqueue } from './scenarios/enqueue.js';
+import { floor } from './scenarios/floor.js';
+import { wakeBacklog } from './scenarios/wake-backlog.js';
+import { wakeIdle } from './scenarios/wake-idle.js';
+import { wakeLatency } from './scenarios/wake-latency.js';
 import { machine, POSTGRES_SETTINGS, startPostgres, startRedis, type BenchRedis } from './services.js';
 import { SYSTEM_NAMES, systems, type SystemName } from './systems/index.js';
 import type { SystemSetup } from './systems/types.js';
 
-const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory'] as const;
+const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle'] as const;
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 const quick = process.argv.includes('--quick');
@@ -86,6 +91,10 @@ async function main() {
     if (scenarios.includes('claim')) results.claim = await claimLatency(ctx);
     if (scenarios.includes('cold')) results.cold = await coldDrain(ctx);
     if (scenarios.includes('memory')) results.memory = await memory(ctx);
+    if (scenarios.includes('floor')) results.floor = await floor(ctx);
+    if (scenarios.includes('wake-latency')) results.wakeLatency = await wakeLatency(ctx);
+    if (scenarios.includes('wake-backlog')) results.wakeBacklog = await wakeBacklog(ctx);
+    if (scenarios.includes('wake-idle')) results.wakeIdle = await wakeIdle(ctx);
 
     results.durationSec = Math.round((performance.now() - started) / 1000);
     const written = writeReports(results);

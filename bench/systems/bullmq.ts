@@ -1,5 +1,5 @@
 import { Queue, Worker } from 'bullmq';
-import { handlerCounter, payload, settle, timed, type Endpoints, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
+import { batches, handlerCounter, payload, settle, timed, timedCalls, type Endpoints, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
 
 const QUEUE = 'noop';
 /**
@@ -12,7 +12,8 @@ const WORKER = { concurrency: 100, removeOnComplete: { count: 0 } };
 export const info: SystemInfo = { name: 'bullmq', pkg: 'bullmq', settings: { worker: WORKER } };
 
 const connection = (redis: Endpoints['redis']) => ({ ...redis!, maxRetriesPerRequest: null });
-const bulk = (n: number) => Array.from({ length: n }, (_, i) => ({ name: QUEUE, data: payload(i) }));
+const entry = (i: number) => ({ name: QUEUE, data: payload(i) });
+const bulk = (n: number) => Array.from({ length: n }, (_, i) => entry(i));
 
 async function notDone(queue: Queue) {
   const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
@@ -52,10 +53,9 @@ export const worker: SystemWorker = {
     await check.close();
     return result;
   },
-  async enqueueBulk(at, n) {
+  async enqueueBulk(at, n, calls) {
     const queue = await ready(at);
-    const batch = bulk(n);
-    const ms = await timed(() => queue.addBulk(batch));
+    const ms = await timedCalls(batches(n, calls, entry), (batch) => queue.addBulk(batch));
     await queue.close();
     return ms;
   },

@@ -1,7 +1,7 @@
 import { makeWorkerUtils, run, runMigrations, Logger, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import type { BenchPostgres } from '../services.js';
-import { handlerCounter, payload, settle, timed, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
+import { batches, handlerCounter, payload, settle, timed, timedCalls, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
 
 const TASK = 'noop';
 /**
@@ -23,7 +23,8 @@ export const info: SystemInfo = { name: 'graphile-worker', pkg: 'graphile-worker
 // Errors only: its info lines would land in the bench output.
 const logger = new Logger(() => (level: string, message: string) => { if (level === 'error') console.error(message); });
 
-const specs = (n: number) => Array.from({ length: n }, (_, i) => ({ identifier: TASK, payload: payload(i) }));
+const spec = (i: number) => ({ identifier: TASK, payload: payload(i) });
+const specs = (n: number) => Array.from({ length: n }, (_, i) => spec(i));
 
 async function left(client: pg.Client) {
   const r = await client.query<{ n: number }>('select count(*)::int as n from graphile_worker._private_jobs');
@@ -85,10 +86,9 @@ export const worker: SystemWorker = {
     await runner.stop();
     return result;
   },
-  async enqueueBulk(at, n) {
+  async enqueueBulk(at, n, calls) {
     const u = await connected(at.pgUrl);
-    const batch = specs(n);
-    const ms = await timed(() => u.addJobs(batch));
+    const ms = await timedCalls(batches(n, calls, spec), (batch) => u.addJobs(batch));
     await u.release();
     return ms;
   },

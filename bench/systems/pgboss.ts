@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import type { BenchPostgres } from '../services.js';
-import { handlerCounter, payload, settle, timed, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
+import { batches, handlerCounter, payload, settle, timed, timedCalls, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
 
 const QUEUE = 'noop';
 /**
@@ -15,7 +15,8 @@ const BOSS = { max: 10, supervise: false, schedule: false, migrate: false, regis
 
 export const info: SystemInfo = { name: 'pg-boss', pkg: 'pg-boss', settings: { work: WORK, constructor: BOSS, handler: 'batch' } };
 
-const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ data: payload(i) }));
+const job = (i: number) => ({ data: payload(i) });
+const jobs = (n: number) => Array.from({ length: n }, (_, i) => job(i));
 
 /** Jobs of the queue not completed yet. pg-boss keeps completed rows (deleteAfterSeconds, 7 days). */
 async function notCompleted(client: pg.Client | pg.Pool) {
@@ -74,10 +75,9 @@ export const worker: SystemWorker = {
     await boss.stop({ graceful: false, timeout: 1_000 });
     return result;
   },
-  async enqueueBulk(at, n) {
+  async enqueueBulk(at, n, calls) {
     const boss = await started(at.pgUrl);
-    const batch = jobs(n);
-    const ms = await timed(() => boss.insert(QUEUE, batch));
+    const ms = await timedCalls(batches(n, calls, job), (batch) => boss.insert(QUEUE, batch));
     await boss.stop({ graceful: false, timeout: 1_000 });
     return ms;
   },

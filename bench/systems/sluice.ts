@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { connect, defineJob, drain, enqueue, enqueueMany, migrate, type DrainOptions } from '../../lib/queue/index.js';
 import type { BenchPostgres } from '../services.js';
-import { handlerCounter, payload, timed, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
+import { batches, handlerCounter, payload, timed, timedCalls, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
 
 export const info: SystemInfo = {
   name: 'sluice',
@@ -18,7 +18,8 @@ export const noop = defineJob({
   handler: async () => { handled?.(); },
 });
 
-const items = (n: number) => Array.from({ length: n }, (_, i) => ({ job: noop, payload: payload(i) }));
+const item = (i: number) => ({ job: noop, payload: payload(i) });
+const items = (n: number) => Array.from({ length: n }, (_, i) => item(i));
 
 export function setup(pg: BenchPostgres, database = 'sluice'): SystemSetup {
   let conn: ReturnType<typeof connect> | undefined;
@@ -59,11 +60,10 @@ export const worker: SystemWorker = {
     await close();
     return { completed: summary.completed, ms, firstJobMs: counter.firstJobMs(), capped: summary.stoppedBy !== 'empty', extra: summary };
   },
-  async enqueueBulk(at, n) {
+  async enqueueBulk(at, n, calls) {
     const { db, close } = connect(at.pgUrl, { driver: 'pg' });
     await db.execute(sql`select 1`); // connect outside the timing, as every system does
-    const batch = items(n);
-    const ms = await timed(() => enqueueMany(db, batch));
+    const ms = await timedCalls(batches(n, calls, item), (batch) => enqueueMany(db, batch));
     await close();
     return ms;
   },

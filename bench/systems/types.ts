@@ -26,8 +26,11 @@ export interface DrainResult {
 /** The child's side: runs one drain of `n` jobs, or enqueues, against `at`. */
 export interface SystemWorker {
   drain(at: Endpoints, direct: Endpoints, n: number, capMs: number, options?: Record<string, unknown>): Promise<DrainResult>;
-  /** Builds n payloads, then times one bulk call. Returns ms. */
-  enqueueBulk(at: Endpoints, n: number): Promise<number>;
+  /**
+   * Builds `calls` batches of n payloads (payload(0) to payload(calls * n - 1)), then makes one bulk
+   * call per batch, one after another in this process. Returns each call's ms.
+   */
+  enqueueBulk(at: Endpoints, n: number, calls: number): Promise<number[]>;
   /** Times n single enqueues, one after another. Returns ms. */
   enqueueSingle(at: Endpoints, n: number): Promise<number>;
 }
@@ -54,6 +57,17 @@ export interface SystemInfo {
 
 /** The payload every system enqueues. */
 export const payload = (i: number) => ({ i });
+
+/** `calls` batches of n specs, built by `spec` from payload numbers that run on across the batches. */
+export const batches = <T>(n: number, calls: number, spec: (i: number) => T): T[][] =>
+  Array.from({ length: calls }, (_, call) => Array.from({ length: n }, (_, i) => spec(call * n + i)));
+
+/** Makes `call` once per batch, one after another; returns the ms of each. */
+export async function timedCalls<T>(all: T[][], call: (batch: T[]) => Promise<unknown>): Promise<number[]> {
+  const ms: number[] = [];
+  for (const batch of all) ms.push(await timed(() => call(batch)));
+  return ms;
+}
 
 /** Polls `remaining` until 0 or the deadline (performance.now() ms); returns whether it reached 0. */
 export async function waitForZero(remaining: () => Promise<number>, deadline: number): Promise<boolean> {

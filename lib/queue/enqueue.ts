@@ -5,7 +5,7 @@ import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './er
 import { uuidv7 } from './ids.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 import type { JobDefinition, JobRegistry } from './jobs.js';
-import { jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, type NewJobRow } from './queries.js';
+import { jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, type NewJobRow } from './queries-enqueue.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 // In JSON text: a \u0000 escape, or the escape of an unpaired surrogate (JSON.stringify writes paired
@@ -170,16 +170,17 @@ export async function enqueueMany(
   const limit = context.maxPayloadBytes ?? config().SLUICE_MAX_PAYLOAD_BYTES;
   const rows = items.map((item, i) => toRow(item, registry, limit, items.length > 1 ? i : undefined));
   const ids: string[] = rows.map((r) => r.id);
-  const duplicate = rows.map(() => false);
+  const duplicate = new Array<boolean>(rows.length).fill(false);
+  if (rows.length === 0) return { ids, duplicate };
+  // Most batches carry no idempotency key: one plain insert, and no per-row bookkeeping for conflicts.
+  if (rows.every((r) => r.idempotency_key === null)) {
+    await jobInsert(db, rows);
+    return { ids, duplicate };
+  }
   let todo = rows.map((_, i) => i);
   // A key whose job finished between our insert and our lookup is free again, so such rows go round again.
   for (let round = 0; todo.length > 0 && round < 3; round++) {
     const batch = todo.map((i) => rows[i]!);
-    if (batch.every((r) => r.idempotency_key === null)) {
-      await jobInsert(db, batch);
-      todo = [];
-      break;
-    }
     const inserted = new Set(await jobInsertIdempotent(db, batch));
     const conflicted = todo.filter((i) => !inserted.has(rows[i]!.id));
     const keys = conflicted.map((i) => rows[i]!.idempotency_key!);

@@ -1,5 +1,6 @@
 /**
- * Every SQL statement of the queue, each a named function. Nothing else in Sluice writes SQL.
+ * Every SQL statement of the queue, each a named function; enqueue's are in queries-enqueue.ts and the
+ * drains' coordination in queries-coordination.ts. Nothing else in Sluice writes SQL.
  * Each is a single statement, so all of them work on every driver, with or without transactions,
  * and inside a caller's transaction. Values are always parameters.
  */
@@ -20,95 +21,6 @@ export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
 
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 const YEAR_MS = 365 * 24 * 3_600_000;
-
-// ---------------------------------------------------------------------------------------- enqueue
-
-export interface NewJobRow {
-  id: string;
-  type: string;
-  /** The payload already serialized (enqueue measured its size from this very text). */
-  payload_json: string;
-  priority: number;
-  max_attempts: number;
-  /** Milliseconds from the database's now(); keeps the caller's clock out of scheduling. */
-  delay_ms: number;
-  /** Absolute time instead of delay_ms. */
-  run_at: string | null;
-  idempotency_key: string | null;
-}
-
-/** A text value as an element of an array literal: quoted, its quotes and backslashes escaped. */
-function element(text: string | null): string {
-  if (text === null) return 'NULL';
-  return text.includes('"') || text.includes('\\') ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
-}
-
-/**
- * The rows' columns as array literals, made in one pass over the rows: ids and numbers need no
- * quoting, and the payloads, JSON already, go in as one JSON array instead of being escaped again.
- */
-function columns(jobs: NewJobRow[]) {
-  const [ids, types, payloads, priorities, maxAttempts, delays, runAts, keys] = [[], [], [], [], [], [], [], []] as (string | number)[][];
-  for (let i = 0; i < jobs.length; i++) {
-    const r = jobs[i]!;
-    ids!.push(r.id);
-    types!.push(element(r.type));
-    payloads!.push(r.payload_json);
-    priorities!.push(r.priority);
-    maxAttempts!.push(r.max_attempts);
-    delays!.push(r.delay_ms);
-    runAts!.push(element(r.run_at));
-    keys!.push(element(r.idempotency_key));
-  }
-  const literal = (values: (string | number)[]) => `{${values.join(',')}}`;
-  return {
-    ids: literal(ids!), types: literal(types!), payloads: `[${payloads!.join(',')}]`, priorities: literal(priorities!),
-    maxAttempts: literal(maxAttempts!), delays: literal(delays!), runAts: literal(runAts!), keys: literal(keys!),
-  };
-}
-
-/**
- * Parallel arrays through unnest(), each payload taken from the JSON array by position. Postgres
- * reads these about a third faster than one JSON document of row objects (jsonb_to_recordset), and
- * the client sends less than half the bytes.
- */
-function insertRows(jobs: NewJobRow[]) {
-  const c = columns(jobs);
-  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
-        select r.id, r.type, ${c.payloads}::jsonb -> (r.n - 1)::int, r.priority, r.max_attempts,
-               coalesce(r.run_at, now() + r.delay_ms * interval '1 millisecond'), r.idempotency_key
-        from unnest(${c.ids}::uuid[], ${c.types}::text[], ${c.priorities}::int[], ${c.maxAttempts}::int[],
-                    ${c.delays}::float8[], ${c.runAts}::timestamptz[], ${c.keys}::text[])
-             with ordinality as r(id, type, priority, max_attempts, delay_ms, run_at, idempotency_key, n)`;
-}
-
-/** Inserts rows that carry no idempotency key, in one statement. */
-export async function jobInsert(db: Db, jobs: NewJobRow[]): Promise<void> {
-  await rows(db, insertRows(jobs));
-}
-
-/**
- * Inserts rows in one statement, skipping those whose idempotency key a job already holds; returns
- * the ids it inserted. (ON CONFLICT inserts speculatively, a cost jobInsert spares keyless batches.)
- */
-export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<string[]> {
-  const inserted = await rows<{ id: string }>(
-    db,
-    sql`${insertRows(jobs)}
-        on conflict (idempotency_key) where idempotency_key is not null do nothing
-        returning id`,
-  );
-  return inserted.map((r) => r.id);
-}
-
-/** Ids of live jobs holding these idempotency keys. */
-export async function jobIdsByIdempotencyKey(db: Db, keys: string[]): Promise<Map<string, string>> {
-  const found = await rows<{ id: string; idempotency_key: string }>(
-    db,
-    sql`select id, idempotency_key from sluice.jobs where idempotency_key = any(${sql.param(keys)}::text[])`,
-  );
-  return new Map(found.map((r) => [r.idempotency_key, r.id]));
-}
 
 // ------------------------------------------------------------------------------------------ drain
 

@@ -1,0 +1,115 @@
+/**
+ * The enqueue statements (queries.ts holds the rest, under the same rules): one statement per batch,
+ * values always parameters, usable inside a caller's transaction on every driver.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from './db.js';
+import { rows } from './queries.js';
+
+export interface NewJobRow {
+  id: string;
+  type: string;
+  /** The payload already serialized (enqueue measured its size from this very text). */
+  payload_json: string;
+  priority: number;
+  max_attempts: number;
+  /** Milliseconds from the database's now(); keeps the caller's clock out of scheduling. */
+  delay_ms: number;
+  /** Absolute time instead of delay_ms. */
+  run_at: string | null;
+  idempotency_key: string | null;
+}
+
+/** A text value as an element of an array literal: quoted, its quotes and backslashes escaped. */
+function element(text: string | null): string {
+  if (text === null) return 'NULL';
+  return text.includes('"') || text.includes('\\') ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
+}
+
+/**
+ * The rows' columns as array literals; ids and numbers need no quoting, and the payloads, JSON already,
+ * go in as one JSON array rather than escaped again. Most batches are one job type with default
+ * options: a column whose rows all hold one value goes as that value alone, `{v}`, which the statement
+ * spreads over every row, and a column of nulls as `{}`, so Postgres parses one value, not a thousand.
+ */
+function columns(jobs: NewJobRow[]) {
+  const first = jobs[0]!;
+  const ids: string[] = [];
+  const payloads: string[] = [];
+  let oneType = true;
+  let onePriority = true;
+  let oneMaxAttempts = true;
+  let oneDelay = true;
+  let noRunAt = true;
+  let noKey = true;
+  // One pass, no callback per row: in a process that has enqueued only a few times this runs unoptimized.
+  for (let i = 0; i < jobs.length; i++) {
+    const r = jobs[i]!;
+    ids.push(r.id);
+    payloads.push(r.payload_json);
+    oneType &&= r.type === first.type;
+    onePriority &&= r.priority === first.priority;
+    oneMaxAttempts &&= r.max_attempts === first.max_attempts;
+    oneDelay &&= r.delay_ms === first.delay_ms;
+    noRunAt &&= r.run_at === null;
+    noKey &&= r.idempotency_key === null;
+  }
+  const values = <T>(one: boolean, pick: (r: NewJobRow) => T) => `{${(one ? [pick(first)] : jobs.map(pick)).join(',')}}`;
+  return {
+    ids: `{${ids.join(',')}}`,
+    payloads: `[${payloads.join(',')}]`,
+    types: values(oneType, (r) => element(r.type)),
+    priorities: values(onePriority, (r) => r.priority),
+    maxAttempts: values(oneMaxAttempts, (r) => r.max_attempts),
+    delays: values(oneDelay, (r) => r.delay_ms),
+    runAts: noRunAt ? '{}' : values(false, (r) => element(r.run_at)),
+    keys: noKey ? '{}' : values(false, (r) => element(r.idempotency_key)),
+  };
+}
+
+/**
+ * Parallel arrays through unnest(), each payload taken from the JSON array by position: the server's
+ * share of a 1,000-job insert is about a third smaller than from one JSON document of row objects
+ * (jsonb_to_recordset), and the client sends under a third of the bytes. unnest() pads a short array
+ * with nulls: a column sent as `{v}` (never null in a row) is `coalesce`d back to v; one sent as `{}`
+ * is null in every row.
+ */
+function insertRows(jobs: NewJobRow[]) {
+  const c = columns(jobs);
+  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
+        select r.id, coalesce(r.type, c.type[1]), c.payloads -> (r.n - 1)::int, coalesce(r.priority, c.priority[1]),
+               coalesce(r.max_attempts, c.max_attempts[1]),
+               coalesce(r.run_at, now() + coalesce(r.delay_ms, c.delay_ms[1]) * interval '1 millisecond'), r.idempotency_key
+        from (select ${c.payloads}::jsonb as payloads, ${c.types}::text[] as type, ${c.priorities}::int[] as priority,
+                     ${c.maxAttempts}::int[] as max_attempts, ${c.delays}::float8[] as delay_ms) c,
+             unnest(${c.ids}::uuid[], c.type, c.priority, c.max_attempts, c.delay_ms, ${c.runAts}::timestamptz[], ${c.keys}::text[])
+               with ordinality as r(id, type, priority, max_attempts, delay_ms, run_at, idempotency_key, n)`;
+}
+
+/** Inserts rows that carry no idempotency key, in one statement. */
+export async function jobInsert(db: Db, jobs: NewJobRow[]): Promise<void> {
+  await rows(db, insertRows(jobs));
+}
+
+/**
+ * Inserts rows in one statement, skipping those whose idempotency key a job already holds; returns
+ * the ids it inserted. (ON CONFLICT inserts speculatively, a cost jobInsert spares keyless batches.)
+ */
+export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<string[]> {
+  const inserted = await rows<{ id: string }>(
+    db,
+    sql`${insertRows(jobs)}
+        on conflict (idempotency_key) where idempotency_key is not null do nothing
+        returning id`,
+  );
+  return inserted.map((r) => r.id);
+}
+
+/** Ids of live jobs holding these idempotency keys. */
+export async function jobIdsByIdempotencyKey(db: Db, keys: string[]): Promise<Map<string, string>> {
+  const found = await rows<{ id: string; idempotency_key: string }>(
+    db,
+    sql`select id, idempotency_key from sluice.jobs where idempotency_key = any(${sql.param(keys)}::text[])`,
+  );
+  return new Map(found.map((r) => [r.idempotency_key, r.id]));
+}
