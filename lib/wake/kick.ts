@@ -34,6 +34,8 @@ export class Kicker {
       return this.running;
     }
     this.running = (async () => {
+      // Not a moment before the response: the caller returns it first, then the drain builds its claim.
+      await new Promise((resolve) => setImmediate(resolve));
       try {
         do {
           this.again = false;
