@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
 import { sluiceRoutes } from './http/routes.js';
 import {
-  cancelJob, config, connect, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, queueStats, retryJob,
+  cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, queueStats, retryJob,
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
   type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type QueueStats,
 } from './queue/index.js';
@@ -100,7 +100,8 @@ export function createSluice(options: SluiceOptions): Sluice {
   // Only this instance's types: another app (or an older deployment) on the same database may have
   // types this one cannot run, and claiming them would send them dead as unknown.
   const drainOwn = async (drainOptions: DrainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes });
-  const host = { db, settings, drain: drainOwn, gate, types: ownTypes };
+  const longestLeaseMs = Math.max(...definitions.map((d) => d.timeoutMs)) + DRAIN_DEFAULTS.leaseGraceMs;
+  const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs };
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
   const noteDue = (items: EnqueueOptions[]) => {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { memoryHintStore } from '../lib/wake/hint.js';
+import { IdleGate } from '../lib/wake/idle.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
 import { countJobs, select, waitFor } from './support/sql.js';
@@ -145,5 +146,35 @@ describe('hand-overs', () => {
     // The drain ran out of time with work left, yet handed over to nobody: the secret went nowhere.
     expect(JSON.parse(answer)).toMatchObject({ stoppedBy: 'deadline', continued: false });
     expect(app.drainBodies).toHaveLength(0);
+  });
+});
+
+describe('the idle hint', () => {
+  const summary = { claimed: 1, completed: 1, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 1, stoppedBy: 'empty' as const };
+
+  it('brings a tick once a drain that never ended would have lost its leases: the rescue', async () => {
+    let now = 1_000_000;
+    const store = memoryHintStore();
+    const gate = new IdleGate(store, () => 15 * 60_000, () => now);
+    await gate.afterDrain(now, summary, undefined); // a full check: nothing due
+    expect(await gate.shouldQuery()).toBe(false);
+    await gate.noteLeases(now + 70_000); // a drain starts, then dies without a word
+    now += 60_000;
+    expect(await gate.shouldQuery()).toBe(false); // its leases still run
+    now += 10_000;
+    expect(await gate.shouldQuery()).toBe(true); // they have run out: a tick queries, its claim rescues
+    await gate.afterDrain(now, summary, undefined);
+    expect(await gate.shouldQuery()).toBe(false);
+  });
+
+  it('keeps a due time an enqueue wrote while a drain was looking', async () => {
+    let now = 2_000_000;
+    const gate = new IdleGate(memoryHintStore(), () => 15 * 60_000, () => now);
+    const drainStarted = now;
+    now += 5;
+    await gate.noteDue(now); // enqueued after the drain's last claim looked
+    now += 5;
+    await gate.afterDrain(drainStarted, summary, undefined);
+    expect(await gate.shouldQuery()).toBe(true);
   });
 });

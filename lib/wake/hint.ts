@@ -12,6 +12,9 @@ export interface DueHint {
   checkedAt: number;
   /** When an enqueue last wrote dueAt: a drain that looked before then must not erase it. */
   notedAt: number;
+  /** While a drain runs: when the leases it may take would all have expired, were it to die. A drain
+   *  that ends clears it; one that crashed leaves it, and the tick after it queries (the rescue). */
+  leaseUntil?: number | null;
 }
 
 /** Where the hint lives: shared by every instance where the platform has a cache, else in memory. */

@@ -22,7 +22,15 @@ export class IdleGate {
     const hint = await this.store.get();
     const now = this.now();
     if (!hint || now - hint.checkedAt >= this.checkEveryMs()) return true;
+    if (hint.leaseUntil != null && hint.leaseUntil <= now) return true; // a drain died: rescue its jobs
     return hint.dueAt !== null && hint.dueAt <= now;
+  }
+
+  /** A drain starts: were it to die, its jobs' leases would all have run out by `until`. */
+  async noteLeases(until: number): Promise<void> {
+    const hint = await this.store.get();
+    if (hint?.leaseUntil != null && hint.leaseUntil >= until) return;
+    await this.store.set({ dueAt: hint?.dueAt ?? null, checkedAt: hint?.checkedAt ?? 0, notedAt: hint?.notedAt ?? 0, leaseUntil: until });
   }
 
   /** An enqueue: jobs fall due at `at` (epoch ms). Writes only when that is news. */
@@ -47,7 +55,8 @@ export class IdleGate {
     const seen = pass?.nextDueAt();
     if (seen != null) candidates.push(seen);
     if (hint?.dueAt != null && (hint.notedAt >= startedAt || hint.dueAt > now)) candidates.push(hint.dueAt);
-    const next: DueHint = { dueAt: candidates.length ? Math.min(...candidates) : null, checkedAt: now, notedAt: hint?.notedAt ?? 0 };
+    // Its leases are settled (another drain's guard, if one runs, is lost with them: the periodic check covers it).
+    const next: DueHint = { dueAt: candidates.length ? Math.min(...candidates) : null, checkedAt: now, notedAt: hint?.notedAt ?? 0, leaseUntil: null };
     await this.store.set(next);
   }
 }

@@ -11,6 +11,8 @@ export interface TickHost {
   gate: IdleGate;
   /** The instance's job types (the backlog it would drain). */
   types: string[];
+  /** The longest lease a claim takes: the longest job timeout plus the lease grace. */
+  longestLeaseMs: number;
 }
 
 export interface TickOptions {
@@ -62,6 +64,8 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
     const at = Math.min(3_000, Math.max(500, (o.deadline - start) / 20));
     checkpoint = setTimeout(() => (fannedOut = fanOut(host, o, live, start).catch(logged('fan-out', 0))), at);
   };
+  // Were this drain to die, the idle hint must still bring a tick to rescue its jobs once their leases end.
+  await host.gate.noteLeases(o.deadline + host.longestLeaseMs).catch(logged('idle hint', undefined));
   let summary: DrainSummary;
   try {
     summary = await host.drain({ deadline: o.deadline, observe });
