@@ -66,6 +66,24 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
     expect(again).toEqual({ id: results[0]!.id, duplicate: true });
   });
 
+  it('scopes idempotency keys to the job type: the same key on two types is two jobs', async () => {
+    const invoice = defineJob({ type: 'enqueue-test-invoice', payload: z.object({ order: z.number() }), handler: async () => {} });
+    const mail = await enqueue(conn.db, email, ok, { idempotencyKey: 'order:42' });
+    const bill = await enqueue(conn.db, invoice, { order: 42 }, { idempotencyKey: 'order:42' });
+    expect(bill.duplicate).toBe(false);
+    expect(bill.id).not.toBe(mail.id);
+    // Within a type the key still holds, in a bulk too, and each type's duplicate answers its own job.
+    const again = await enqueueMany(conn.db, [
+      { job: invoice, payload: { order: 42 }, idempotencyKey: 'order:42' },
+      { job: email, payload: ok, idempotencyKey: 'order:42' },
+      { job: invoice, payload: { order: 43 }, idempotencyKey: 'order:43' },
+      { job: email, payload: ok, idempotencyKey: 'order:43' },
+    ]);
+    expect(again.duplicate).toEqual([true, true, false, false]);
+    expect(again.ids.slice(0, 2)).toEqual([bill.id, mail.id]);
+    expect(new Set(again.ids).size).toBe(4);
+  });
+
   it('enqueueMany inserts in order and reports duplicates per item', async () => {
     const first = await enqueue(conn.db, email, ok, { idempotencyKey: 'k1' });
     const many = await enqueueMany(conn.db, [

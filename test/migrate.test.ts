@@ -57,7 +57,7 @@ async function shape(db: Db) {
 }
 
 const EXPECTED_SHAPE = {
-  indexes: ['jobs_claim_idx', 'jobs_idempotency_key_idx', 'jobs_pkey', 'jobs_rescue_idx'],
+  indexes: ['jobs_claim_idx', 'jobs_pkey', 'jobs_rescue_idx', 'jobs_type_idempotency_key_idx'],
   checks: ['jobs_attempts_check', 'jobs_lease_check', 'jobs_status_check'],
   options: [
     'autovacuum_analyze_scale_factor=0.01',
@@ -132,7 +132,8 @@ describe('migrate', () => {
     const insert = (values: string) => db.execute(sql.raw(`insert into sluice.jobs (type, payload, status, idempotency_key) values ${values}`));
     expect(await sqlState(insert(`('x', '{}', 'completed', null)`))).toBe('23514'); // jobs_status_check
     expect(await sqlState(insert(`('x', '{}', 'running', null)`))).toBe('23514'); // jobs_lease_check: running needs a lease
-    expect(await sqlState(insert(`('x', '{}', 'pending', 'key-1')`))).toBe('23505'); // jobs_idempotency_key_idx
+    expect(await sqlState(insert(`('send', '{}', 'pending', 'key-1')`))).toBe('23505'); // jobs_type_idempotency_key_idx
+    expect(await sqlState(insert(`('x', '{}', 'pending', 'key-1')`))).toBeUndefined(); // keys are per type (0003)
     expect(await sqlState(db.execute(sql`insert into sluice.jobs (type, payload, max_attempts) values ('x', '{}', 0)`))).toBe('23514');
     expect(await sqlState(insert(`('x', '{}', 'pending', 'key-2')`))).toBeUndefined();
 
@@ -181,10 +182,12 @@ describe('migrate', () => {
     const { db } = await oldDatabase();
     await migrateApp(db);
     // The shapes of the old queries.ts: an idempotent insert, the claim (FOR UPDATE SKIP LOCKED), a delete.
-    const insert = sql`insert into jobs (type, payload, idempotency_key) values ('old', '{}', 'old-1')
+    // Since keys are per type (0003) the old keyed insert names an index that is gone: it fails until
+    // the new deployment serves (README, Database schema); the rest works as before.
+    const keyed = sql`insert into jobs (type, payload, idempotency_key) values ('old', '{}', 'old-1')
       on conflict (idempotency_key) where idempotency_key is not null do nothing returning id`;
-    const [inserted] = await select<{ id: string }>(db, insert);
-    expect(await select(db, insert)).toEqual([]);
+    expect(await sqlState(db.execute(keyed))).toBe('42P10');
+    const [inserted] = await select<{ id: string }>(db, sql`insert into jobs (type, payload) values ('old', '{}') returning id`);
     const claimed = await select<{ id: string }>(db, sql`update jobs j set status = 'running', lock_token = gen_random_uuid(),
         locked_until = now() + interval '1 minute', attempts = j.attempts + 1
       where j.id = any(array(select id from jobs where status = 'pending' and run_after <= now() and type = 'old'

@@ -5,7 +5,7 @@ import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './er
 import { uuidv7 } from './ids.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 import type { JobDefinition, JobRegistry } from './jobs.js';
-import { jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, type NewJobRow } from './queries-enqueue.js';
+import { jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 // In JSON text: a \u0000 escape, or the escape of an unpaired surrogate (JSON.stringify writes paired
@@ -183,11 +183,11 @@ export async function enqueueMany(
     const batch = todo.map((i) => rows[i]!);
     const inserted = new Set(await jobInsertIdempotent(db, batch));
     const conflicted = todo.filter((i) => !inserted.has(rows[i]!.id));
-    const keys = conflicted.map((i) => rows[i]!.idempotency_key!);
+    const keys = conflicted.map((i) => ({ type: rows[i]!.type, key: rows[i]!.idempotency_key! }));
     const existing = keys.length ? await jobIdsByIdempotencyKey(db, keys) : new Map<string, string>();
     todo = [];
     for (const i of conflicted) {
-      const id = existing.get(rows[i]!.idempotency_key!);
+      const id = existing.get(typedKey(rows[i]!.type, rows[i]!.idempotency_key!));
       if (id) [ids[i], duplicate[i]] = [id, true];
       else todo.push(i);
     }

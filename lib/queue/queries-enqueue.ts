@@ -99,17 +99,22 @@ export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<st
   const inserted = await rows<{ id: string }>(
     db,
     sql`${insertRows(jobs)}
-        on conflict (idempotency_key) where idempotency_key is not null do nothing
+        on conflict (type, idempotency_key) where idempotency_key is not null do nothing
         returning id`,
   );
   return inserted.map((r) => r.id);
 }
 
-/** Ids of live jobs holding these idempotency keys. */
-export async function jobIdsByIdempotencyKey(db: Db, keys: string[]): Promise<Map<string, string>> {
-  const found = await rows<{ id: string; idempotency_key: string }>(
+/** A (type, idempotency key) pair as one map key: keys hold no NUL (enqueue refuses them). */
+export const typedKey = (type: string, key: string) => `${type}\0${key}`;
+
+/** Ids of live jobs holding these idempotency keys, each within its type; keyed by typedKey(). */
+export async function jobIdsByIdempotencyKey(db: Db, keys: { type: string; key: string }[]): Promise<Map<string, string>> {
+  const found = await rows<{ id: string; type: string; idempotency_key: string }>(
     db,
-    sql`select id, idempotency_key from sluice.jobs where idempotency_key = any(${sql.param(keys)}::text[])`,
+    sql`select j.id, j.type, j.idempotency_key from sluice.jobs j
+        join unnest(${sql.param(keys.map((k) => k.type))}::text[], ${sql.param(keys.map((k) => k.key))}::text[]) as k(type, key)
+          on j.type = k.type and j.idempotency_key = k.key`,
   );
-  return new Map(found.map((r) => [r.idempotency_key, r.id]));
+  return new Map(found.map((r) => [typedKey(r.type, r.idempotency_key), r.id]));
 }

@@ -46,7 +46,8 @@ export const jobs = sluiceSchema.table(
     index('jobs_claim_idx').on(t.priority.desc(), t.runAfter).where(sql`${t.status} = 'pending'`),
     // The rescue looks only at running rows.
     index('jobs_rescue_idx').on(t.lockedUntil).where(sql`${t.status} = 'running'`),
-    uniqueIndex('jobs_idempotency_key_idx').on(t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    // Keys are per type: the same key on two types is two jobs (an email and an invoice for order 42).
+    uniqueIndex('jobs_type_idempotency_key_idx').on(t.type, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );
 
