@@ -3,9 +3,10 @@ import type { Hono } from 'hono';
 import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
 import { sluiceRoutes } from './http/routes.js';
 import {
-  cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, queueStats, retryJob,
+  cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, pausedTypes,
+  pauseType, queueStats, resumeType, retryJob, UnknownJobTypeError,
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type QueueStats,
+  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
@@ -64,6 +65,12 @@ export interface Sluice {
     get(id: string): Promise<JobView>;
     retry(id: string): Promise<JobView>;
     cancel(id: string): Promise<JobView>;
+    /** Pauses one of this instance's types for every drain (UnknownJobTypeError for another). */
+    pause(type: string): Promise<PausedType>;
+    /** Resumes a paused type (any name: a type since removed from the code can be resumed too). */
+    resume(type: string): Promise<{ type: string; resumed: boolean }>;
+    /** This instance's types and any other paused one, each with whether (and since when) it is paused. */
+    types(): Promise<{ type: string; paused: boolean; pausedAt: string | null }[]>;
   };
   /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
   migrate(): Promise<void>;
@@ -140,6 +147,16 @@ export function createSluice(options: SluiceOptions): Sluice {
       get: async (id) => getJob(db(), id),
       retry: async (id) => retryJob(db(), id),
       cancel: async (id) => cancelJob(db(), id),
+      pause: async (type) => {
+        if (!jobs.has(type)) throw new UnknownJobTypeError(type, [...ownTypes].sort());
+        return pauseType(db(), type);
+      },
+      resume: async (type) => resumeType(db(), type),
+      types: async () => {
+        const paused = new Map((await pausedTypes(db())).map((p) => [p.type, p.pausedAt]));
+        const names = [...new Set([...ownTypes, ...paused.keys()])].sort();
+        return names.map((type) => ({ type, paused: paused.has(type), pausedAt: paused.get(type) ?? null }));
+      },
     },
     migrate: async () => migrate(db()),
     close: async () => {

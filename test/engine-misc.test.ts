@@ -74,7 +74,7 @@ describe.each(DRIVERS)('queueStats (%s driver)', (driver) => {
   afterAll(async () => { await conn?.close(); });
 
   it('counts by status and type, and measures the oldest due pending job', async () => {
-    expect(await queueStats(conn.db)).toEqual({ pending: 0, running: 0, dead: 0, oldestPendingAgeMs: 0, lastDrainAgeMs: null, byType: {} });
+    expect(await queueStats(conn.db)).toEqual({ pending: 0, running: 0, dead: 0, oldestPendingAgeMs: 0, lastDrainAgeMs: null, paused: [], byType: {} });
     const a = defineJob({ type: 'stats-a', payload: z.object({}), handler: async () => {} });
     const b = defineJob({ type: 'stats-b', payload: z.object({}), handler: async () => {} });
     await enqueue(conn.db, a, {}, { runAt: new Date(Date.now() - 90_000) });

@@ -5,7 +5,7 @@ import { resolveRuntime } from '../wake/runtime.js';
 import type { RouteHandler, RouteTable } from './app.js';
 import { authorize, bearerMatches, type SecretName } from './auth.js';
 import { jsonBody, parse, queryObject } from './body.js';
-import { enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody } from './schemas.js';
+import { enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
 import type { Context } from 'hono';
 
 const auth = (c: Context, settings: Config, ...names: [SecretName, ...SecretName[]]) =>
@@ -43,6 +43,17 @@ const listJobs: RouteHandler = async (c, sluice) => {
 const admin = (act: (id: string, sluice: Parameters<RouteHandler>[1]) => Promise<unknown>): RouteHandler => async (c, sluice) => {
   auth(c, sluice.settings(), 'ADMIN_SECRET');
   return c.json(await act(parse(jobIdParam, { id: c.req.param('id') }).id, sluice));
+};
+
+/** POST /api/types/:type/pause and /resume: every drain skips (or claims again) the type's jobs; a resume kicks. */
+const pauseOrResume = (action: 'pause' | 'resume'): RouteHandler => async (c, sluice) => {
+  const s = sluice.settings();
+  auth(c, s, 'ADMIN_SECRET');
+  const { type } = parse(typeParam, { type: c.req.param('type') });
+  if (action === 'pause') return c.json({ ...(await sluice.admin.pause(type)), paused: true });
+  const resumed = await sluice.admin.resume(type);
+  if (s.SLUICE_KICK && resumed.resumed) void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, Date.now()) });
+  return c.json({ ...resumed, paused: false });
 };
 
 /** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
@@ -111,6 +122,9 @@ export const sluiceRoutes: RouteTable = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },
   '/api/jobs/:id/retry': { POST: retryJob },
+  '/api/types': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json({ types: await sluice.admin.types() }); } },
+  '/api/types/:type/pause': { POST: pauseOrResume('pause') },
+  '/api/types/:type/resume': { POST: pauseOrResume('resume') },
   '/api/queue/stats': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json(await sluice.stats()); } },
   '/api/cron/drain': { GET: cronDrain },
   '/api/drain': { POST: manualDrain },

@@ -27,6 +27,9 @@ export const listJobsQuery = z.strictObject({
   cursor: z.guid().optional(),
 });
 
+/** The :type of /api/types/:type/... */
+export const typeParam = z.object({ type: storableText(100) });
+
 /** The :id of /api/jobs/:id (issues name `id`). */
 export const jobIdParam = z.object({ id: z.guid() });
 

@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import { rows } from './queries.js';
+import { notPaused, rows } from './queries.js';
 
 const typesFilter = (types: string[] | null) =>
   sql`(${types === null ? null : sql.param(types)}::text[] is null or type = any(${types === null ? null : sql.param(types)}::text[]))`;
@@ -15,7 +15,7 @@ export async function jobDueCount(db: Db, types: string[] | null, cap: number): 
   const [result] = await rows<{ due: number }>(
     db,
     sql`select count(*)::int as due from (
-          select 1 from sluice.jobs where status = 'pending' and run_after <= now() and ${typesFilter(types)}
+          select 1 from sluice.jobs where status = 'pending' and run_after <= now() and ${typesFilter(types)} and ${notPaused}
           limit ${cap}) d`,
   );
   return result!.due;

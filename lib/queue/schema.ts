@@ -77,3 +77,12 @@ export const drainSlots = sluiceSchema.table('drain_slots', {
   slot: integer('slot').primaryKey(),
   heldUntil: timestamp('held_until', { withTimezone: true, mode: 'date' }).notNull(),
 });
+
+/**
+ * Job types paused by an operator (issue 10): drains claim none of their jobs until resumed. Kept in the
+ * database so every concurrent drain, on every instance, sees the same pause at its next claim.
+ */
+export const pausedTypes = sluiceSchema.table('paused_types', {
+  type: text('type').primaryKey(),
+  pausedAt: timestamp('paused_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});

@@ -5,27 +5,31 @@ import { jobStats } from './queries.js';
 type Counts = Record<JobStatus, number>;
 
 export interface QueueStats extends Counts {
-  /** How long the oldest due pending job has been due (now - run_after); 0 when none is due. */
+  /** How long the oldest due pending job of a type that is not paused has been due (now - run_after); 0 when none is. */
   oldestPendingAgeMs: number;
   /** How long ago a drain last ended well (ms); null when none has (or none since the upgrade). */
   lastDrainAgeMs: number | null;
-  byType: Record<string, Counts & { oldestPendingAgeMs: number }>;
+  /** Types an operator paused: their jobs wait, on purpose, so they count in no alert. */
+  paused: string[];
+  byType: Record<string, Counts & { oldestPendingAgeMs: number; paused: boolean }>;
 }
 
 const zero = (): Counts => Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Counts;
 
 /** Queue depth by status and by type, and the last good drain's age, from one statement. */
 export async function queueStats(db: Db): Promise<QueueStats> {
-  const { rows, last_drain_age_ms } = await jobStats(db);
+  const { rows, last_drain_age_ms, paused } = await jobStats(db);
   const lastDrainAgeMs = last_drain_age_ms === null ? null : Math.max(0, Math.round(last_drain_age_ms));
-  const stats: QueueStats = { ...zero(), oldestPendingAgeMs: 0, lastDrainAgeMs, byType: {} };
+  const stats: QueueStats = { ...zero(), oldestPendingAgeMs: 0, lastDrainAgeMs, paused, byType: {} };
+  for (const type of paused) stats.byType[type] = { ...zero(), oldestPendingAgeMs: 0, paused: true };
   for (const row of rows) {
     const age = Math.max(0, Math.round(row.oldest_due_ms ?? 0));
-    const forType = (stats.byType[row.type] ??= { ...zero(), oldestPendingAgeMs: 0 });
+    const forType = (stats.byType[row.type] ??= { ...zero(), oldestPendingAgeMs: 0, paused: false });
     forType[row.status] += row.count;
     forType.oldestPendingAgeMs = Math.max(forType.oldestPendingAgeMs, age);
     stats[row.status] += row.count;
-    stats.oldestPendingAgeMs = Math.max(stats.oldestPendingAgeMs, age);
+    // A paused type's jobs wait on purpose: paused, not stuck (health and the dead-man switch read this).
+    if (!forType.paused) stats.oldestPendingAgeMs = Math.max(stats.oldestPendingAgeMs, age);
   }
   return stats;
 }
