@@ -6,13 +6,15 @@ import {
   cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, pausedTypes,
   pauseType, queueStats, resumeType, retryJob, UnknownJobTypeError,
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats,
+  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
 import { invocationDeadline, Kicker } from './wake/kick.js';
 import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
 import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
+import { checkSchedules, scheduleRunner, scheduleView, type ScheduleView } from './wake/schedules.js';
+import { scheduleLastSlots } from './queue/queries-schedules.js';
 
 export interface SluiceOptions {
   /** The app's job definitions: the types its HTTP API enqueues and its drains run. */
@@ -31,6 +33,8 @@ export interface SluiceOptions {
   routes?: RouteTable;
   /** Where the idle hint lives (lib/wake/hint.ts). Default: Vercel's Runtime Cache on Vercel, else this instance's memory. */
   hints?: HintStore;
+  /** Recurring jobs (defineSchedule): every cron tick enqueues their due slots, each exactly once. */
+  schedules?: readonly ScheduleDefinition[];
 }
 
 /** Where an enqueue writes: `tx` makes the job part of the caller's transaction. */
@@ -71,6 +75,8 @@ export interface Sluice {
     resume(type: string): Promise<{ type: string; resumed: boolean }>;
     /** This instance's types and any other paused one, each with whether (and since when) it is paused. */
     types(): Promise<{ type: string; paused: boolean; pausedAt: string | null }[]>;
+    /** The schedules in the code, each with its next slot and the last one enqueued. */
+    schedules(): Promise<ScheduleView[]>;
   };
   /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
   migrate(): Promise<void>;
@@ -108,7 +114,8 @@ export function createSluice(options: SluiceOptions): Sluice {
   // types this one cannot run, and claiming them would send them dead as unknown.
   const drainOwn = async (drainOptions: DrainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes });
   const longestLeaseMs = Math.max(...definitions.map((d) => d.timeoutMs)) + DRAIN_DEFAULTS.leaseGraceMs;
-  const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs };
+  const scheduleDefs = checkSchedules(options.schedules ?? [], jobs);
+  const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context) };
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
   const noteDue = (items: EnqueueOptions[]) => {
@@ -152,6 +159,10 @@ export function createSluice(options: SluiceOptions): Sluice {
         return pauseType(db(), type);
       },
       resume: async (type) => resumeType(db(), type),
+      schedules: async () => {
+        const lasts = await scheduleLastSlots(db(), scheduleDefs.map((s) => s.name));
+        return scheduleDefs.map((s) => scheduleView(s, lasts.get(s.name) ?? null, Date.now()));
+      },
       types: async () => {
         const paused = new Map((await pausedTypes(db())).map((p) => [p.type, p.pausedAt]));
         const names = [...new Set([...ownTypes, ...paused.keys()])].sort();

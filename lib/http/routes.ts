@@ -122,6 +122,7 @@ export const sluiceRoutes: RouteTable = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },
   '/api/jobs/:id/retry': { POST: retryJob },
+  '/api/schedules': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json({ schedules: await sluice.admin.schedules() }); } },
   '/api/types': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json({ types: await sluice.admin.types() }); } },
   '/api/types/:type/pause': { POST: pauseOrResume('pause') },
   '/api/types/:type/resume': { POST: pauseOrResume('resume') },

@@ -9,6 +9,7 @@ export type { LivePass } from './drain-pass.js';
 export { queueStats, type QueueStats } from './stats.js';
 export { listJobs, getJob, retryJob, cancelJob, type JobView, type ListJobsOptions } from './admin.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './pause.js';
+export { defineSchedule, dueSlots, enqueueDueSlots, nextSlot, ON_TIME_MS, type CatchUp, type ScheduleDefinition } from './schedules.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
 export { config, parseConfig, parseSettings, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, type Config } from './config.js';
 export { jobs, sluiceSchema, JOB_STATUSES, type JobStatus } from './schema.js';

@@ -86,3 +86,15 @@ export const pausedTypes = sluiceSchema.table('paused_types', {
   type: text('type').primaryKey(),
   pausedAt: timestamp('paused_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
+
+/**
+ * The last slot each schedule (defineSchedule, in code) has enqueued (issue 10). A tick advances it
+ * in the same transaction as it enqueues the slot's job, and only from an earlier value, so of two
+ * ticks at once one enqueues and the other finds the slot taken. Rows of schedules removed from the
+ * code are simply never read again.
+ */
+export const schedules = sluiceSchema.table('schedules', {
+  name: text('name').primaryKey(),
+  lastSlot: timestamp('last_slot', { withTimezone: true, mode: 'date' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});

@@ -13,6 +13,8 @@ export interface TickHost {
   types: string[];
   /** The longest lease a claim takes: the longest job timeout plus the lease grace. */
   longestLeaseMs: number;
+  /** The instance's schedules: whether a slot has come since this instance last looked, and enqueueing them. */
+  schedules: { due(now: number): boolean; enqueue(now: number): Promise<number> };
 }
 
 export interface TickOptions {
@@ -33,6 +35,8 @@ export interface TickSummary extends Omit<DrainSummary, 'stoppedBy'> {
   fannedOut: number;
   /** Whether it handed its remaining work to a fresh invocation. */
   continued: boolean;
+  /** Jobs it enqueued for schedules' due slots (ticks only). */
+  scheduled: number;
 }
 
 /** Backlogs are counted up to this: beyond it every fan-out slot is worth filling anyway. */
@@ -50,8 +54,10 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
   const s = host.settings();
   const start = Date.now();
   const hop = o.hop ?? 0;
-  if (o.reason === 'tick' && !(await host.gate.shouldQuery())) {
-    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false };
+  // Schedules first: a tick whose slot has come enqueues it, then drains it with the rest.
+  const scheduled = o.reason === 'tick' && host.schedules.due(start) ? await host.schedules.enqueue(start) : undefined;
+  if (o.reason === 'tick' && scheduled === undefined && !(await host.gate.shouldQuery())) {
+    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0 };
   }
   let pass: LivePass | undefined;
   let fannedOut: Promise<number> = Promise.resolve(0);
@@ -74,7 +80,7 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
   }
   await host.gate.afterDrain(start, summary, pass).catch(logged('idle hint', undefined));
   const continued = await continueIfDue(host, o, hop, summary).catch(logged('continuation', false));
-  return { ...summary, fannedOut: await fannedOut, continued };
+  return { ...summary, fannedOut: await fannedOut, continued, scheduled: scheduled ?? 0 };
 }
 
 /** How many more drains the backlog needs beside this one, started, each holding a slot. */

@@ -2,7 +2,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import type { SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { serve, type NodeServer } from '../../lib/adapters/node.js';
-import { createSluice, defineJob, type Config, type Db, type Sluice } from '../../lib/index.js';
+import { createSluice, defineJob, type Config, type Db, type ScheduleDefinition, type Sluice } from '../../lib/index.js';
 import { memoryHintStore, type HintStore } from '../../lib/wake/hint.js';
 import { SECRETS } from '../http/context.js';
 import { client } from '../http/support.js';
@@ -55,12 +55,14 @@ export type WakeApp = Awaited<ReturnType<typeof startWakeApp>>;
  * A Sluice instance with `jobs` over a watched database, served over real HTTP (kicks and hand-overs
  * call its own /api/drain), every /api/drain body recorded. Settings: the test secrets, then `settings`.
  */
-export async function startWakeApp(db: Db, jobs: ReturnType<typeof defineJob>[], settings: Partial<Config> = {}, hints: HintStore = memoryHintStore()) {
+export async function startWakeApp(
+  db: Db, jobs: ReturnType<typeof defineJob>[], settings: Partial<Config> = {}, hints: HintStore = memoryHintStore(), schedules: ScheduleDefinition[] = [],
+) {
   const watched = watchedDb(db);
   const drainBodies: unknown[] = [];
   let server!: NodeServer;
   const sluice: Sluice = createSluice({
-    jobs, db: watched.db, hints,
+    jobs, db: watched.db, hints, schedules,
     settings: { ...SECRETS, DRAIN_SAFETY_MARGIN_MS: 200, ...settings },
   });
   const app = {
