@@ -120,7 +120,7 @@ export function createSluice(options: SluiceOptions): Sluice {
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
   const noteDue = (items: EnqueueOptions[]) => {
     const now = Date.now();
-    const at = Math.min(...items.map((i) => (i.runAt !== undefined ? +new Date(i.runAt) : now + (i.delayMs ?? 0))));
+    const at = Math.min(...items.map((i) => (i.runAt !== undefined ? +new Date(i.runAt) : now + (i.debounce?.windowMs ?? i.delayMs ?? 0))));
     resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));
   };
 

@@ -19,7 +19,7 @@ const runtimeOf = (c: Context, settings: Config) => resolveRuntime(settings, c.e
 
 /** Whether a job can run now (a delayed one must not run early: the tick picks it up when due). */
 const dueNow = (item: EnqueueItem, now: number) =>
-  (item.runAt === undefined || +new Date(item.runAt) <= now) && !item.delayMs;
+  (item.runAt === undefined || +new Date(item.runAt) <= now) && !item.delayMs && !item.debounce;
 
 /** POST /api/jobs: one job or a bulk of up to 1,000, all or nothing. */
 const enqueueJobs: RouteHandler = async (c, sluice) => {

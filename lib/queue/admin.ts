@@ -18,6 +18,7 @@ export interface JobView {
   createdAt: string;
   startedAt: string | null;
   idempotencyKey: string | null;
+  debounceKey: string | null;
 }
 
 
@@ -28,6 +29,7 @@ function view(r: JobRow): JobView {
     id: r.id, type: r.type, status: r.status, payload: r.payload, priority: r.priority,
     attempts: r.attempts, maxAttempts: r.max_attempts, runAfter: iso(r.run_after)!, lockedUntil: iso(r.locked_until),
     lastError: r.last_error, createdAt: iso(r.created_at)!, startedAt: iso(r.started_at), idempotencyKey: r.idempotency_key,
+    debounceKey: r.debounce_key,
   };
 }
 

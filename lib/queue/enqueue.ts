@@ -5,7 +5,7 @@ import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './er
 import { uuidv7 } from './ids.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 import type { JobDefinition, JobRegistry } from './jobs.js';
-import { jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
+import { jobDebounce, jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 // In JSON text: a \u0000 escape, or the escape of an unpaired surrogate (JSON.stringify writes paired
@@ -28,6 +28,16 @@ export const enqueueOptionsSchema = z
     priority: z.number().int().min(-INT32_MAX).max(INT32_MAX).optional(),
     /** Default: the job type's maxAttempts. */
     maxAttempts: z.number().int().min(1).max(1000).optional(),
+    /**
+     * At most one pending job of this type per key: enqueueing again replaces that job's payload and
+     * starts it windowMs from now instead (a running one is left alone: the new job waits behind it).
+     */
+    debounce: z
+      .strictObject({
+        key: z.string().min(1).max(255).refine((k) => !k.includes('\0') && k.isWellFormed(), 'debounce.key holds a NUL or a lone surrogate'),
+        windowMs: z.number().int().positive().max(INT32_MAX),
+      })
+      .optional(),
     /** While a job with this key is pending, running or dead, enqueueing it again returns that job. */
     idempotencyKey: z
       .string()
@@ -36,7 +46,10 @@ export const enqueueOptionsSchema = z
       .refine((k) => !k.includes('\0') && k.isWellFormed(), 'idempotencyKey holds a NUL or a lone surrogate, which Postgres cannot store')
       .optional(),
   })
-  .refine((o) => o.runAt === undefined || o.delayMs === undefined, { message: 'give runAt or delayMs, not both' });
+  .refine((o) => o.runAt === undefined || o.delayMs === undefined, { message: 'give runAt or delayMs, not both' })
+  .refine((o) => !o.debounce || (o.runAt === undefined && o.delayMs === undefined && o.idempotencyKey === undefined), {
+    message: 'debounce sets the start itself (windowMs from the last enqueue): give it without runAt, delayMs or idempotencyKey',
+  });
 
 export type EnqueueOptions = z.input<typeof enqueueOptionsSchema>;
 type EnqueueOptionsParsed = z.output<typeof enqueueOptionsSchema>;
@@ -136,9 +149,10 @@ function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: 
     payload_json: payloadJson,
     priority: o.priority ?? job.priority,
     max_attempts: o.maxAttempts ?? job.maxAttempts,
-    delay_ms: o.delayMs ?? 0,
+    delay_ms: o.debounce?.windowMs ?? o.delayMs ?? 0,
     run_at: o.runAt ? o.runAt.toISOString() : null,
     idempotency_key: o.idempotencyKey ?? null,
+    debounce_key: o.debounce?.key ?? null,
   };
 }
 
@@ -172,6 +186,27 @@ export async function enqueueMany(
   const ids: string[] = rows.map((r) => r.id);
   const duplicate = new Array<boolean>(rows.length).fill(false);
   if (rows.length === 0) return { ids, duplicate };
+  // Debounced items go one by one, each under its key's lock; the rest as one batch.
+  if (rows.some((r) => r.debounce_key !== null)) {
+    const plain = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.debounce_key === null);
+    if (plain.length > 0) {
+      const done = await enqueueRows(db, plain.map(({ r }) => r));
+      plain.forEach(({ i }, k) => { [ids[i], duplicate[i]] = [done.ids[k]!, done.duplicate[k]!]; });
+    }
+    for (const [i, r] of rows.entries()) {
+      if (r.debounce_key === null) continue;
+      const debounced = await db.transaction((tx) => jobDebounce(tx, r));
+      [ids[i], duplicate[i]] = [debounced.id, debounced.replaced];
+    }
+    return { ids, duplicate };
+  }
+  return enqueueRows(db, rows);
+}
+
+/** Inserts rows that carry no debounce key: one statement, two when some idempotency keys exist already. */
+async function enqueueRows(db: Db, rows: NewJobRow[]): Promise<{ ids: string[]; duplicate: boolean[] }> {
+  const ids: string[] = rows.map((r) => r.id);
+  const duplicate = new Array<boolean>(rows.length).fill(false);
   // Most batches carry no idempotency key: one plain insert, and no per-row bookkeeping for conflicts.
   if (rows.every((r) => r.idempotency_key === null)) {
     await jobInsert(db, rows);

@@ -18,6 +18,8 @@ export interface NewJobRow {
   /** Absolute time instead of delay_ms. */
   run_at: string | null;
   idempotency_key: string | null;
+  /** Debounced rows go through jobDebounce, never the batch insert. */
+  debounce_key: string | null;
 }
 
 /** A text value as an element of an array literal: quoted, its quotes and backslashes escaped. */
@@ -103,6 +105,35 @@ export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<st
         returning id`,
   );
   return inserted.map((r) => r.id);
+}
+
+/**
+ * A debounced enqueue, in its own transaction: first the key's transaction-scoped advisory lock (works
+ * through PgBouncer's transaction mode), so two enqueues of one key take turns; then, in a statement
+ * that sees what the other committed, the pending job of the key takes the new payload and start, or
+ * the row is inserted. A running job of the key is not pending: the new one is inserted behind it.
+ * (The lock's name joins type and key with chr(1), which no type holds, so no two pairs share it.)
+ */
+export async function jobDebounce(db: Db, r: NewJobRow): Promise<{ id: string; replaced: boolean }> {
+  await rows(db, sql`select pg_advisory_xact_lock(hashtextextended(${r.type} || chr(1) || ${r.debounce_key}, 0))`);
+  const [result] = await rows<{ id: string; replaced: boolean }>(
+    db,
+    sql`with replaced as (
+          update sluice.jobs set payload = ${r.payload_json}::jsonb, run_after = now() + ${r.delay_ms} * interval '1 millisecond'
+          where id = (select id from sluice.jobs where type = ${r.type} and debounce_key = ${r.debounce_key} and status = 'pending'
+                      order by id limit 1)
+          returning id
+        ),
+        inserted as (
+          insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, debounce_key)
+          select ${r.id}::uuid, ${r.type}, ${r.payload_json}::jsonb, ${r.priority}, ${r.max_attempts},
+                 now() + ${r.delay_ms} * interval '1 millisecond', ${r.debounce_key}
+          where not exists (select 1 from replaced)
+          returning id
+        )
+        select coalesce((select id from replaced), (select id from inserted)) as id, exists (select 1 from replaced) as replaced`,
+  );
+  return result!;
 }
 
 /** A (type, idempotency key) pair as one map key: keys hold no NUL (enqueue refuses them). */

@@ -261,6 +261,7 @@ export interface JobRow {
   created_at: string;
   started_at: string | null;
   idempotency_key: string | null;
+  debounce_key: string | null;
 }
 
 /** The columns an admin sees: every one but the lease token. */

@@ -37,6 +37,8 @@ export const jobs = sluiceSchema.table(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     idempotencyKey: text('idempotency_key'),
+    /** Debounce: at most one pending job per type and key takes the latest payload (enqueue.ts). */
+    debounceKey: text('debounce_key'),
   },
   (t) => [
     check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead')`),
@@ -47,6 +49,8 @@ export const jobs = sluiceSchema.table(
     // The rescue looks only at running rows.
     index('jobs_rescue_idx').on(t.lockedUntil).where(sql`${t.status} = 'running'`),
     // Keys are per type: the same key on two types is two jobs (an email and an invoice for order 42).
+    // The debounced enqueue finds the pending job of its key here; the rows without a key are not in it.
+    index('jobs_debounce_idx').on(t.type, t.debounceKey).where(sql`${t.debounceKey} is not null and ${t.status} = 'pending'`),
     uniqueIndex('jobs_type_idempotency_key_idx').on(t.type, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );
