@@ -152,13 +152,22 @@ export function createSluice(options: SluiceOptions): Sluice {
     admin: {
       list: async (listOptions) => listJobs(db(), listOptions),
       get: async (id) => getJob(db(), id),
-      retry: async (id) => retryJob(db(), id),
+      // Both make jobs due now: the idle hint must bring the next tick even when no kick runs them.
+      retry: async (id) => {
+        const job = await retryJob(db(), id);
+        noteDue([{}]);
+        return job;
+      },
       cancel: async (id) => cancelJob(db(), id),
       pause: async (type) => {
         if (!jobs.has(type)) throw new UnknownJobTypeError(type, [...ownTypes].sort());
         return pauseType(db(), type);
       },
-      resume: async (type) => resumeType(db(), type),
+      resume: async (type) => {
+        const result = await resumeType(db(), type);
+        if (result.resumed) noteDue([{}]);
+        return result;
+      },
       schedules: async () => {
         const lasts = await scheduleLastSlots(db(), scheduleDefs.map((s) => s.name));
         return scheduleDefs.map((s) => scheduleView(s, lasts.get(s.name) ?? null, Date.now()));

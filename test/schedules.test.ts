@@ -67,29 +67,40 @@ describe('enqueueing slots', () => {
 
   it('enqueues each slot exactly once under duplicate and overlapping ticks, four drains at once', async () => {
     const schedules = [hourly('all')];
-    expect(await enqueueDueSlots(conn.db, schedules, at('2026-12-01T10:30:00Z'), { jobs })).toBe(0); // first sighting
+    expect(await enqueueDueSlots(conn.db, schedules, at('2026-12-01T10:30:00Z'), { jobs })).toEqual({ enqueued: 0, failed: [] }); // first sighting
     const pools = [1, 2, 3, 4].map(() => freshDatabase.reconnect(conn.url, 'pg'));
     try {
       // Four ticks at once, two of them a minute later (overlapping), all seeing 11:00 and 12:00 due.
       const nows = ['2026-12-01T12:30:00Z', '2026-12-01T12:30:00Z', '2026-12-01T12:31:00Z', '2026-12-01T12:31:00Z'].map(at);
       const counts = await Promise.all(pools.map((p, i) => enqueueDueSlots(p.db, schedules, nows[i]!, { jobs })));
-      expect(counts.reduce((a, b) => a + b, 0)).toBe(2);
+      expect(counts.reduce((a, b) => a + b.enqueued, 0)).toBe(2);
       expect(await select(conn.db, sql`select idempotency_key from sluice.jobs order by 1`)).toEqual([
         { idempotency_key: 'schedule:hourly-all:2026-12-01T11:00:00.000Z' }, { idempotency_key: 'schedule:hourly-all:2026-12-01T12:00:00.000Z' },
       ]);
       // A duplicate delivery of the same tick later, after the jobs ran (rows gone, keys free again): nothing.
       await conn.db.execute(sql`delete from sluice.jobs`);
-      expect(await enqueueDueSlots(pools[0]!.db, schedules, nows[0]!, { jobs })).toBe(0);
+      expect((await enqueueDueSlots(pools[0]!.db, schedules, nows[0]!, { jobs })).enqueued).toBe(0);
       expect(await countJobs(conn.db)).toBe(0);
     } finally {
       await Promise.all(pools.map((p) => p.close()));
     }
   });
 
+  it('logs a schedule that fails and goes on with the others; the failed slot waits for the next tick', async () => {
+    let broken = true;
+    const flaky = defineSchedule({ name: 'flaky', cron: '0 * * * *', job: digest, payload: () => (broken ? { hour: 'x' } : { hour: 7 }) as never });
+    const fine = defineSchedule({ name: 'fine', cron: '0 * * * *', job: digest, payload: { hour: 1 } });
+    await enqueueDueSlots(conn.db, [flaky, fine], at('2026-12-01T10:30:00Z'), { jobs });
+    expect(await enqueueDueSlots(conn.db, [flaky, fine], at('2026-12-01T11:00:05Z'), { jobs })).toEqual({ enqueued: 1, failed: ['flaky'] });
+    broken = false;
+    expect(await enqueueDueSlots(conn.db, [flaky, fine], at('2026-12-01T11:00:30Z'), { jobs })).toEqual({ enqueued: 1, failed: [] });
+    expect(await countJobs(conn.db)).toBe(2);
+  });
+
   it('records each slot with its idempotency key and payload', async () => {
     const perSlot = defineSchedule({ name: 'per-slot', cron: '0 * * * *', job: digest, payload: (slot) => ({ hour: slot.getUTCHours() }) });
     await enqueueDueSlots(conn.db, [perSlot], at('2026-12-01T10:30:00Z'), { jobs });
-    expect(await enqueueDueSlots(conn.db, [perSlot], at('2026-12-01T11:00:05Z'), { jobs })).toBe(1);
+    expect((await enqueueDueSlots(conn.db, [perSlot], at('2026-12-01T11:00:05Z'), { jobs })).enqueued).toBe(1);
     expect(await select(conn.db, sql`select idempotency_key, payload from sluice.jobs`))
       .toEqual([{ idempotency_key: 'schedule:per-slot:2026-12-01T11:00:00.000Z', payload: { hour: 11 } }]);
   });

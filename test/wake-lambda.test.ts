@@ -76,7 +76,7 @@ describe('kicks on Lambda', () => {
     expect(invokes.map((i) => i.payload)).toEqual([{ sluice: { reason: 'kick', hop: 0, slot: null } }]);
   });
 
-  it('lose nothing when Invoke is refused: the schedule drains the job', async () => {
+  it('lose nothing when Invoke is refused: the schedule drains the job, and the next kick tries at once', async () => {
     await conn.db.execute(sql`update sluice.queue_state set kick_sent_at = null`);
     answer = {
       status: 403,
@@ -86,6 +86,10 @@ describe('kicks on Lambda', () => {
     expect((await enqueue()).statusCode).toBe(202);
     expect(invokes).toHaveLength(1);
     expect(await countJobs(conn.db, sql`status = 'pending' and attempts = 0`)).toBe(1);
-    expect(await handler.scheduled(scheduledRuleEvent(), lambdaContext())).toMatchObject({ completed: 1 });
+    // The refused kick left no mark behind: the next enqueue's kick is sent, not held back for a minute.
+    answer = { status: 202, headers: {}, body: '' };
+    expect((await enqueue()).statusCode).toBe(202);
+    expect(invokes).toHaveLength(2);
+    expect(await handler.scheduled(scheduledRuleEvent(), lambdaContext())).toMatchObject({ completed: 2 });
   });
 });

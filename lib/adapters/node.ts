@@ -16,14 +16,18 @@ export interface NodeServer {
  */
 export async function serve(app: FetchApp, { port = 3000, hostname = '127.0.0.1' }: { port?: number; hostname?: string } = {}): Promise<NodeServer> {
   let server!: ServerType;
+  let url = '';
   await new Promise<void>((resolve, reject) => {
-    server = serveHono({ fetch: (request) => app.fetch(request, {}), port, hostname }, () => resolve());
+    // The server's own address, not the request's Host (which any caller chooses), is where a drain's
+    // hand-over goes: it carries the drain secret.
+    server = serveHono({ fetch: (request) => app.fetch(request, { baseUrl: url }), port, hostname }, () => resolve());
     server.once('error', reject);
   });
   const actual = (server.address() as AddressInfo).port;
   const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+  url = `http://${host}:${actual}`;
   return {
-    url: `http://${host}:${actual}`,
+    url,
     port: actual,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());

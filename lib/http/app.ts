@@ -10,6 +10,8 @@ export interface SluiceBindings {
   waitUntil?: (work: Promise<unknown>) => void;
   /** false where the instance freezes once it has answered (Lambda): kicks then start a drain elsewhere. Default true. */
   runsAfterResponse?: boolean;
+  /** Where this server answers, as the server itself knows it (serve()): hand-overs go there. */
+  baseUrl?: string;
 }
 export type SluiceEnv = { Bindings: SluiceBindings };
 

@@ -186,18 +186,23 @@ export async function enqueueMany(
   const ids: string[] = rows.map((r) => r.id);
   const duplicate = new Array<boolean>(rows.length).fill(false);
   if (rows.length === 0) return { ids, duplicate };
-  // Debounced items go one by one, each under its key's lock; the rest as one batch.
+  // Debounced items go one by one, each under its key's lock, the rest as one batch: all in one
+  // transaction (all or nothing, as any bulk), the keys locked in one order so two bulks cannot deadlock.
   if (rows.some((r) => r.debounce_key !== null)) {
-    const plain = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.debounce_key === null);
-    if (plain.length > 0) {
-      const done = await enqueueRows(db, plain.map(({ r }) => r));
-      plain.forEach(({ i }, k) => { [ids[i], duplicate[i]] = [done.ids[k]!, done.duplicate[k]!]; });
-    }
-    for (const [i, r] of rows.entries()) {
-      if (r.debounce_key === null) continue;
-      const debounced = await db.transaction((tx) => jobDebounce(tx, r));
-      [ids[i], duplicate[i]] = [debounced.id, debounced.replaced];
-    }
+    await db.transaction(async (tx) => {
+      const plain = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.debounce_key === null);
+      if (plain.length > 0) {
+        const done = await enqueueRows(tx, plain.map(({ r }) => r));
+        plain.forEach(({ i }, k) => { [ids[i], duplicate[i]] = [done.ids[k]!, done.duplicate[k]!]; });
+      }
+      const lockKey = (r: NewJobRow) => `${r.type}\u0001${r.debounce_key}`;
+      const debounced = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.debounce_key !== null)
+        .sort((a, b) => (lockKey(a.r) < lockKey(b.r) ? -1 : lockKey(a.r) > lockKey(b.r) ? 1 : a.i - b.i));
+      for (const { r, i } of debounced) {
+        const result = await jobDebounce(tx, r);
+        [ids[i], duplicate[i]] = [result.id, result.replaced];
+      }
+    });
     return { ids, duplicate };
   }
   return enqueueRows(db, rows);

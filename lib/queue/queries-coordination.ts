@@ -54,13 +54,18 @@ export async function drainSlotRelease(db: Db, slot: number): Promise<void> {
  * less than `staleMs` ago and no drain has found the queue empty since (its empty claim clears it):
  * that drain will see this kick's jobs, so 1,000 enqueues from 1,000 instances send a handful of kicks.
  */
-export async function kickClaim(db: Db, staleMs: number): Promise<boolean> {
-  const sent = await rows<{ id: number }>(
+export async function kickClaim(db: Db, staleMs: number): Promise<string | null> {
+  const [sent] = await rows<{ sent_at: string }>(
     db,
     sql`insert into sluice.queue_state as q (id, kick_sent_at) values (1, now())
         on conflict (id) do update set kick_sent_at = now()
         where q.kick_sent_at is null or q.kick_sent_at < now() - ${staleMs} * interval '1 millisecond'
-        returning id`,
+        returning kick_sent_at::text as sent_at`,
   );
-  return sent.length > 0;
+  return sent?.sent_at ?? null;
+}
+
+/** Undoes kickClaim's mark when its kick could not be sent, unless another kick has marked it since. */
+export async function kickRelease(db: Db, sentAt: string): Promise<void> {
+  await rows(db, sql`update sluice.queue_state set kick_sent_at = null where id = 1 and kick_sent_at = ${sentAt}::timestamptz`);
 }

@@ -122,6 +122,7 @@ export async function jobDebounce(db: Db, r: NewJobRow): Promise<{ id: string; r
           update sluice.jobs set payload = ${r.payload_json}::jsonb, run_after = now() + ${r.delay_ms} * interval '1 millisecond'
           where id = (select id from sluice.jobs where type = ${r.type} and debounce_key = ${r.debounce_key} and status = 'pending'
                       order by id limit 1)
+            and status = 'pending' -- re-checked after waiting on the row: a claim that won it leaves it alone
           returning id
         ),
         inserted as (

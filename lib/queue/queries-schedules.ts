@@ -15,6 +15,15 @@ export async function scheduleLastSlots(db: Db, names: string[]): Promise<Map<st
   return new Map(found.map((r) => [r.name, r.last_slot_ms]));
 }
 
+/** A schedule's last slot (epoch ms), its row locked for this transaction; null when it has none yet. */
+export async function scheduleLockLastSlot(db: Db, name: string): Promise<number | null> {
+  const [row] = await rows<{ last_slot_ms: number }>(
+    db,
+    sql`select (extract(epoch from last_slot) * 1000)::float8 as last_slot_ms from sluice.schedules where name = ${name} for update`,
+  );
+  return row?.last_slot_ms ?? null;
+}
+
 /**
  * Moves a schedule's last slot forward to `slotMs`, or records it the first time; false when another
  * tick got there first (its row already at or past `slotMs`). In the enqueuing transaction, its row

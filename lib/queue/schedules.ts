@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { Db } from './db.js';
 import { enqueueMany, type EnqueueContext } from './enqueue.js';
 import type { JobDefinition } from './jobs.js';
-import { scheduleAdvance, scheduleLastSlots } from './queries-schedules.js';
+import { loggable } from './errors.js';
+import { scheduleAdvance, scheduleLastSlots, scheduleLockLastSlot } from './queries-schedules.js';
 
 /**
  * What a tick does about slots it missed (nothing ticked, or the cron was late):
@@ -88,23 +89,36 @@ export const nextSlot = (s: ScheduleDefinition, now: number) => s.pattern.nextRu
  * Enqueues every schedule's due slots exactly once, however many ticks run at once: each schedule's
  * last slot moves forward in the same transaction as its jobs are enqueued, and only from an earlier
  * value (a second tick waits on the row, then finds the slot taken). Each job also carries the
- * idempotency key schedule:<name>:<slot>. Returns how many jobs it enqueued.
+ * idempotency key schedule:<name>:<slot>. Returns how many jobs it enqueued, and the schedules that
+ * failed (logged; their slots stay for the next tick).
  */
-export async function enqueueDueSlots(db: Db, defs: readonly ScheduleDefinition[], now: number, context: EnqueueContext): Promise<number> {
-  if (defs.length === 0) return 0;
+export async function enqueueDueSlots(
+  db: Db, defs: readonly ScheduleDefinition[], now: number, context: EnqueueContext,
+): Promise<{ enqueued: number; failed: string[] }> {
+  const failed: string[] = [];
+  if (defs.length === 0) return { enqueued: 0, failed };
   const lasts = await scheduleLastSlots(db, defs.map((d) => d.name));
   let enqueued = 0;
   for (const s of defs) {
-    const { slots, latest } = dueSlots(s, lasts.get(s.name) ?? null, now);
-    if (latest === null || latest <= (lasts.get(s.name) ?? -Infinity)) continue;
+    const seen = dueSlots(s, lasts.get(s.name) ?? null, now).latest;
+    if (seen === null || seen <= (lasts.get(s.name) ?? -Infinity)) continue;
+    // One schedule's failure (a payload function that throws, a payload its job refuses) is logged and
+    // leaves its slot for the next tick; it never stops the others or the tick's drain.
     await db.transaction(async (tx) => {
-      if (!(await scheduleAdvance(tx, s.name, latest)) || slots.length === 0) return;
+      // The slots come from the row as locked here, not as read above: a tick that advanced it
+      // meanwhile has taken those slots (catchUp 'all' would otherwise enqueue one twice).
+      const last = await scheduleLockLastSlot(tx, s.name);
+      const { slots, latest } = dueSlots(s, last, now);
+      if (latest === null || !(await scheduleAdvance(tx, s.name, latest)) || slots.length === 0) return;
       const items = slots.map((slot) => ({
         job: s.job, payload: s.payloadFor(slot), idempotencyKey: `schedule:${s.name}:${slot.toISOString()}`,
         ...(s.priority !== undefined ? { priority: s.priority } : {}), ...(s.maxAttempts !== undefined ? { maxAttempts: s.maxAttempts } : {}),
       }));
       enqueued += (await enqueueMany(tx, items, context)).duplicate.filter((d) => !d).length;
+    }).catch((error) => {
+      failed.push(s.name);
+      console.error(`[sluice] schedule "${s.name}" could not enqueue its slot (the next tick tries again):`, loggable(error));
     });
   }
-  return enqueued;
+  return { enqueued, failed };
 }

@@ -20,7 +20,8 @@ const zero = (): Counts => Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) a
 export async function queueStats(db: Db): Promise<QueueStats> {
   const { rows, last_drain_age_ms, paused } = await jobStats(db);
   const lastDrainAgeMs = last_drain_age_ms === null ? null : Math.max(0, Math.round(last_drain_age_ms));
-  const stats: QueueStats = { ...zero(), oldestPendingAgeMs: 0, lastDrainAgeMs, paused, byType: {} };
+  // No prototype: a type may be named __proto__ or constructor, and must not reach Object.prototype.
+  const stats: QueueStats = { ...zero(), oldestPendingAgeMs: 0, lastDrainAgeMs, paused, byType: Object.create(null) };
   for (const type of paused) stats.byType[type] = { ...zero(), oldestPendingAgeMs: 0, paused: true };
   for (const row of rows) {
     const age = Math.max(0, Math.round(row.oldest_due_ms ?? 0));

@@ -37,9 +37,11 @@ export class IdleGate {
   async noteDue(at: number): Promise<void> {
     const hint = await this.store.get();
     const now = this.now();
-    // A hint with an earlier future time stays; a past one may be about to be cleared by a drain.
+    // An earlier time still ahead already brings a tick; a past one is written again with notedAt, so
+    // a drain that looked before this enqueue keeps it (afterDrain).
     if (hint && hint.dueAt !== null && hint.dueAt <= at && hint.dueAt > now) return;
-    await this.store.set({ dueAt: at, checkedAt: hint?.checkedAt ?? 0, notedAt: now });
+    const dueAt = hint?.dueAt != null ? Math.min(hint.dueAt, at) : at;
+    await this.store.set({ dueAt, checkedAt: hint?.checkedAt ?? 0, notedAt: now, leaseUntil: hint?.leaseUntil ?? null });
   }
 
   /**

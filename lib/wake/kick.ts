@@ -1,6 +1,6 @@
 import { getDeadline } from '@vercel/functions';
 import { loggable, type Config } from '../queue/index.js';
-import { kickClaim } from '../queue/queries-coordination.js';
+import { kickClaim, kickRelease } from '../queue/queries-coordination.js';
 import type { WakeRuntime } from './runtime.js';
 import { tick, type TickHost } from './tick.js';
 
@@ -52,12 +52,16 @@ export class Kicker {
 
   private async kickElsewhere(runtime: WakeRuntime): Promise<void> {
     if (!runtime.startDrain) return;
+    let sentAt: string | null = null;
     try {
       // A kick sent within a drain's lifetime whose drain has not yet found the queue empty covers this one.
-      if (!(await kickClaim(this.host.db(), this.host.settings().DRAIN_MAX_DURATION_MS + 5_000))) return;
+      sentAt = await kickClaim(this.host.db(), this.host.settings().DRAIN_MAX_DURATION_MS + 5_000);
+      if (sentAt === null) return;
       await runtime.startDrain({ reason: 'kick', hop: 0, slot: null });
     } catch (error) {
       console.error('[sluice] kick failed (the next tick drains instead):', loggable(error));
+      // Not sent: the next enqueue's kick may try again at once, rather than wait out the mark.
+      if (sentAt !== null) await kickRelease(this.host.db(), sentAt).catch(() => {});
     }
   }
 }

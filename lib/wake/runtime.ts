@@ -29,18 +29,17 @@ export interface WakeRuntime {
 /** The drain secret a self-call sends: DRAIN_SECRET, else CRON_SECRET, the first value while rotating. */
 const drainSecret = (s: Config) => (s.DRAIN_SECRET ?? s.CRON_SECRET)?.split(',')[0];
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
- * Where this deployment answers: SLUICE_BASE_URL, else the request's own origin where its Host can be
- * trusted (on Vercel, whose edge routes by it, or a loopback address), else Vercel's production or
- * deployment URL. Elsewhere a caller could name any host in its Host header and receive the drain
- * secret with the hand-over, so there only SLUICE_BASE_URL enables it. Undefined: no way to call ourselves.
+ * Where this deployment answers: SLUICE_BASE_URL, else the server's own address (serve() binds it),
+ * else on Vercel (whose edge routes by Host) the request's origin or the production or deployment URL.
+ * Nowhere else is the request's Host trusted: any caller chooses it, and the hand-over carries the
+ * drain secret. Undefined: no way to call ourselves (the next tick drains instead).
  */
-export function baseUrl(s: Config, requestUrl?: string): string | undefined {
+export function baseUrl(s: Config, requestUrl?: string, serverUrl?: string): string | undefined {
   if (s.SLUICE_BASE_URL) return s.SLUICE_BASE_URL.replace(/\/+$/, '');
-  const request = requestUrl ? new URL(requestUrl) : undefined;
-  if (request && (process.env.VERCEL === '1' || LOOPBACK.has(request.hostname))) return request.origin;
+  if (serverUrl) return serverUrl;
+  if (process.env.VERCEL !== '1') return undefined;
+  if (requestUrl) return new URL(requestUrl).origin;
   const host = process.env.VERCEL_ENV === 'production' ? process.env.VERCEL_PROJECT_PRODUCTION_URL : process.env.VERCEL_URL;
   return host ? `https://${host}` : undefined;
 }
@@ -86,6 +85,7 @@ export function lambdaDrainStarter(functionName: string): StartDrain {
 export interface RuntimeBindings {
   waitUntil?: (work: Promise<unknown>) => void;
   runsAfterResponse?: boolean;
+  baseUrl?: string;
 }
 
 /**
@@ -97,7 +97,7 @@ export interface RuntimeBindings {
 export function resolveRuntime(s: Config, bindings: RuntimeBindings = {}, requestUrl?: string): WakeRuntime {
   const onLambda = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
   const secret = drainSecret(s);
-  const base = baseUrl(s, requestUrl);
+  const base = baseUrl(s, requestUrl, bindings.baseUrl);
   const startDrain = s.SLUICE_DRAIN_FUNCTION
     ? lambdaDrainStarter(s.SLUICE_DRAIN_FUNCTION)
     : !onLambda && base && secret ? httpDrainStarter(base, secret) : undefined;

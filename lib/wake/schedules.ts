@@ -36,10 +36,10 @@ export function scheduleRunner(defs: readonly ScheduleDefinition[], db: () => Db
       return latest !== null && !(latest <= (seen.get(s.name) ?? -Infinity));
     }),
     enqueue: async (now: number) => {
-      const enqueued = await enqueueDueSlots(db(), defs, now, context());
+      const { enqueued, failed } = await enqueueDueSlots(db(), defs, now, context());
       for (const s of defs) {
         const { latest } = dueSlots(s, null, now);
-        if (latest !== null) seen.set(s.name, latest);
+        if (latest !== null && !failed.includes(s.name)) seen.set(s.name, latest);
       }
       return enqueued;
     },

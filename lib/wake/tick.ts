@@ -55,7 +55,7 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
   const start = Date.now();
   const hop = o.hop ?? 0;
   // Schedules first: a tick whose slot has come enqueues it, then drains it with the rest.
-  const scheduled = o.reason === 'tick' && host.schedules.due(start) ? await host.schedules.enqueue(start) : undefined;
+  const scheduled = o.reason === 'tick' && host.schedules.due(start) ? await host.schedules.enqueue(start).catch(logged('schedules', 0)) : undefined;
   if (o.reason === 'tick' && scheduled === undefined && !(await host.gate.shouldQuery())) {
     return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0 };
   }
