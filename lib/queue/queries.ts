@@ -22,10 +22,11 @@ export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 /**
- * A job row's type is not paused. The paused list is read once per statement (an InitPlan), so a
- * queue with nothing paused pays one lookup of an empty table per claim, not one per row.
+ * A job row's type is not paused. NOT IN over the (never null) primary key is a hashed subplan read
+ * once per statement, and it keeps the claim on jobs_claim_idx: `<> all(array(...))` and NOT EXISTS
+ * both made the planner sort a sequential scan instead (0.5 -> 5 ms per claim of 1,000 at 20,000 rows).
  */
-export const notPaused = sql`type <> all(array(select type from sluice.paused_types))`;
+export const notPaused = sql`type not in (select type from sluice.paused_types)`;
 const YEAR_MS = 365 * 24 * 3_600_000;
 
 // ------------------------------------------------------------------------------------------ drain
