@@ -135,9 +135,13 @@ export interface ClaimResult {
  * running, attempts + 1, a token and locked_until. Its ORDER BY matches jobs_claim_idx exactly.
  */
 export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
-  const [result] = await rows<ClaimResult>(
-    db,
-    sql`with ${outcomesCte(p.outcomes)},
+  const [result] = await rows<ClaimResult>(db, jobClaimSql(p));
+  return result!;
+}
+
+/** The claim statement itself: jobClaim sends it; a test EXPLAINs it, so its plan stays on jobs_claim_idx. */
+export function jobClaimSql(p: ClaimParams): SQL {
+  return sql`with ${outcomesCte(p.outcomes)},
     claimed as (
       update sluice.jobs j set
         status = 'running',
@@ -183,9 +187,7 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
              select id, type, attempts, max_attempts, lock_token from sluice.jobs
              where status = 'running' and locked_until < now()
              order by locked_until limit ${p.rescueLimit}
-           ) x), '[]') as expired`,
-  );
-  return result!;
+           ) x), '[]') as expired`;
 }
 
 /** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */
