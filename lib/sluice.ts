@@ -118,10 +118,10 @@ export function createSluice(options: SluiceOptions): Sluice {
   const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context) };
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
+  const noteDueAt = (at: number) => resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));
   const noteDue = (items: EnqueueOptions[]) => {
     const now = Date.now();
-    const at = Math.min(...items.map((i) => (i.runAt !== undefined ? +new Date(i.runAt) : now + (i.debounce?.windowMs ?? i.delayMs ?? 0))));
-    resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));
+    noteDueAt(Math.min(...items.map((i) => (i.runAt !== undefined ? +new Date(i.runAt) : now + (i.debounce?.windowMs ?? i.delayMs ?? 0)))));
   };
 
   const sluice: Sluice = {
@@ -155,7 +155,7 @@ export function createSluice(options: SluiceOptions): Sluice {
       // Both make jobs due now: the idle hint must bring the next tick even when no kick runs them.
       retry: async (id) => {
         const job = await retryJob(db(), id);
-        noteDue([{}]);
+        noteDueAt(Date.now());
         return job;
       },
       cancel: async (id) => cancelJob(db(), id),
@@ -165,7 +165,7 @@ export function createSluice(options: SluiceOptions): Sluice {
       },
       resume: async (type) => {
         const result = await resumeType(db(), type);
-        if (result.resumed) noteDue([{}]);
+        if (result.resumed) noteDueAt(Date.now());
         return result;
       },
       schedules: async () => {

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { z } from 'zod';
 import type { Sluice } from '../sluice.js';
-import { resolveRuntime } from '../wake/runtime.js';
+import { drainStartSchema, resolveRuntime } from '../wake/runtime.js';
 import type { FetchApp } from './web.js';
 
 /** When this invocation must end: now plus what Lambda says is left. */
@@ -43,13 +43,7 @@ export function lambdaHttpHandler(app: FetchApp): LambdaHttpHandler {
 export type ScheduledEvent = Record<string, unknown> | null | undefined;
 
 /** The `sluice` field of an event that a kick, fan-out or continuation sent (lib/wake/runtime.ts lambdaDrainStarter). */
-const startedDrain = z.object({
-  sluice: z.strictObject({
-    reason: z.enum(['kick', 'fanout', 'continue']),
-    hop: z.number().int().min(0).max(1000),
-    slot: z.number().int().min(1).max(64).nullable(),
-  }),
-});
+const startedDrain = z.object({ sluice: drainStartSchema });
 
 /**
  * The drain function: Vercel Cron's part when EventBridge (Scheduler or Rules, e.g. rate(1 minute))

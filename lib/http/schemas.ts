@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { enqueueOptionsSchema, JOB_STATUSES, UnknownJobTypeError, type EnqueueItem, type JobRegistry } from '../queue/index.js';
+import { drainStartSchema } from '../wake/runtime.js';
 import { parse } from './body.js';
 import { HttpError } from './errors.js';
 
@@ -39,13 +40,7 @@ export const manualDrainBody = z
     types: z.array(storableText(100)).min(1).optional(),
     maxJobs: z.number().int().positive().optional(),
     /** A drain that a kick, a tick's fan-out or a continuation started (lib/wake/runtime.ts httpDrainStarter). */
-    continuation: z
-      .strictObject({
-        reason: z.enum(['kick', 'fanout', 'continue']),
-        hop: z.number().int().min(0).max(1000),
-        slot: z.number().int().min(1).max(64).nullable(),
-      })
-      .optional(),
+    continuation: drainStartSchema.optional(),
   })
   .refine((b) => !b.continuation || (b.budgetMs ?? b.types ?? b.maxJobs) === undefined, {
     message: 'continuation comes alone: without budgetMs, types or maxJobs',

@@ -5,17 +5,14 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import { notPaused, rows } from './queries.js';
-
-const typesFilter = (types: string[] | null) =>
-  sql`(${types === null ? null : sql.param(types)}::text[] is null or type = any(${types === null ? null : sql.param(types)}::text[]))`;
+import { notPaused, ofTypes, rows } from './queries.js';
 
 /** Due pending jobs of these types (null: all), counted up to `cap`: enough to size a fan-out, cheap on a huge backlog. */
 export async function jobDueCount(db: Db, types: string[] | null, cap: number): Promise<number> {
   const [result] = await rows<{ due: number }>(
     db,
     sql`select count(*)::int as due from (
-          select 1 from sluice.jobs where status = 'pending' and run_after <= now() and ${typesFilter(types)} and ${notPaused}
+          select 1 from sluice.jobs where status = 'pending' and run_after <= now() and ${ofTypes(types)} and ${notPaused}
           limit ${cap}) d`,
   );
   return result!.due;

@@ -1,4 +1,6 @@
 import { waitUntil as vercelWaitUntil } from '@vercel/functions';
+import { z } from 'zod';
+import type { SluiceBindings } from '../http/app.js';
 import type { Config } from '../queue/index.js';
 
 /** Why a drain runs: the cron tick, a kick after an enqueue, or a hand-over from another drain. */
@@ -12,6 +14,13 @@ export interface DrainStart {
   /** The drain slot it holds (queries-coordination.ts), or null. */
   slot: number | null;
 }
+
+/** A DrainStart as it arrives from outside (POST /api/drain { continuation }, a Lambda event's `sluice`). */
+export const drainStartSchema = z.strictObject({
+  reason: z.enum(['kick', 'fanout', 'continue']),
+  hop: z.number().int().min(0).max(1000),
+  slot: z.number().int().min(1).max(64).nullable(),
+});
 
 /** Starts a drain in a fresh invocation; resolves once the platform has accepted it (not when it ends). */
 export type StartDrain = (start: DrainStart) => Promise<void>;
@@ -82,11 +91,7 @@ export function lambdaDrainStarter(functionName: string): StartDrain {
   return starter;
 }
 
-export interface RuntimeBindings {
-  waitUntil?: (work: Promise<unknown>) => void;
-  runsAfterResponse?: boolean;
-  baseUrl?: string;
-}
+export type RuntimeBindings = Pick<SluiceBindings, 'waitUntil' | 'runsAfterResponse' | 'baseUrl'>;
 
 /**
  * The runtime for a request (its bindings and URL) or, with neither, for a call from the app's own
