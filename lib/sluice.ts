@@ -3,10 +3,10 @@ import type { Hono } from 'hono';
 import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
 import { sluiceRoutes } from './http/routes.js';
 import {
-  cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError, pausedTypes,
-  pauseType, queueStats, resumeType, retryJob, UnknownJobTypeError,
+  cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
+  pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition,
+  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
@@ -15,6 +15,7 @@ import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
 import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
 import { checkSchedules, scheduleRunner, scheduleView, type ScheduleView } from './wake/schedules.js';
 import { scheduleLastSlots } from './queue/queries-schedules.js';
+import { flowLimitsOf, flowSlotsPrune } from './queue/queries-flow.js';
 
 export interface SluiceOptions {
   /** The app's job definitions: the types its HTTP API enqueues and its drains run. */
@@ -73,8 +74,8 @@ export interface Sluice {
     pause(type: string): Promise<PausedType>;
     /** Resumes a paused type (any name: a type since removed from the code can be resumed too). */
     resume(type: string): Promise<{ type: string; resumed: boolean }>;
-    /** This instance's types and any other paused one, each with whether (and since when) it is paused. */
-    types(): Promise<{ type: string; paused: boolean; pausedAt: string | null }[]>;
+    /** This instance's types and any other paused one: whether (and since when) it is paused, its flow limits and what holds them. */
+    types(): Promise<TypeView[]>;
     /** The schedules in the code, each with its next slot and the last one enqueued. */
     schedules(): Promise<ScheduleView[]>;
   };
@@ -115,7 +116,9 @@ export function createSluice(options: SluiceOptions): Sluice {
   const drainOwn = async (drainOptions: DrainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes });
   const longestLeaseMs = Math.max(...definitions.map((d) => d.timeoutMs)) + DRAIN_DEFAULTS.leaseGraceMs;
   const scheduleDefs = checkSchedules(options.schedules ?? [], jobs);
-  const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context) };
+  // Flow limits leave spent slots of keys that never come back: each cron tick deletes a batch.
+  const prune = flowLimitsOf(definitions) ? () => flowSlotsPrune(db(), DRAIN_DEFAULTS.flowPruneBatch) : undefined;
+  const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
   const noteDueAt = (at: number) => resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));
@@ -172,11 +175,7 @@ export function createSluice(options: SluiceOptions): Sluice {
         const lasts = await scheduleLastSlots(db(), scheduleDefs.map((s) => s.name));
         return scheduleDefs.map((s) => scheduleView(s, lasts.get(s.name) ?? null, Date.now()));
       },
-      types: async () => {
-        const paused = new Map((await pausedTypes(db())).map((p) => [p.type, p.pausedAt]));
-        const names = [...new Set([...ownTypes, ...paused.keys()])].sort();
-        return names.map((type) => ({ type, paused: paused.has(type), pausedAt: paused.get(type) ?? null }));
-      },
+      types: async () => typeViews(db(), definitions),
     },
     migrate: async () => migrate(db()),
     close: async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobClaim } from '../lib/queue/queries.js';
+import { jobClaim } from '../lib/queue/queries-drain.js';
 import { SECRETS, setEnv, startApi, startApiWithWebhook } from './support/api.js';
 import { countJobs, jobRow } from './support/sql.js';
 
@@ -91,7 +91,7 @@ describe('admin routes', () => {
     expect((await admin('DELETE', `/api/jobs/${dead}`)).status).toBe(200);
 
     const running = await enqueue('r');
-    const claim = await jobClaim(api.db, { token: randomUUID(), limit: 1, types: null, leaseMs: {}, defaultLeaseMs: 60_000, outcomes: [], rescueLimit: 0 });
+    const claim = await jobClaim(api.db, { token: randomUUID(), limit: 1, types: null, leaseMs: {}, defaultLeaseMs: 60_000, outcomes: [], rescueLimit: 0, flow: null });
     expect(claim.jobs.map((j) => j.id)).toEqual([running]);
     const refused = await admin('DELETE', `/api/jobs/${running}`);
     expect(refused.status).toBe(409);

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobClaimSql } from '../lib/queue/queries.js';
+import { jobClaimSql, type Outcome } from '../lib/queue/queries-drain.js';
+import type { FlowLimits } from '../lib/queue/queries-flow.js';
 import { freshDatabase } from './support/db.js';
 import { select } from './support/sql.js';
 
@@ -18,10 +19,18 @@ afterAll(async () => { await conn?.close(); });
 const nodes = (plan: Record<string, unknown>): Record<string, unknown>[] =>
   [plan, ...((plan.Plans as Record<string, unknown>[] | undefined) ?? []).flatMap(nodes)];
 
+// Flow limits (issue 10) add their own CTEs; the walk must stay on the index with them too.
+const FLOWS: (FlowLimits | null)[] = [
+  null,
+  { types: ['noop'], concurrency: [2], rate: [null], periodMs: [null] },
+  { types: ['noop', 'other'], concurrency: [null, 3], rate: [5, 10], periodMs: [1000, 60_000] },
+];
+const outcome: Outcome = { id: crypto.randomUUID(), token: crypto.randomUUID(), kind: 'done' };
+
 describe('the claim statement', () => {
-  for (const types of [null, ['noop']]) {
-    it(`walks jobs_claim_idx and never scans the whole jobs table (types ${JSON.stringify(types)})`, async () => {
-      const claim = jobClaimSql({ token: crypto.randomUUID(), limit: 1000, types, leaseMs: {}, defaultLeaseMs: 40_000, outcomes: [], rescueLimit: 1000 });
+  for (const [types, flow] of [null, ['noop']].flatMap((t) => FLOWS.map((f) => [t, f] as const))) {
+    it(`walks jobs_claim_idx and never scans the whole jobs table (types ${JSON.stringify(types)}, flow ${JSON.stringify(flow?.types ?? null)})`, async () => {
+      const claim = jobClaimSql({ token: crypto.randomUUID(), limit: 1000, types, leaseMs: {}, defaultLeaseMs: 40_000, outcomes: [outcome], rescueLimit: 1000, flow });
       const [row] = await select<{ 'QUERY PLAN': { Plan: Record<string, unknown> }[] }>(conn.db, sql`explain (format json) ${claim}`);
       const all = nodes(row!['QUERY PLAN'][0]!.Plan);
       expect(all.some((n) => n['Index Name'] === 'jobs_claim_idx')).toBe(true);

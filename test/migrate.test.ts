@@ -85,8 +85,11 @@ async function oldDatabase() {
 
 async function expectMoved(db: Db, before: Record<string, unknown>[]) {
   const after = await select<{ job: Record<string, unknown> }>(db, sql`select to_jsonb(j) as job from sluice.jobs j order by id`);
-  // Every row as it was, plus the columns later migrations add (0006: debounce_key, null for old rows).
-  expect(after.map(({ job: { debounce_key: added, ...job } }) => (expect(added).toBeNull(), job))).toEqual(before);
+  // Every row as it was, plus the columns later migrations add, null for old rows (0006: debounce_key;
+  // 0007: concurrency_key, rate_key).
+  const added = ['debounce_key', 'concurrency_key', 'rate_key'];
+  expect(after.map(({ job }) => added.map((column) => job[column]))).toEqual(before.map(() => [null, null, null]));
+  expect(after.map(({ job }) => Object.fromEntries(Object.entries(job).filter(([column]) => !added.includes(column))))).toEqual(before);
   expect(after.map((r) => r.job.status)).toEqual(['pending', 'running', 'dead']);
   // What is left in public is a view onto sluice.jobs, for the old deployment still running.
   expect(await select(db, sql`select relkind from pg_class where oid = 'public.jobs'::regclass`)).toEqual([{ relkind: 'v' }]);

@@ -63,7 +63,10 @@ describe('a paused type', () => {
     expect(stats.byType.report.oldestPendingAgeMs).toBeGreaterThan(3_600_000);
     expect((await app.call('GET', '/api/health')).status).toBe(200);
     expect((await admin('GET', '/api/types')).json).toEqual({
-      types: [{ type: 'mail', paused: false, pausedAt: null }, { type: 'report', paused: true, pausedAt: expect.any(String) }],
+      types: [
+        { type: 'mail', paused: false, pausedAt: null, concurrency: null, rateLimit: null },
+        { type: 'report', paused: true, pausedAt: expect.any(String), concurrency: null, rateLimit: null },
+      ],
     });
   });
 

@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { connect, DRAIN_DEFAULTS, JOB_DEFAULTS, migrate, type Db } from '../../lib/queue/index.js';
-import { jobClaim, type ClaimParams } from '../../lib/queue/queries.js';
+import { jobClaim, type ClaimParams } from '../../lib/queue/queries-drain.js';
 import { round, type Context } from '../context.js';
 
 export interface ClaimRow {
@@ -35,7 +35,7 @@ function claimQuery(params: ClaimParams): Promise<{ sql: string; params: unknown
 
 const params = (limit: number): ClaimParams => ({
   token: randomUUID(), limit, types: null, rescueLimit: 0, leaseMs: { noop: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs },
-  defaultLeaseMs: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs, outcomes: [],
+  defaultLeaseMs: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs, outcomes: [], flow: null,
 });
 
 interface Case { label: string; otherRows: number; conn: ReturnType<typeof connect>; admin: pg.Client }

@@ -126,6 +126,8 @@ export const DRAIN_DEFAULTS = {
   flushDelayMs: 250,
   /** Rows the rescue looks at per pass. */
   rescueLimit: 1_000,
+  /** Flow limits' slots spent for over an hour that a cron tick deletes, at most (queries-flow.ts). */
+  flowPruneBatch: 10_000,
 } as const;
 
 /** Defaults of a job type (jobs.ts). */

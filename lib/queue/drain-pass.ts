@@ -3,7 +3,9 @@ import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
 import type { DrainSummary } from './drain.js';
 import type { JobDefinition } from './jobs.js';
-import { type ClaimedJob, drainMarkOk, jobClaim, jobWriteOutcomes, type Outcome } from './queries.js';
+import { type ClaimedJob, jobClaim, jobWriteOutcomes, type Outcome } from './queries-drain.js';
+import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
+import { drainMarkOk } from './queries.js';
 import { failure, runJob } from './run-job.js';
 
 /** The resolved settings of one pass (drain() works them out from its options). */
@@ -46,6 +48,7 @@ export class DrainPass implements LivePass {
   private readonly byType: Map<string, JobDefinition>;
   private readonly leaseMs: Record<string, number>;
   private readonly defaultLeaseMs: number;
+  private readonly flow: FlowLimits | null;
 
   private readonly queue: Leased[] = []; // claimed, not started
   private outcomes: Outcome[] = []; // decided, not written
@@ -59,7 +62,10 @@ export class DrainPass implements LivePass {
   private claims = 0; // claims on the wire
   private asked = 0; // jobs those claims asked for
   private exhausted = false; // the last claim got fewer jobs than it asked for
-  private gaveBack = false; // the last claim wrote give-backs, due at once: worth one more claim when idle
+  // The last claim wrote give-backs (due at once), or outcomes that freed slots while jobs were held
+  // back by a flow limit: worth one more claim when idle.
+  private gaveBack = false;
+  private windowTimer: NodeJS.Timeout | undefined; // a rate limit's window opens before stopAt: claim then
   private rescueDone = false;
   private heartbeatWritten = false; // the last claim was empty and wrote the heartbeat itself
   private soonestDue: number | null = null;
@@ -81,6 +87,7 @@ export class DrainPass implements LivePass {
     this.byType = new Map(jobs.map((j) => [j.type, j]));
     this.leaseMs = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + s.leaseGraceMs]));
     this.defaultLeaseMs = JOB_DEFAULTS.timeoutMs + s.leaseGraceMs;
+    this.flow = flowLimitsOf(s.types === null ? jobs : jobs.filter((j) => s.types!.includes(j.type)));
   }
 
   runningNow(): number {
@@ -112,7 +119,7 @@ export class DrainPass implements LivePass {
         if (canClaim && this.wantsClaim(idle)) {
           this.exhausted = false;
           this.track(this.claim().finally(() => this.claims--));
-        } else if (idle) {
+        } else if (idle && this.windowTimer === undefined) {
           stopped = this.winding ? 'deadline' : canClaim ? 'empty' : 'maxJobs';
           break;
         }
@@ -120,6 +127,7 @@ export class DrainPass implements LivePass {
       }
     } finally {
       clearTimeout(stopTimer);
+      clearTimeout(this.windowTimer);
       await this.windDown();
     }
     if (this.failure !== undefined) throw this.failure;
@@ -161,11 +169,12 @@ export class DrainPass implements LivePass {
     this.rescueDone = true;
     // The lease is counted from when the claim was sent, by our clock: never later than the database's.
     const sentAt = Date.now();
-    const { leaseMs, defaultLeaseMs } = this;
+    const { leaseMs, defaultLeaseMs, flow } = this;
     const result = await this.send((outcomes) => {
       this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, defaultLeaseMs, outcomes, rescueLimit });
+      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, defaultLeaseMs, outcomes, rescueLimit, flow });
     }).finally(() => (this.asked -= limit));
+    if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
     for (const job of result.expired) {
       const why = 'lease expired: the drain running it crashed, was killed or overran';
       const outcome = failure(job, job.lock_token, this.byType.get(job.type), why);
@@ -179,6 +188,24 @@ export class DrainPass implements LivePass {
     this.summary.claimed += result.jobs.length;
     for (const job of result.jobs) this.queue.push({ job, token, leaseEnd: sentAt + (leaseMs[job.type] ?? defaultLeaseMs) });
     if (result.jobs.length < limit) this.exhausted = true;
+  }
+
+  /**
+   * Due jobs were left pending by a flow limit. Outcomes this claim wrote freed concurrency slots its
+   * snapshot still saw held: claim once more. A rate window that opens before stopAt: claim then (the
+   * pass stays alive for it); later ones go to the idle hint, for a tick.
+   */
+  private heldBack(written: number, rateWaitMs: number | null): void {
+    if (written > 0) this.gaveBack = true;
+    if (rateWaitMs === null) return;
+    const at = Date.now() + Math.max(1, rateWaitMs);
+    this.noteDue(at);
+    if (at >= this.s.stopAt || this.windowTimer !== undefined) return;
+    this.windowTimer = setTimeout(() => {
+      this.windowTimer = undefined;
+      this.exhausted = false;
+      this.wake();
+    }, at - Date.now());
   }
 
   /**
@@ -232,7 +259,7 @@ export class DrainPass implements LivePass {
       this.flushTimer = undefined;
       if (this.outcomes.length > 0 && !this.closing) {
         // If the write fails its outcomes are back in the buffer: try again after another delay.
-        this.track(this.send((o) => jobWriteOutcomes(this.db, o)).catch((error) => { this.scheduleFlush(); throw error; }));
+        this.track(this.send((o) => jobWriteOutcomes(this.db, o, this.flow)).catch((error) => { this.scheduleFlush(); throw error; }));
       }
     }, DRAIN_DEFAULTS.flushDelayMs);
   }
@@ -279,7 +306,7 @@ export class DrainPass implements LivePass {
       clearTimeout(this.flushTimer);
       while (this.outcomes.length > 0) {
         try {
-          await this.send((o) => jobWriteOutcomes(this.db, o));
+          await this.send((o) => jobWriteOutcomes(this.db, o, this.flow));
         } catch (error) {
           if (!isTransient(error) || ++this.transientErrors > 5) throw error;
         }

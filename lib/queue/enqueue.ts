@@ -4,7 +4,7 @@ import type { Db } from './db.js';
 import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './errors.js';
 import { uuidv7 } from './ids.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
-import type { JobDefinition, JobRegistry } from './jobs.js';
+import type { FlowLimit, JobDefinition, JobRegistry } from './jobs.js';
 import { jobDebounce, jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -87,6 +87,28 @@ function serialize(value: unknown, type: string, index: number | undefined): str
   return text;
 }
 
+/**
+ * The key a job of a limited type counts under: its limit's key function of the payload, or '' (the
+ * whole type) without one; null for a type without that limit. A key function that throws or returns
+ * no usable key fails the enqueue, as a bad payload does.
+ */
+function flowKey(limit: FlowLimit | null, name: string, payload: unknown, type: string, index: number | undefined): string | null {
+  if (limit === null) return null;
+  if (limit.key === null) return '';
+  let key: unknown;
+  try {
+    key = limit.key(payload);
+  } catch (error) {
+    key = error;
+  }
+  if (typeof key !== 'string' || key.length === 0 || key.length > 255 || key.includes('\0') || !key.isWellFormed()) {
+    const why = key instanceof Error ? `threw: ${key.message}` : `returned ${typeof key === 'string' ? 'an unusable string' : typeof key}`;
+    const message = `${at(index)}${name}.key of "${type}" ${why}; it must return a string of 1-255 characters without NUL`;
+    throw new ValidationError(message, [{ code: 'custom', path: [], message, input: undefined }]);
+  }
+  return key;
+}
+
 const NO_JOBS: JobRegistry = new Map();
 
 /** A type name resolves only against the caller's registry (createSluice passes its own). */
@@ -153,6 +175,8 @@ function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: 
     run_at: o.runAt ? o.runAt.toISOString() : null,
     idempotency_key: o.idempotencyKey ?? null,
     debounce_key: o.debounce?.key ?? null,
+    concurrency_key: flowKey(job.concurrency, 'concurrency', payload.data, job.type, index),
+    rate_key: flowKey(job.rateLimit, 'rateLimit', payload.data, job.type, index),
   };
 }
 

@@ -1,7 +1,7 @@
 // The public API of Sluice's queue engine. Names here are a contract (see DESIGN.md).
 export { connect, pickDriver, type Connection, type ConnectOptions, type Db, type Driver } from './db.js';
 export { migrate, MIGRATIONS_FOLDER, MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, type MigrateOptions } from './migrate.js';
-export { defineJob, jobRegistry, type JobContext, type JobDefinition, type JobHandler, type JobOptions, type JobRegistry } from './jobs.js';
+export { defineJob, jobRegistry, MAX_FLOW_LIMIT, type FlowLimit, type JobContext, type JobDefinition, type JobHandler, type JobOptions, type JobRegistry } from './jobs.js';
 export { enqueue, enqueueMany, enqueueOptionsSchema, type EnqueueContext, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
 export { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from './drain.js';
@@ -9,6 +9,7 @@ export type { LivePass } from './drain-pass.js';
 export { queueStats, type QueueStats } from './stats.js';
 export { listJobs, getJob, retryJob, cancelJob, type JobView, type ListJobsOptions } from './admin.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './pause.js';
+export { typeViews, type FlowLimitView, type TypeView } from './type-view.js';
 export { defineSchedule, dueSlots, enqueueDueSlots, nextSlot, ON_TIME_MS, type CatchUp, type ScheduleDefinition } from './schedules.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
 export { config, parseConfig, parseSettings, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, type Config } from './config.js';

@@ -13,7 +13,7 @@ export interface JobContext {
 
 export type JobHandler<P> = (payload: P, ctx: JobContext) => Promise<void>;
 
-export interface JobOptions {
+export interface JobOptions<P = unknown> {
   /** Started runs before the job goes dead. Default 5. */
   maxAttempts?: number;
   /** A run is aborted and counted as failed after this long. Default 30 s. */
@@ -22,6 +22,24 @@ export interface JobOptions {
   backoff?: Partial<BackoffPolicy>;
   /** Higher runs first. Default 0. */
   priority?: number;
+  /**
+   * At most `limit` jobs of this type running at once, across every drain, per key: `key(payload)`
+   * (e.g. the account an API call is for), or for the whole type without one. Default: no limit.
+   */
+  concurrency?: { limit: number; key?: (payload: P) => string };
+  /**
+   * At most `limit` starts of this type in any `periodMs`, across every drain, per key or for the
+   * whole type. Jobs over the limit wait, pending, with their attempts untouched. Default: no limit.
+   */
+  rateLimit?: { limit: number; periodMs: number; key?: (payload: P) => string };
+}
+
+/** A flow limit as a definition holds it: `key` is null for one limit over the whole type. */
+export interface FlowLimit {
+  limit: number;
+  /** Rate limits only: the window, in ms. */
+  periodMs: number | null;
+  key: ((payload: unknown) => string) | null;
 }
 
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
@@ -33,6 +51,8 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   timeoutMs: number;
   backoff: BackoffPolicy;
   priority: number;
+  concurrency: FlowLimit | null;
+  rateLimit: FlowLimit | null;
 }
 
 const int32 = (name: string, value: number) => {
@@ -50,8 +70,23 @@ const positiveInt = (name: string, value: number, max = 2 ** 31 - 1) => {
  * Declares a job type. Nothing is registered globally: the definitions an app passes to createSluice()
  * (or to drain() and enqueue()) are its registry, so two instances, or two test files, never share one.
  */
+/** Most concurrent runs or starts per period a flow limit may allow (each is a row of sluice.flow_slots). */
+export const MAX_FLOW_LIMIT = 10_000;
+
+function flowLimit(name: string, spec: { limit: number; periodMs?: number; key?: (payload: never) => string } | undefined, rate: boolean): FlowLimit | null {
+  if (spec === undefined) return null;
+  if (spec.key !== undefined && typeof spec.key !== 'function') throw new TypeError(`${name}.key must be a function of the payload`);
+  return {
+    limit: positiveInt(`${name}.limit`, spec.limit, MAX_FLOW_LIMIT),
+    // A day at most: a rate slot is a row held for one period.
+    periodMs: rate ? positiveInt(`${name}.periodMs`, spec.periodMs as number, 86_400_000) : null,
+    key: (spec.key as ((payload: unknown) => string) | undefined) ?? null,
+  };
+}
+
 export function defineJob<S extends z.ZodType>(
-  spec: { type: string; payload: S; handler: JobHandler<z.output<S>> } & JobOptions,
+  // Flow limits' key functions see the payload as the schema outputs it.
+  spec: { type: string; payload: S; handler: JobHandler<z.output<S>> } & JobOptions<z.output<S>>,
 ): JobDefinition<S> {
   if (!/^[\w.:-]{1,100}$/.test(spec.type)) {
     throw new TypeError(`job type "${spec.type}" must be 1-100 letters, digits, '_', '-', '.' or ':'`);
@@ -67,6 +102,8 @@ export function defineJob<S extends z.ZodType>(
     timeoutMs: positiveInt('timeoutMs', spec.timeoutMs ?? JOB_DEFAULTS.timeoutMs),
     backoff,
     priority: int32('priority', spec.priority ?? JOB_DEFAULTS.priority),
+    concurrency: flowLimit('concurrency', spec.concurrency, false),
+    rateLimit: flowLimit('rateLimit', spec.rateLimit, true),
   };
   return definition;
 }

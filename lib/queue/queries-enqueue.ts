@@ -20,6 +20,9 @@ export interface NewJobRow {
   idempotency_key: string | null;
   /** Debounced rows go through jobDebounce, never the batch insert. */
   debounce_key: string | null;
+  /** Flow limits' keys ('' for a limit over the whole type); null for a type without that limit. */
+  concurrency_key: string | null;
+  rate_key: string | null;
 }
 
 /** A text value as an element of an array literal: quoted, its quotes and backslashes escaped. */
@@ -44,6 +47,8 @@ function columns(jobs: NewJobRow[]) {
   let oneDelay = true;
   let noRunAt = true;
   let noKey = true;
+  let noConcurrencyKey = true;
+  let noRateKey = true;
   // One pass, no callback per row: in a process that has enqueued only a few times this runs unoptimized.
   for (let i = 0; i < jobs.length; i++) {
     const r = jobs[i]!;
@@ -55,6 +60,8 @@ function columns(jobs: NewJobRow[]) {
     oneDelay &&= r.delay_ms === first.delay_ms;
     noRunAt &&= r.run_at === null;
     noKey &&= r.idempotency_key === null;
+    noConcurrencyKey &&= r.concurrency_key === null;
+    noRateKey &&= r.rate_key === null;
   }
   const values = <T>(one: boolean, pick: (r: NewJobRow) => T) => `{${(one ? [pick(first)] : jobs.map(pick)).join(',')}}`;
   return {
@@ -66,6 +73,8 @@ function columns(jobs: NewJobRow[]) {
     delays: values(oneDelay, (r) => r.delay_ms),
     runAts: noRunAt ? '{}' : values(false, (r) => element(r.run_at)),
     keys: noKey ? '{}' : values(false, (r) => element(r.idempotency_key)),
+    concurrencyKeys: noConcurrencyKey ? '{}' : values(false, (r) => element(r.concurrency_key)),
+    rateKeys: noRateKey ? '{}' : values(false, (r) => element(r.rate_key)),
   };
 }
 
@@ -78,14 +87,16 @@ function columns(jobs: NewJobRow[]) {
  */
 function insertRows(jobs: NewJobRow[]) {
   const c = columns(jobs);
-  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key)
+  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key, concurrency_key, rate_key)
         select r.id, coalesce(r.type, c.type[1]), c.payloads -> (r.n - 1)::int, coalesce(r.priority, c.priority[1]),
                coalesce(r.max_attempts, c.max_attempts[1]),
-               coalesce(r.run_at, now() + coalesce(r.delay_ms, c.delay_ms[1]) * interval '1 millisecond'), r.idempotency_key
+               coalesce(r.run_at, now() + coalesce(r.delay_ms, c.delay_ms[1]) * interval '1 millisecond'), r.idempotency_key,
+               r.concurrency_key, r.rate_key
         from (select ${c.payloads}::jsonb as payloads, ${c.types}::text[] as type, ${c.priorities}::int[] as priority,
                      ${c.maxAttempts}::int[] as max_attempts, ${c.delays}::float8[] as delay_ms) c,
-             unnest(${c.ids}::uuid[], c.type, c.priority, c.max_attempts, c.delay_ms, ${c.runAts}::timestamptz[], ${c.keys}::text[])
-               with ordinality as r(id, type, priority, max_attempts, delay_ms, run_at, idempotency_key, n)`;
+             unnest(${c.ids}::uuid[], c.type, c.priority, c.max_attempts, c.delay_ms, ${c.runAts}::timestamptz[], ${c.keys}::text[],
+                    ${c.concurrencyKeys}::text[], ${c.rateKeys}::text[])
+               with ordinality as r(id, type, priority, max_attempts, delay_ms, run_at, idempotency_key, concurrency_key, rate_key, n)`;
 }
 
 /** Inserts rows that carry no idempotency key, in one statement. */
@@ -119,16 +130,17 @@ export async function jobDebounce(db: Db, r: NewJobRow): Promise<{ id: string; r
   const [result] = await rows<{ id: string; replaced: boolean }>(
     db,
     sql`with replaced as (
-          update sluice.jobs set payload = ${r.payload_json}::jsonb, run_after = now() + ${r.delay_ms} * interval '1 millisecond'
+          update sluice.jobs set payload = ${r.payload_json}::jsonb, run_after = now() + ${r.delay_ms} * interval '1 millisecond',
+                                 concurrency_key = ${r.concurrency_key}::text, rate_key = ${r.rate_key}::text
           where id = (select id from sluice.jobs where type = ${r.type} and debounce_key = ${r.debounce_key} and status = 'pending'
                       order by id limit 1)
             and status = 'pending' -- re-checked after waiting on the row: a claim that won it leaves it alone
           returning id
         ),
         inserted as (
-          insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, debounce_key)
+          insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, debounce_key, concurrency_key, rate_key)
           select ${r.id}::uuid, ${r.type}, ${r.payload_json}::jsonb, ${r.priority}, ${r.max_attempts},
-                 now() + ${r.delay_ms} * interval '1 millisecond', ${r.debounce_key}
+                 now() + ${r.delay_ms} * interval '1 millisecond', ${r.debounce_key}, ${r.concurrency_key}::text, ${r.rate_key}::text
           where not exists (select 1 from replaced)
           returning id
         )

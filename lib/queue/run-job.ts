@@ -1,7 +1,7 @@
 import type { Db } from './db.js';
 import { describeError, PermanentError, RetryLaterError } from './errors.js';
 import type { JobDefinition } from './jobs.js';
-import type { ClaimedJob, Outcome } from './queries.js';
+import type { ClaimedJob, Outcome } from './queries-drain.js';
 import { backoffDelayMs } from './retry.js';
 
 /** Why a run's signal fired. */

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * The job states. The database enforces them with a check constraint; README.md draws the machine:
@@ -39,6 +39,10 @@ export const jobs = sluiceSchema.table(
     idempotencyKey: text('idempotency_key'),
     /** Debounce: at most one pending job per type and key takes the latest payload (enqueue.ts). */
     debounceKey: text('debounce_key'),
+    /** Flow limits (issue 10): the key a job of a limited type counts under ('' for the whole type),
+     *  set at enqueue from the definition's key function; null when its type had no such limit. */
+    concurrencyKey: text('concurrency_key'),
+    rateKey: text('rate_key'),
   },
   (t) => [
     check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead')`),
@@ -90,6 +94,36 @@ export const pausedTypes = sluiceSchema.table('paused_types', {
   type: text('type').primaryKey(),
   pausedAt: timestamp('paused_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
+
+export const FLOW_LIMITERS = ['concurrency', 'rate'] as const;
+
+/**
+ * Flow limits' slots (issue 10): a limit of N for a type and key is N numbered slots, and a claim starts
+ * a job of a limited type only by taking a free one in the same statement (queries-flow.ts). A slot is
+ * free once held_until has passed: a concurrency slot is held for its job's lease and deleted when the
+ * job's outcome is written; a rate slot is held for one period from the start. Two drains cannot take
+ * one slot: the taking upsert re-checks held_until on the latest row version, under its lock.
+ */
+export const flowSlots = sluiceSchema.table(
+  'flow_slots',
+  {
+    type: text('type').notNull(),
+    limiter: text('limiter').$type<(typeof FLOW_LIMITERS)[number]>().notNull(),
+    key: text('key').notNull(),
+    slot: integer('slot').notNull(),
+    heldUntil: timestamp('held_until', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The job and lease token that took it: its outcome frees a concurrency slot (only that claim's). */
+    jobId: uuid('job_id').notNull(),
+    token: uuid('token').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.type, t.limiter, t.key, t.slot] }),
+    check('flow_slots_limiter_check', sql`${t.limiter} in ('concurrency', 'rate')`),
+    check('flow_slots_slot_check', sql`${t.slot} >= 1`),
+    // Outcomes free their jobs' concurrency slots by job id.
+    index('flow_slots_job_idx').on(t.jobId).where(sql`${t.limiter} = 'concurrency'`),
+  ],
+);
 
 /**
  * The last slot each schedule (defineSchedule, in code) has enqueued (issue 10). A tick advances it

@@ -15,6 +15,8 @@ export interface TickHost {
   longestLeaseMs: number;
   /** The instance's schedules: whether a slot has come since this instance last looked, and enqueueing them. */
   schedules: { due(now: number): boolean; enqueue(now: number): Promise<number> };
+  /** Housekeeping a cron tick does after its drain, if the instance needs any (flow limits' spent slots). */
+  prune?: () => Promise<unknown>;
 }
 
 export interface TickOptions {
@@ -79,6 +81,7 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
     clearTimeout(checkpoint);
   }
   await host.gate.afterDrain(start, summary, pass).catch(logged('idle hint', undefined));
+  if (o.reason === 'tick' && host.prune) await host.prune().catch(logged('pruning', undefined));
   const continued = await continueIfDue(host, o, hop, summary).catch(logged('continuation', false));
   return { ...summary, fannedOut: await fannedOut, continued, scheduled: scheduled ?? 0 };
 }

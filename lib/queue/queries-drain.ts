@@ -1,0 +1,188 @@
+/**
+ * The drain's statements (see queries.ts for the rules): the claim, which also writes earlier outcomes
+ * and finds expired leases, and the outcome write on its own.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import type { Db } from './db.js';
+import { flowClaim, flowFreedCte, type FlowLimits } from './queries-flow.js';
+import { json, notPaused, ofTypes, rows } from './queries.js';
+
+const YEAR_MS = 365 * 24 * 3_600_000;
+
+// ------------------------------------------------------------------------------------------ drain
+
+/** What happened to a claimed job; written only while the job still holds `token`. */
+export interface Outcome {
+  id: string;
+  token: string;
+  /** done: delete. retry: pending after delay, attempt spent. dead. release: pending, attempt given back. */
+  kind: 'done' | 'retry' | 'dead' | 'release';
+  /** retry/release: run again this many ms after the database's now(); null keeps run_after. */
+  delay_ms?: number | null;
+  error?: string | null;
+}
+
+export interface ClaimedJob {
+  id: string;
+  type: string;
+  payload: unknown;
+  attempts: number;
+  max_attempts: number;
+  created_at: string;
+}
+
+/**
+ * Applies outcomes as a CTE. Deleting and updating in one statement is safe: they touch disjoint rows,
+ * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
+ */
+function outcomesCte(unordered: Outcome[], flow: FlowLimits | null) {
+  // In id order, so two drains writing overlapping rows (a rescue and a late outcome) mostly lock
+  // them in the same order; a deadlock that still happens is retried by the drain.
+  const outcomes = unordered.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Parallel arrays through unnest(), not one JSON document: the planner knows an unnest's row count
+  // from the array, so it looks outcomes up by primary key rather than hashing the whole table.
+  const column = <T>(pick: (o: Outcome) => T) => sql.param(outcomes.map(pick));
+  // Array literals made here for values that need no quoting (uuids, fixed words, numbers): the
+  // driver's general array serializer escapes element by element, about a kilobyte of garbage a job.
+  const plain = (pick: (o: Outcome) => string | number | null) => `{${outcomes.map((o) => pick(o) ?? 'NULL').join(',')}}`;
+  // Values Postgres would reject fail the whole statement, and with it every outcome in it: a NUL in
+  // an error text, a delay that is not a finite number of ms up to a year.
+  const delay = (ms: number | null | undefined) => (ms == null ? null : Number.isFinite(ms) ? Math.min(Math.max(ms, 0), YEAR_MS) : 0);
+  return sql`outcome as (
+      select * from unnest(${plain((o) => o.id)}::uuid[], ${plain((o) => o.token)}::uuid[],
+                           ${plain((o) => o.kind)}::text[], ${plain((o) => delay(o.delay_ms))}::float8[],
+                           ${column((o) => o.error?.replaceAll('\0', '') ?? null)}::text[])
+        as o(id, token, kind, delay_ms, error)
+    ),
+    finished as (
+      delete from sluice.jobs j using outcome o
+      where o.kind = 'done' and j.id = o.id and j.lock_token = o.token
+      returning j.id
+    ),
+    settled as (
+      update sluice.jobs j set
+        status = case when o.kind = 'dead' then 'dead' else 'pending' end,
+        attempts = case when o.kind = 'release' then greatest(j.attempts - 1, 0) else j.attempts end,
+        run_after = case when o.delay_ms is null then j.run_after
+                         else now() + o.delay_ms * interval '1 millisecond' end,
+        last_error = coalesce(o.error, j.last_error),
+        locked_until = null,
+        lock_token = null
+      from outcome o
+      where o.kind <> 'done' and j.id = o.id and j.lock_token = o.token
+      returning j.id
+    )${flow ? sql`, ${flowFreedCte}` : sql``}`;
+}
+
+export interface ExpiredLease {
+  id: string;
+  type: string;
+  attempts: number;
+  max_attempts: number;
+  lock_token: string;
+}
+
+export interface ClaimParams {
+  /** Lease token shared by every job of this claim. */
+  token: string;
+  limit: number;
+  /** Only these types; null for all. */
+  types: string[] | null;
+  /** Lease length per job type in ms; types not listed get defaultLeaseMs. */
+  leaseMs: Record<string, number>;
+  defaultLeaseMs: number;
+  /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
+  outcomes: Outcome[];
+  /** Also list up to this many running jobs whose lease expired (the rescue; saves a round trip). */
+  rescueLimit: number;
+  /** The flow limits of the types this drain claims; null when none has any (the claim is then as
+   *  it was before flow limits, statement for statement). */
+  flow: FlowLimits | null;
+}
+
+export interface ClaimResult {
+  /** Outcomes that applied; the rest had lost their lease. */
+  written: number;
+  /** The claim took nothing and so wrote the heartbeat (drainMarkOk's write). */
+  heartbeat: boolean;
+  /** When the claim took nothing: ms until the first pending job in claim order is due (null: none pending). */
+  next_due_ms: number | null;
+  jobs: ClaimedJob[];
+  /** Running jobs whose lease expired: their drain crashed, was killed or overran. */
+  expired: ExpiredLease[];
+  /** When the claim took fewer jobs than asked: due jobs were left pending by a flow limit. */
+  held_back: boolean;
+  /** When held back: ms until a rate limit's window lets one of them start (null: no rate limit held any). */
+  rate_wait_ms: number | null;
+}
+
+/**
+ * The claim: one atomic statement that writes earlier outcomes, picks due pending jobs in priority
+ * order with FOR UPDATE SKIP LOCKED (so concurrent drains never take the same job), and leases them:
+ * running, attempts + 1, a token and locked_until. Its ORDER BY matches jobs_claim_idx exactly.
+ */
+export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
+  const [result] = await rows<ClaimResult>(db, jobClaimSql(p));
+  return result!;
+}
+
+/** The claim statement itself: jobClaim sends it; a test EXPLAINs it, so its plan stays on jobs_claim_idx. */
+export function jobClaimSql(p: ClaimParams): SQL {
+  // A job's lease: its type's timeout plus the grace, from the claim's now().
+  const lease = (type: SQL) => sql`now() + coalesce((${json(p.leaseMs)} ->> ${type})::float8, ${p.defaultLeaseMs}) * interval '1 millisecond'`;
+  // With flow limits the jobs are picked by flowClaim's CTEs, which take the limits' slots; without,
+  // straight from the index.
+  const flow = p.flow ? flowClaim(p, p.flow, lease) : null;
+  const pick = flow ? flow.pick : sql`select id from sluice.jobs
+        where status = 'pending' and run_after <= now()
+          and ${ofTypes(p.types)} and ${notPaused}
+        order by priority desc nulls last, run_after
+        limit ${p.limit}
+        for update skip locked`;
+  return sql`with ${outcomesCte(p.outcomes, p.flow)},${flow ? sql` ${flow.ctes},` : sql``}
+    claimed as (
+      update sluice.jobs j set
+        status = 'running',
+        attempts = j.attempts + 1,
+        lock_token = ${p.token},
+        started_at = now(),
+        locked_until = ${lease(sql`j.type`)}
+      -- "= any(array(...))" rather than a join: the planner then fetches each row by primary key
+      -- instead of hashing the whole table, which it prefers while the table is small.
+      where j.id = any(array(${pick}))
+      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after
+    ),
+    -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
+    -- empty tick costs this one statement.
+    heartbeat as (
+      insert into sluice.queue_state (id, last_drain_ok_at) select 1, now() where not exists (select 1 from claimed)
+      on conflict (id) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
+      returning id
+    )
+    select ((select count(*) from finished) + (select count(*) from settled))::int as written,
+           exists (select 1 from heartbeat) as heartbeat,
+           -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
+           -- hint. Looked up only for an empty claim, along jobs_claim_idx.
+           case when not exists (select 1 from claimed) then (
+             select (extract(epoch from run_after - now()) * 1000)::float8 from sluice.jobs
+             where status = 'pending'
+               and ${ofTypes(p.types)} and ${notPaused}
+             order by priority desc nulls last, run_after limit 1) end as next_due_ms,
+           coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
+           coalesce((select json_agg(x) from (
+             select id, type, attempts, max_attempts, lock_token from sluice.jobs
+             where status = 'running' and locked_until < now()
+             order by locked_until limit ${p.rescueLimit}
+           ) x), '[]') as expired,
+           ${flow ? flow.outputs : sql`false as held_back, null::float8 as rate_wait_ms`}`;
+}
+
+/** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */
+export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null): Promise<number> {
+  const [result] = await rows<{ written: number }>(
+    db,
+    sql`with ${outcomesCte(outcomes, flow)}
+        select ((select count(*) from finished) + (select count(*) from settled))::int as written`,
+  );
+  return result!.written;
+}

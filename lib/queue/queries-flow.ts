@@ -1,0 +1,184 @@
+/**
+ * Flow limits' statements (issue 10; queries.ts states the rules): the claim's part that takes
+ * concurrency and rate slots (sluice.flow_slots, see schema.ts), the outcome write's part that frees
+ * them, and the tick's pruning of spent ones.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import type { Db } from './db.js';
+import type { JobDefinition } from './jobs.js';
+import { notPaused, ofTypes, rows } from './queries.js';
+
+/** The limits of the limited types among a drain's definitions, as parallel arrays (null: no such limit). */
+export interface FlowLimits {
+  types: string[];
+  concurrency: (number | null)[];
+  rate: (number | null)[];
+  periodMs: (number | null)[];
+}
+
+/** The flow limits of these definitions; null when none has any. */
+export function flowLimitsOf(jobs: readonly JobDefinition[]): FlowLimits | null {
+  const limited = jobs.filter((j) => j.concurrency !== null || j.rateLimit !== null);
+  if (limited.length === 0) return null;
+  return {
+    types: limited.map((j) => j.type),
+    concurrency: limited.map((j) => j.concurrency?.limit ?? null),
+    rate: limited.map((j) => j.rateLimit?.limit ?? null),
+    periodMs: limited.map((j) => j.rateLimit?.periodMs ?? null),
+  };
+}
+
+/**
+ * Written with the outcomes: a settled job's concurrency slot is free again. Only its own claim's: an
+ * outcome that lost its lease finds its slot expired with it (both end at the claim's lease), and never
+ * touches the slot of the job's next claim, which holds another token.
+ */
+export const flowFreedCte = sql`freed as (
+      delete from sluice.flow_slots s using outcome o
+      where s.limiter = 'concurrency' and s.job_id = o.id and s.token = o.token
+      returning s.job_id
+    )`;
+
+/**
+ * The slots of one limiter wanted by `want` (id, type, key, rank within its key), taken by an upsert:
+ * the rank-th job of a key pairs with the rank-th slot number this statement's snapshot sees free, and
+ * the upsert takes it only if it is still free on the latest row version (ON CONFLICT locks that row
+ * and re-checks), so two drains never hold one slot. Rows go in slot order, so two claims wait on each
+ * other's slots in one order and cannot deadlock. Numbers past what the key needs are never generated.
+ */
+function takeSlots(name: string, limiter: 'concurrency' | 'rate', want: string, limitColumn: SQL, heldUntil: SQL, token: string): SQL {
+  const held = (type: SQL, key: SQL) =>
+    sql`sluice.flow_slots s where s.type = ${type} and s.limiter = ${limiter} and s.key = ${key} and s.held_until > now()`;
+  return sql`${sql.raw(`${name}_free`)} as (
+      select w.type, w.key, n, row_number() over (partition by w.type, w.key order by n) as rank
+      from (select type, key, count(*) as wanted from ${sql.raw(want)} group by type, key) w
+      join limits l on l.type = w.type
+      cross join lateral generate_series(1, least(${limitColumn}, w.wanted + (select count(*) from ${held(sql`w.type`, sql`w.key`)}))::int) n
+      where not exists (select 1 from ${held(sql`w.type`, sql`w.key`)} and s.slot = n)
+    ),
+    ${sql.raw(`${name}_taken`)} as (
+      insert into sluice.flow_slots as f (type, limiter, key, slot, held_until, job_id, token)
+      select w.type, ${limiter}, w.key, free.n, ${heldUntil}, w.id, ${token}::uuid
+      from ${sql.raw(want)} w join ${sql.raw(`${name}_free`)} free on free.type = w.type and free.key = w.key and free.rank = w.rank
+      join limits l on l.type = w.type
+      order by w.type, w.key, free.n
+      on conflict (type, limiter, key, slot) do update
+        set held_until = excluded.held_until, job_id = excluded.job_id, token = excluded.token
+        where f.held_until <= now()
+      returning f.job_id
+    )`;
+}
+
+/** What the claim needs of the flow part: its CTEs, the ids it picks, and its output columns. */
+export interface FlowClaim {
+  ctes: SQL;
+  pick: SQL;
+  outputs: SQL;
+}
+
+/**
+ * The claim's picking with flow limits, still one statement. The walk along jobs_claim_idx skips jobs
+ * of keys whose every slot is held (so a saturated key cannot fill a claim with jobs it cannot start);
+ * the walked jobs then take rate slots, those that got one (or need none) concurrency slots, and only
+ * jobs with every slot they need are claimed. A job refused a slot stays pending, attempts untouched.
+ * Rate slots are taken first: one taken for a job that then finds no concurrency slot is a start
+ * counted that did not happen (a window under-used, never over-used), while a concurrency slot taken
+ * for a job that did not start would block its key for a whole lease.
+ */
+export function flowClaim(p: { token: string; limit: number; types: string[] | null }, f: FlowLimits, lease: (type: SQL) => SQL): FlowClaim {
+  const ckey = sql`coalesce(concurrency_key, '')`;
+  const rkey = sql`coalesce(rate_key, '')`;
+  // Jobs enqueued before their type had a limit carry no key: they count under the whole type's ('').
+  const notBusy = sql`(type, ${ckey}) not in (select type, key from busy where limiter = 'concurrency')
+          and (type, ${rkey}) not in (select type, key from busy where limiter = 'rate')`;
+  const ranked = (key: string) => sql`row_number() over (partition by c.type, c.${sql.raw(key)} order by c.priority desc, c.run_after)`;
+  const ctes = sql`limits as (
+      select * from unnest(${sql.param(f.types)}::text[], ${sql.param(f.concurrency)}::int[], ${sql.param(f.rate)}::int[],
+                           ${sql.param(f.periodMs)}::float8[]) as l(type, c_limit, r_limit, period_ms)
+    ),
+    -- Keys with every slot held, as this statement's snapshot sees them.
+    busy as (
+      select s.type, s.limiter, s.key from sluice.flow_slots s join limits l on l.type = s.type
+      where s.held_until > now()
+      group by s.type, s.limiter, s.key
+      having count(*) >= min(case s.limiter when 'concurrency' then l.c_limit else l.r_limit end)
+    ),
+    candidates as (
+      select id, type, priority, run_after, ${ckey} as ckey, ${rkey} as rkey from sluice.jobs
+      where status = 'pending' and run_after <= now()
+        and ${ofTypes(p.types)} and ${notPaused}
+        and ${notBusy}
+      order by priority desc nulls last, run_after
+      limit ${p.limit}
+      for update skip locked
+    ),
+    r_want as (
+      select c.id, c.type, c.rkey as key, ${ranked('rkey')} as rank
+      from candidates c join limits l on l.type = c.type where l.r_limit is not null
+    ),
+    ${takeSlots('r', 'rate', 'r_want', sql`l.r_limit`, sql`now() + l.period_ms * interval '1 millisecond'`, p.token)},
+    c_want as (
+      select c.id, c.type, c.ckey as key, ${ranked('ckey')} as rank
+      from candidates c join limits l on l.type = c.type
+      where l.c_limit is not null and (l.r_limit is null or c.id in (select job_id from r_taken))
+    ),
+    ${takeSlots('c', 'concurrency', 'c_want', sql`l.c_limit`, lease(sql`w.type`), p.token)},
+    claimable as (
+      select c.id from candidates c left join limits l on l.type = c.type
+      where (l.r_limit is null or c.id in (select job_id from r_taken))
+        and (l.c_limit is null or c.id in (select job_id from c_taken))
+    )`;
+  const outputs = sql`case when (select count(*) from claimed) < ${p.limit} then
+             exists (select 1 from candidates c where c.id not in (select id from claimable))
+             -- Or a due job of a busy key, looked for along jobs_claim_idx: a scalar subquery, as
+             -- EXISTS would drop the order that keeps the planner on the index.
+             or (exists (select 1 from busy) and (
+               select true from sluice.jobs
+               where status = 'pending' and run_after <= now() and ${ofTypes(p.types)} and ${notPaused} and not (${notBusy})
+               order by priority desc nulls last, run_after limit 1) is not null)
+           else false end as held_back,
+           -- The soonest a rate window opens for a held-back job: a held slot of its key frees, or
+           -- at the latest a period after this claim took the key's last free slots.
+           (select (extract(epoch from least(
+              (select min(s.held_until) from sluice.flow_slots s
+               where s.limiter = 'rate' and s.held_until > now()
+                 and (s.type, s.key) in (select type, key from busy where limiter = 'rate' union select type, key from r_want)),
+              (select now() + min(l.period_ms) * interval '1 millisecond' from r_want w join limits l on l.type = w.type
+               where w.id not in (select job_id from r_taken))) - now()) * 1000)::float8) as rate_wait_ms`;
+  return { ctes, pick: sql`select id from claimable`, outputs };
+}
+
+/**
+ * Deletes slots spent for over an hour (rate windows long past, concurrency slots whose job vanished
+ * without an outcome), at most `limit` of them: keys that never come back would otherwise keep their
+ * rows. Any slot past held_until is free, so deleting one never frees a slot in use.
+ */
+export async function flowSlotsPrune(db: Db, limit: number): Promise<number> {
+  const deleted = await rows<{ n: number }>(
+    db,
+    sql`with gone as (
+          delete from sluice.flow_slots where ctid = any(array(
+            select ctid from sluice.flow_slots where held_until < now() - interval '1 hour' limit ${limit}))
+          returning 1)
+        select count(*)::int as n from gone`,
+  );
+  return deleted[0]!.n;
+}
+
+export interface HeldSlots {
+  type: string;
+  limiter: 'concurrency' | 'rate';
+  /** Slots held now: running jobs (concurrency), or starts within the last period (rate). */
+  held: number;
+  /** Distinct keys holding them. */
+  keys: number;
+}
+
+/** Slots held now, per type and limiter: what the admin's types list shows beside each limit. */
+export async function flowSlotsHeld(db: Db): Promise<HeldSlots[]> {
+  return rows<HeldSlots>(
+    db,
+    sql`select type, limiter, count(*)::int as held, count(distinct key)::int as keys from sluice.flow_slots
+        where held_until > now() group by type, limiter order by type, limiter`,
+  );
+}
