@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -7,6 +6,7 @@ import { flowSlotsPrune } from '../lib/queue/queries-flow.js';
 import { flowReport, hanging, perKey, rated, serial } from './fixtures/flow-jobs.js';
 import { freshDatabase } from './support/db.js';
 import { SECRETS } from './http/context.js';
+import { runProcess, runProcesses } from './support/processes.js';
 import { countJobs, select, waitFor } from './support/sql.js';
 import { startWakeApp } from './support/wake.js';
 
@@ -20,25 +20,10 @@ beforeEach(async () => {
   await conn.db.execute(sql`delete from sluice.flow_slots`);
 });
 
-/** Runs drain processes (test/fixtures/flow-child.ts) until they exit; resolves with their output lines. */
-function drainProcess(env: Record<string, string> = {}, onLine?: (line: string, kill: () => void) => void) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    env: { ...process.env, DATABASE_URL: conn.url, DRIVER: 'pg', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let partial = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      onLine?.(line, () => child.kill('SIGKILL'));
-    }
-  });
-  return new Promise<string[]>((resolve) => child.on('exit', () => resolve(lines)));
-}
-const drainProcesses = async (count: number) => (await Promise.all(Array.from({ length: count }, () => drainProcess()))).flat();
+/** A drain process (test/fixtures/flow-child.ts) until it exits; its output lines. */
+const drainProcess = (env: Record<string, string> = {}, onLine?: (line: string, kill: () => void) => void) =>
+  runProcess(CHILD, { DATABASE_URL: conn.url, DRIVER: 'pg', ...env }, onLine);
+const drainProcesses = async (count: number) => (await runProcesses(count, CHILD, () => ({ DATABASE_URL: conn.url, DRIVER: 'pg' }))).flat();
 
 /** The most handlers of `key` running at once, from start/end lines (an end sorts before a start at the same ms). */
 function maxConcurrent(lines: string[], key?: string): number {

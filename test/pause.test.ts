@@ -1,10 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { drain } from '../lib/index.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
+import { runProcesses } from './support/processes.js';
 import { countJobs, waitFor } from './support/sql.js';
 import { recordingJob, runLog, startWakeApp, type WakeApp } from './support/wake.js';
+
+const TICK_CHILD = new URL('./fixtures/tick-child.ts', import.meta.url).pathname;
 
 // Pause and resume a type (issue 10): every drain skips a paused type's jobs; stats and health say paused, not stuck.
 let conn: Awaited<ReturnType<typeof freshDatabase>>;
@@ -32,17 +34,13 @@ beforeEach(async () => {
 });
 
 describe('a paused type', () => {
-  it('is claimed by no drain, four at once, while other types run; resumed, its jobs run', async () => {
+  it('is claimed by no drain, four processes at once, while other types run; resumed, its jobs run', async () => {
     expect((await admin('POST', '/api/types/report/pause')).json).toMatchObject({ type: 'report', paused: true, pausedAt: expect.any(String) });
     await insertDue('report', 200);
     await insertDue('mail', 200);
-    const pools = [1, 2, 3, 4].map(() => freshDatabase.reconnect(conn.url, 'pg'));
-    try {
-      const passes = await Promise.all(pools.map((p) => drain(p.db, [mail, report])));
-      expect(passes.reduce((n, p) => n + p.completed, 0)).toBe(200);
-    } finally {
-      await Promise.all(pools.map((p) => p.close()));
-    }
+    const outputs = await runProcesses(4, TICK_CHILD, () => ({ DATABASE_URL: conn.url, DRIVER: 'pg', MODE: 'drain', TYPES: 'mail,report' }));
+    const passes = outputs.map((lines) => JSON.parse(lines[0]!) as { completed: number });
+    expect(passes.reduce((n, p) => n + p.completed, 0)).toBe(200);
     expect(await countJobs(conn.db, sql`type = 'report' and status = 'pending' and attempts = 0`)).toBe(200);
     expect(await countJobs(conn.db, sql`type = 'mail'`)).toBe(0);
 

@@ -6,7 +6,10 @@ import { dueSlots } from '../lib/queue/index.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
 import { countJobs, select, waitFor } from './support/sql.js';
+import { runProcesses } from './support/processes.js';
 import { recordingJob, runLog, startWakeApp } from './support/wake.js';
+
+const TICK_CHILD = new URL('./fixtures/tick-child.ts', import.meta.url).pathname;
 
 // Schedules declared in code (issue 10): each slot enqueued exactly once, in its time zone, with catch-up.
 const digest = defineJob({ type: 'digest', payload: z.object({ hour: z.number() }), handler: async () => {} });
@@ -65,25 +68,23 @@ describe('enqueueing slots', () => {
     await conn.db.execute(sql`delete from sluice.schedules`);
   });
 
-  it('enqueues each slot exactly once under duplicate and overlapping ticks, four drains at once', async () => {
+  it('enqueues each slot exactly once under duplicate and overlapping ticks, four drain processes at once', async () => {
     const schedules = [hourly('all')];
     expect(await enqueueDueSlots(conn.db, schedules, at('2026-12-01T10:30:00Z'), { jobs })).toEqual({ enqueued: 0, failed: [] }); // first sighting
-    const pools = [1, 2, 3, 4].map(() => freshDatabase.reconnect(conn.url, 'pg'));
-    try {
-      // Four ticks at once, two of them a minute later (overlapping), all seeing 11:00 and 12:00 due.
-      const nows = ['2026-12-01T12:30:00Z', '2026-12-01T12:30:00Z', '2026-12-01T12:31:00Z', '2026-12-01T12:31:00Z'].map(at);
-      const counts = await Promise.all(pools.map((p, i) => enqueueDueSlots(p.db, schedules, nows[i]!, { jobs })));
-      expect(counts.reduce((a, b) => a + b.enqueued, 0)).toBe(2);
-      expect(await select(conn.db, sql`select idempotency_key from sluice.jobs order by 1`)).toEqual([
-        { idempotency_key: 'schedule:hourly-all:2026-12-01T11:00:00.000Z' }, { idempotency_key: 'schedule:hourly-all:2026-12-01T12:00:00.000Z' },
-      ]);
-      // A duplicate delivery of the same tick later, after the jobs ran (rows gone, keys free again): nothing.
-      await conn.db.execute(sql`delete from sluice.jobs`);
-      expect((await enqueueDueSlots(pools[0]!.db, schedules, nows[0]!, { jobs })).enqueued).toBe(0);
-      expect(await countJobs(conn.db)).toBe(0);
-    } finally {
-      await Promise.all(pools.map((p) => p.close()));
-    }
+    // Four ticks at once in four processes (test/fixtures/tick-child.ts, the same schedule), two of
+    // them a minute later (overlapping), all seeing 11:00 and 12:00 due.
+    const nows = ['2026-12-01T12:30:00Z', '2026-12-01T12:30:00Z', '2026-12-01T12:31:00Z', '2026-12-01T12:31:00Z'].map(at);
+    const outputs = await runProcesses(4, TICK_CHILD, (i) => ({ DATABASE_URL: conn.url, DRIVER: 'pg', MODE: 'schedules', NOW: String(nows[i]) }));
+    const counts = outputs.map((lines) => JSON.parse(lines[0]!) as { enqueued: number; failed: string[] });
+    expect(counts.flatMap((c) => c.failed)).toEqual([]);
+    expect(counts.reduce((a, b) => a + b.enqueued, 0)).toBe(2);
+    expect(await select(conn.db, sql`select idempotency_key from sluice.jobs order by 1`)).toEqual([
+      { idempotency_key: 'schedule:hourly-all:2026-12-01T11:00:00.000Z' }, { idempotency_key: 'schedule:hourly-all:2026-12-01T12:00:00.000Z' },
+    ]);
+    // A duplicate delivery of the same tick later, after the jobs ran (rows gone, keys free again): nothing.
+    await conn.db.execute(sql`delete from sluice.jobs`);
+    expect((await enqueueDueSlots(conn.db, schedules, nows[0]!, { jobs })).enqueued).toBe(0);
+    expect(await countJobs(conn.db)).toBe(0);
   });
 
   it('logs a schedule that fails and goes on with the others; the failed slot waits for the next tick', async () => {
