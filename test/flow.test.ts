@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineJob, drain, enqueue, enqueueMany, ValidationError, type JobDefinition } from '../lib/queue/index.js';
 import { flowSlotsPrune } from '../lib/queue/queries-flow.js';
 import { flowReport, hanging, perKey, rated, serial } from './fixtures/flow-jobs.js';
-import { freshDatabase } from './support/db.js';
+import { DRIVERS, freshDatabase } from './support/db.js';
 import { SECRETS } from './http/context.js';
 import { runProcess, runProcesses } from './support/processes.js';
 import { countJobs, select, waitFor } from './support/sql.js';
@@ -76,13 +76,6 @@ describe('a concurrency limit', () => {
     expect(ran.filter((r) => r.startsWith('x')).sort()).toEqual(['x0', 'x1']);
   });
 
-  it('lets one pass run a key\'s backlog: a finished job\'s slot goes to the next within the pass', async () => {
-    flowReport.line = () => {};
-    await enqueueMany(conn.db, items(perKey, 'k', 9));
-    const pass = await drain(conn.db, [perKey], { budgetMs: 10_000 });
-    expect(pass).toMatchObject({ completed: 9, stoppedBy: 'empty' });
-  });
-
   it('counts jobs enqueued before the limit existed under the whole type', async () => {
     await conn.db.execute(sql`insert into sluice.jobs (type, payload) select 'serial', jsonb_build_object('key', 'old', 'n', g) from generate_series(1, 6) g`);
     const lines: string[] = [];
@@ -113,15 +106,6 @@ describe('a rate limit', () => {
       // The limit was reached, not merely respected: 5 starts fell within one second.
       expect(at[4]! - at[0]!).toBeLessThan(1_000_000n);
     }
-  });
-
-  it('keeps a pass alive for the next window when it opens before the pass must stop', async () => {
-    flowReport.line = () => {};
-    const fast = defineJob({ type: 'fast-rated', payload: z.object({ n: z.number() }), rateLimit: { limit: 3, periodMs: 300 }, handler: async () => {} });
-    await enqueueMany(conn.db, Array.from({ length: 8 }, (_, n) => ({ job: fast, payload: { n } })));
-    const pass = await drain(conn.db, [fast], { budgetMs: 10_000 });
-    expect(pass).toMatchObject({ completed: 8, stoppedBy: 'empty' });
-    expect(pass.durationMs).toBeGreaterThanOrEqual(600); // three windows: 3 + 3 + 2
   });
 
   it('prunes spent slots an hour after they were last held', async () => {
@@ -180,5 +164,28 @@ describe('flow limits refuse', () => {
     expect(() => defineJob({ ...spec, concurrency: { limit: 0 } })).toThrow(/concurrency.limit must be an integer from 1 to 10000/);
     expect(() => defineJob({ ...spec, rateLimit: { limit: 5, periodMs: 0 } })).toThrow(/rateLimit.periodMs/);
     expect(() => defineJob({ ...spec, rateLimit: { limit: 1.5, periodMs: 1000 } })).toThrow(/rateLimit.limit/);
+  });
+});
+
+// The limits' parameters (arrays holding nulls) go through both drivers.
+describe.each(DRIVERS)('one pass (%s driver)', (driver) => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  beforeAll(async () => { db = await freshDatabase(driver); });
+  afterAll(async () => { await db?.close(); });
+
+  it('lets one pass run a key\'s backlog: a finished job\'s slot goes to the next within the pass', async () => {
+    flowReport.line = () => {};
+    await enqueueMany(db.db, items(perKey, 'k', 9));
+    const pass = await drain(db.db, [perKey], { budgetMs: 10_000 });
+    expect(pass).toMatchObject({ completed: 9, stoppedBy: 'empty' });
+  });
+
+  it('keeps a pass alive for the next window when it opens before the pass must stop', async () => {
+    flowReport.line = () => {};
+    const fast = defineJob({ type: 'fast-rated', payload: z.object({ n: z.number() }), rateLimit: { limit: 3, periodMs: 300 }, handler: async () => {} });
+    await enqueueMany(db.db, Array.from({ length: 8 }, (_, n) => ({ job: fast, payload: { n } })));
+    const pass = await drain(db.db, [fast], { budgetMs: 10_000 });
+    expect(pass).toMatchObject({ completed: 8, stoppedBy: 'empty' });
+    expect(pass.durationMs).toBeGreaterThanOrEqual(600); // three windows: 3 + 3 + 2
   });
 });
