@@ -47,18 +47,21 @@ export interface Sizes {
   backlogJobs: number;
   /** Real ms standing for one minute's cron tick in the simulated idle hour (wake-idle). */
   idleTickMs: number;
+  /** 5 ms jobs drained under a per-key concurrency limit, and the keys they are spread over (flow). */
+  flowJobs: number;
+  flowKeys: number;
 }
 
 export const FULL: Sizes = {
   drainJobs: 20_000, rtts: [5, 10, 20], repeats: 2, capMs: 60_000, bulkJobs: 20_000, bulkRepeats: 3, singleJobs: 1_000,
   deadRows: [1_000, 1_000_000], claimSamples: 50, memoryJobs: 100_000, coldRttMs: 20, tuned: true, deletedRows: 1_000_000,
-  wakeJobs: 200, backlogJobs: 100_000, idleTickMs: 100,
+  wakeJobs: 200, backlogJobs: 100_000, idleTickMs: 100, flowJobs: 20_000, flowKeys: 1_000,
 };
 
 export const QUICK: Sizes = {
   drainJobs: 2_000, rtts: [10], repeats: 1, capMs: 15_000, bulkJobs: 5_000, bulkRepeats: 1, singleJobs: 200,
   deadRows: [1_000, 100_000], claimSamples: 20, memoryJobs: 20_000, coldRttMs: 20, tuned: false, deletedRows: 0,
-  wakeJobs: 50, backlogJobs: 5_000, idleTickMs: 50,
+  wakeJobs: 50, backlogJobs: 5_000, idleTickMs: 50, flowJobs: 2_000, flowKeys: 200,
 };
 
 export interface Relayed {

@@ -30,12 +30,13 @@ export interface ChildOutcome<R> {
 /**
  * Runs one task in a new Node process with the same loader (tsx) as this one, or, with `plain` (Sluice
  * only), a bundle of it in plain Node. `onFirst` fires when the child's first handler runs, so the
- * caller can read relay counters at that moment.
+ * caller can read relay counters at that moment. `entry` is another child under tsx speaking
+ * child-core's protocol (the flow scenario's flow/child.ts).
  */
-export async function runChild<R>(task: ChildTask, onFirst?: (ms: number) => void, plain = false): Promise<ChildOutcome<R>> {
+export async function runChild<R>(task: ChildTask, onFirst?: (ms: number) => void, plain = false, entry = CHILD): Promise<ChildOutcome<R>> {
   if (plain) await bundle();
   const spawned = performance.now();
-  const child = fork(plain ? PLAIN : CHILD, [JSON.stringify(task)], {
+  const child = fork(plain ? PLAIN : entry, [JSON.stringify(task)], {
     execArgv: plain ? [] : process.execArgv.filter((a) => a !== '--eval'),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

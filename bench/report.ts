@@ -8,9 +8,11 @@ import type { ColdRow } from './scenarios/cold.js';
 import type { DrainRow } from './scenarios/drain.js';
 import type { EnqueueRow } from './scenarios/enqueue.js';
 import type { FloorRow } from './scenarios/floor.js';
+import type { Flow } from './scenarios/flow.js';
 import type { WakeBacklog } from './scenarios/wake-backlog.js';
 import type { WakeIdle } from './scenarios/wake-idle.js';
 import type { WakeLatency } from './scenarios/wake-latency.js';
+import { flowLines } from './flow/report.js';
 import { wakeLines, wakeTargets } from './wake/report.js';
 
 export interface Results {
@@ -34,6 +36,7 @@ export interface Results {
   wakeLatency?: WakeLatency;
   wakeBacklog?: WakeBacklog;
   wakeIdle?: WakeIdle;
+  flow?: Flow;
   targets?: Target[];
 }
 
@@ -165,6 +168,7 @@ export function markdown(r: Results): string {
   if (r.memory) push('', `**Peak memory**: a Sluice drain of ${fmt(r.memory.jobs)} jobs (${fmt(r.memory.jobsPerSec)} jobs/s) in plain Node peaked at ${r.memory.maxRssMb} MB RSS; the process held ${r.memory.baseRssMb} MB after loading its modules. (The throughput rows run under tsx, whose loader adds about 35 MB.)`);
   if (r.floor) push('', ...floorLines(r.floor, r.throughput));
   push(...wakeLines(r));
+  if (r.flow) push(...flowLines(r.flow));
   push('', '<details><summary>Settings of every system</summary>', '');
   for (const [name, s] of Object.entries(r.settings)) push(`- ${name}: \`${JSON.stringify(s)}\``);
   push('', '</details>');

@@ -1,8 +1,8 @@
 /**
  * Sluice's benchmark suite against pg-boss, graphile-worker and BullMQ (issue 4).
- *   npm run bench              full suite (about five minutes), updates README's Performance section
+ *   npm run bench              full suite (about eight minutes), updates README's Performance section
  *   npm run bench -- --quick   small sizes, under a minute; results go to bench/results/quick/
- * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle  --systems=sluice,pg-boss
+ * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow  --systems=sluice,pg-boss
  * (a run with either flag is partial: its results go to bench/results/partial/, never over the full run's).
  * Every run starts its own Postgres (durability on) and Redis, and throws them away at the end.
  */
@@ -15,6 +15,7 @@ import { coldDrain } from './scenarios/cold.js';
 import { memory, throughput } from './scenarios/drain.js';
 import { enqueue } from './scenarios/enqueue.js';
 import { floor } from './scenarios/floor.js';
+import { flow } from './scenarios/flow.js';
 import { wakeBacklog } from './scenarios/wake-backlog.js';
 import { wakeIdle } from './scenarios/wake-idle.js';
 import { wakeLatency } from './scenarios/wake-latency.js';
@@ -22,7 +23,7 @@ import { machine, POSTGRES_SETTINGS, startPostgres, startRedis, type BenchRedis 
 import { SYSTEM_NAMES, systems, type SystemName } from './systems/index.js';
 import type { SystemSetup } from './systems/types.js';
 
-const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle'] as const;
+const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow'] as const;
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 const quick = process.argv.includes('--quick');
@@ -95,6 +96,7 @@ async function main() {
     if (scenarios.includes('wake-latency')) results.wakeLatency = await wakeLatency(ctx);
     if (scenarios.includes('wake-backlog')) results.wakeBacklog = await wakeBacklog(ctx);
     if (scenarios.includes('wake-idle')) results.wakeIdle = await wakeIdle(ctx);
+    if (scenarios.includes('flow')) results.flow = await flow(ctx);
 
     results.durationSec = Math.round((performance.now() - started) / 1000);
     const written = writeReports(results);

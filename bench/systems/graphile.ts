@@ -10,7 +10,7 @@ const TASK = 'noop';
  * 500 jobs fetched (and locked) per query, and batched completion (completeJobBatchDelay 0 batches
  * every completion issued in the same tick).
  */
-const WORKER = {
+export const WORKER = {
   concurrentJobs: 24,
   maxPoolSize: 25,
   localQueue: { size: 500 },
