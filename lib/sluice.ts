@@ -6,7 +6,7 @@ import {
   cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
   pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type JobDefinition, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
+  type EnqueueOptions, type JobDefinition, type JobDetail, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
@@ -16,6 +16,7 @@ import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
 import { checkSchedules, scheduleRunner, scheduleView, type ScheduleView } from './wake/schedules.js';
 import { scheduleLastSlots } from './queue/queries-schedules.js';
 import { flowLimitsOf, flowSlotsPrune } from './queue/queries-flow.js';
+import { stepsPruneOrphans } from './queue/queries-steps.js';
 
 export interface SluiceOptions {
   /** The app's job definitions: the types its HTTP API enqueues and its drains run. */
@@ -67,7 +68,7 @@ export interface Sluice {
   stats(): Promise<QueueStats>;
   admin: {
     list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
-    get(id: string): Promise<JobView>;
+    get(id: string): Promise<JobDetail>;
     retry(id: string): Promise<JobView>;
     cancel(id: string): Promise<JobView>;
     /** Pauses one of this instance's types for every drain (UnknownJobTypeError for another). */
@@ -114,10 +115,16 @@ export function createSluice(options: SluiceOptions): Sluice {
   // Only this instance's types: another app (or an older deployment) on the same database may have
   // types this one cannot run, and claiming them would send them dead as unknown.
   const drainOwn = async (drainOptions: DrainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes });
-  const longestLeaseMs = Math.max(...definitions.map((d) => d.timeoutMs)) + DRAIN_DEFAULTS.leaseGraceMs;
+  // Heartbeats renew a drain's leases until it ends: were it to die, they end a grace after its deadline.
+  const longestLeaseMs = DRAIN_DEFAULTS.leaseGraceMs;
   const scheduleDefs = checkSchedules(options.schedules ?? [], jobs);
-  // Flow limits leave spent slots of keys that never come back: each cron tick deletes a batch.
-  const prune = flowLimitsOf(definitions) ? () => flowSlotsPrune(db(), DRAIN_DEFAULTS.flowPruneBatch) : undefined;
+  // Flow limits leave spent slots of keys that never come back, and steps can outlive their job (see
+  // stepsPruneOrphans): a cron tick that ran jobs deletes a batch of each.
+  const limited = flowLimitsOf(definitions) !== null;
+  const prune = () => Promise.all([
+    limited ? flowSlotsPrune(db(), DRAIN_DEFAULTS.flowPruneBatch) : 0,
+    stepsPruneOrphans(db(), DRAIN_DEFAULTS.flowPruneBatch),
+  ]);
   const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).

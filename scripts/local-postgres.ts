@@ -7,6 +7,8 @@ export interface LocalPostgres {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** Stops the server (a fast shutdown: every session is ended) and starts it again; persistent data only. */
+  restart(): Promise<void>;
 }
 
 /** A free TCP port on loopback, as the kernel hands it out. */
@@ -52,5 +54,10 @@ export async function startLocalPostgres(opts: {
   });
   if (!existsSync(`${opts.dataDir}/PG_VERSION`)) await pg.initialise();
   await pg.start();
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, stop: () => pg.stop() };
+  const restart = async () => {
+    if (!opts.persistent) throw new Error('restart() needs persistent: true (a stop deletes the data otherwise)');
+    await pg.stop();
+    await pg.start();
+  };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, stop: () => pg.stop(), restart };
 }

@@ -56,7 +56,7 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     expect(attempts).toEqual([1, 2, 3, 4]);
   });
 
-  it('sends PermanentError, a payload failing its schema and an unknown type straight to dead', async () => {
+  it('sends PermanentError and a payload failing its schema straight to dead; leaves a type it does not know pending', async () => {
     const strict = defineJob({
       type: 'drain-strict', payload: n,
       handler: async ({ n }) => { if (n === 1) throw new PermanentError('card declined'); },
@@ -66,10 +66,11 @@ describe.each(DRIVERS)('drain (%s driver)', (driver) => {
     await conn.db.execute(sql`update sluice.jobs set payload = '{"n":"two"}' where id = ${badPayload.id}`);
     const orphan = await enqueue(conn.db, defineJob({ type: 'drain-orphan', payload: n, handler: async () => {} }), { n: 3 });
     const summary = await drain(conn.db, [strict], { budgetMs: 5_000 });
-    expect(summary).toMatchObject({ claimed: 3, dead: 3, completed: 0, retried: 0 });
+    expect(summary).toMatchObject({ claimed: 2, dead: 2, completed: 0, retried: 0 });
     expect(await jobRow(conn.db, perm.id)).toMatchObject({ status: 'dead', attempts: 1, last_error: 'PermanentError: card declined' });
     expect((await jobRow(conn.db, badPayload.id))!.last_error).toMatch(/^payload failed validation/);
-    expect((await jobRow(conn.db, orphan.id))!.last_error).toBe('unknown job type "drain-orphan"');
+    // A rolling deploy's old drain meeting a new type: the job waits for a drain that knows it.
+    expect(await jobRow(conn.db, orphan.id)).toMatchObject({ status: 'pending', attempts: 0, last_error: null });
   });
 
   it('stores any error text exactly: quotes, braces, commas, backslashes, NULL-ish words, unicode', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { connect, DRAIN_DEFAULTS, JOB_DEFAULTS, migrate, type Db } from '../../lib/queue/index.js';
+import { connect, DRAIN_DEFAULTS, migrate, type Db } from '../../lib/queue/index.js';
 import { jobClaim, type ClaimParams } from '../../lib/queue/queries-drain.js';
 import { round, type Context } from '../context.js';
 
@@ -33,9 +33,9 @@ function claimQuery(params: ClaimParams): Promise<{ sql: string; params: unknown
   return jobClaim(capture as unknown as Db, params).then(() => new PgDialect().sqlToQuery(captured!));
 }
 
+// As a drain sends it: its own types only (issue 11), the lease its heartbeats renew.
 const params = (limit: number): ClaimParams => ({
-  token: randomUUID(), limit, types: null, rescueLimit: 0, leaseMs: { noop: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs },
-  defaultLeaseMs: JOB_DEFAULTS.timeoutMs + DRAIN_DEFAULTS.leaseGraceMs, outcomes: [], flow: null,
+  token: randomUUID(), limit, types: ['noop'], rescueLimit: 0, leaseMs: DRAIN_DEFAULTS.leaseGraceMs, outcomes: [], flow: null,
 });
 
 interface Case { label: string; otherRows: number; conn: ReturnType<typeof connect>; admin: pg.Client }

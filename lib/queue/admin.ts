@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import { JobNotFoundError, JobStateError } from './errors.js';
 import { jobCancel, jobGet, jobList, jobRetryDead, type JobChange, type JobRow } from './queries.js';
+import { stepsOfJob } from './queries-steps.js';
 import type { JobStatus } from './schema.js';
 
 /** A job as the admin API shows it (camelCase, ISO 8601 timestamps, no lease token). */
@@ -19,6 +20,21 @@ export interface JobView {
   startedAt: string | null;
   idempotencyKey: string | null;
   debounceKey: string | null;
+  /** Flow limits' keys ('' for a limit over the whole type); null when the type had no such limit at enqueue. */
+  concurrencyKey: string | null;
+  rateKey: string | null;
+}
+
+/** A finished durable step of a job (ctx.step), with its stored result. */
+export interface StepView {
+  name: string;
+  result: unknown;
+  finishedAt: string;
+}
+
+/** A job with its finished steps: GET /api/jobs/:id. */
+export interface JobDetail extends JobView {
+  steps: StepView[];
 }
 
 
@@ -29,7 +45,7 @@ function view(r: JobRow): JobView {
     id: r.id, type: r.type, status: r.status, payload: r.payload, priority: r.priority,
     attempts: r.attempts, maxAttempts: r.max_attempts, runAfter: iso(r.run_after)!, lockedUntil: iso(r.locked_until),
     lastError: r.last_error, createdAt: iso(r.created_at)!, startedAt: iso(r.started_at), idempotencyKey: r.idempotency_key,
-    debounceKey: r.debounce_key,
+    debounceKey: r.debounce_key, concurrencyKey: r.concurrency_key ?? null, rateKey: r.rate_key ?? null,
   };
 }
 
@@ -50,10 +66,11 @@ export async function listJobs(db: Db, o: ListJobsOptions = {}): Promise<{ jobs:
   return { jobs: page, nextCursor: found.length > limit ? page[page.length - 1]!.id : null };
 }
 
-export async function getJob(db: Db, id: string): Promise<JobView> {
-  const row = await jobGet(db, id);
+/** One job with its finished steps; JobNotFoundError when there is none. */
+export async function getJob(db: Db, id: string): Promise<JobDetail> {
+  const [row, steps] = await Promise.all([jobGet(db, id), stepsOfJob(db, id)]);
   if (!row) throw new JobNotFoundError(id);
-  return view(row);
+  return { ...view(row), steps: steps.map((s) => ({ name: s.name, result: s.result, finishedAt: iso(s.finished_at)! })) };
 }
 
 /**

@@ -23,6 +23,8 @@ const envSchema = z.object({
   NEON_WS_PROXY: z.string().optional(),
   /** Largest payload accepted by enqueue, in bytes of JSON. Default 256 KB. */
   SLUICE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Largest result a durable step (ctx.step) may store, in bytes of JSON; a larger one ends the job dead. Default 256 KB. */
+  SLUICE_MAX_STEP_BYTES: z.coerce.number().int().positive().default(256 * 1024),
   /** Bearer secrets of the HTTP surface. A route whose secret is unset answers 500, never runs open. */
   ENQUEUE_SECRET: optionalSecret,
   ADMIN_SECRET: optionalSecret,
@@ -120,13 +122,15 @@ export const DRAIN_DEFAULTS = {
    *  to start within the lease grace). Larger batches mean fewer round trips per job; lower it for
    *  payloads of many kilobytes, as up to two batches are in memory at once. */
   batchSize: 1_000,
-  /** Lease slack beyond a job's timeout: how long a claimed job may wait in the drain before it starts. */
+  /** A job's lease: how long it lasts past the claim or the last heartbeat. The drain renews the leases
+   *  of the jobs it holds every third of it, so a dead drain's jobs are rescued this long after it died. */
   leaseGraceMs: 10_000,
   /** Buffered outcomes are written at the latest this long after the first of them. */
   flushDelayMs: 250,
   /** Rows the rescue looks at per pass. */
   rescueLimit: 1_000,
-  /** Flow limits' slots spent for over an hour that a cron tick deletes, at most (queries-flow.ts). */
+  /** Rows a cron tick that ran jobs prunes, at most, of each kind: flow limits' slots spent for over an
+   *  hour (queries-flow.ts), steps whose job is gone (queries-steps.ts). */
   flowPruneBatch: 10_000,
 } as const;
 

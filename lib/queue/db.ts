@@ -47,8 +47,11 @@ export function connect(url = config().DATABASE_URL, opts: ConnectOptions = {}):
   const max = opts.max ?? 20;
   if (driver === 'pg') {
     const pool = new pg.Pool({ connectionString: url, max });
-    // An idle client's error (server restart, network drop) must not crash the process; the next query reconnects.
+    // A client's error (server restart, a terminated backend, a network drop) must not crash the
+    // process: the pool drops an idle client and the next query reconnects; a checked-out one (a
+    // handler's open transaction) also emits 'error' between queries, and its next query fails instead.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { db: drizzlePg(pool), driver, pool, close: () => pool.end() };
   }
   // Node 20 has no global WebSocket.
@@ -63,5 +66,6 @@ export function connect(url = config().DATABASE_URL, opts: ConnectOptions = {}):
   }
   const pool = new NeonPool({ connectionString: url, max });
   pool.on('error', () => {});
+  pool.on('connect', (client: { on(event: 'error', listener: () => void): unknown }) => client.on('error', () => {}));
   return { db: drizzleNeon(pool), driver, pool, close: () => pool.end() };
 }

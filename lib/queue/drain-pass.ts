@@ -1,42 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { DRAIN_DEFAULTS, JOB_DEFAULTS } from './config.js';
+import { DRAIN_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
 import type { DrainSummary } from './drain.js';
 import type { JobDefinition } from './jobs.js';
-import { type ClaimedJob, jobClaim, jobWriteOutcomes, type Outcome } from './queries-drain.js';
+import { type Held, LeaseKeeper } from './lease-keeper.js';
+import { jobClaim, jobsOfClaim, jobWriteOutcomes, type Outcome } from './queries-drain.js';
+import { isConnectionError, isTransient } from './db-errors.js';
 import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
 import { drainMarkOk } from './queries.js';
+import { untilDeadline } from './deadline.js';
+import type { LivePass, PassSettings } from './pass-types.js';
 import { failure, runJob } from './run-job.js';
-
-/** The resolved settings of one pass (drain() works them out from its options). */
-export interface PassSettings {
-  deadline: number;
-  /** deadline less the reserve: claiming stops and running handlers are signalled. */
-  stopAt: number;
-  /** How long after stopAt a handler may take to settle before it is abandoned. */
-  settleMs: number;
-  concurrency: number;
-  batchSize: number;
-  maxJobs: number;
-  leaseGraceMs: number;
-  types: string[] | null;
-  /** Called once as the pass starts, with a live view of it (a tick's fan-out decision reads it). */
-  observe?: (pass: LivePass) => void;
-}
-
-/** What a pass shows of itself while it runs. */
-export interface LivePass {
-  /** Counts so far (the same object run() returns at the end, without stoppedBy and durationMs). */
-  readonly summary: Readonly<DrainSummary>;
-  /** Handlers running now. */
-  runningNow(): number;
-  /** The earliest time (epoch ms) a job this pass retried or gave back, or one its empty claim saw
-   *  pending, becomes due; null if none. */
-  nextDueAt(): number | null;
-}
-
-/** A claimed job, its claim's token, and when its lease ends by the local clock. */
-type Leased = { job: ClaimedJob; token: string; leaseEnd: number };
 
 /**
  * The state of one drain pass, as an event loop: every change (a claim answered, a job finished, the
@@ -46,11 +20,10 @@ type Leased = { job: ClaimedJob; token: string; leaseEnd: number };
 export class DrainPass implements LivePass {
   readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
   private readonly byType: Map<string, JobDefinition>;
-  private readonly leaseMs: Record<string, number>;
-  private readonly defaultLeaseMs: number;
   private readonly flow: FlowLimits | null;
+  private readonly leases: LeaseKeeper;
 
-  private readonly queue: Leased[] = []; // claimed, not started
+  private readonly queue: Held[] = []; // claimed, not started
   private outcomes: Outcome[] = []; // decided, not written
   private running = 0;
   private finished = 0;
@@ -74,6 +47,10 @@ export class DrainPass implements LivePass {
   private closing = false;
   private failure: unknown;
   private transientErrors = 0;
+  private lastConnectionError: unknown;
+  private backoffMs = 0; // the database dropped a statement: wait this long before the next one
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private readonly lostClaims: string[] = []; // tokens of claims whose answer was lost: they may have leased jobs
 
   private readonly inFlight = new Set<Promise<unknown>>();
   private wake = () => {};
@@ -85,9 +62,8 @@ export class DrainPass implements LivePass {
     private readonly s: PassSettings,
   ) {
     this.byType = new Map(jobs.map((j) => [j.type, j]));
-    this.leaseMs = Object.fromEntries(jobs.map((j) => [j.type, j.timeoutMs + s.leaseGraceMs]));
-    this.defaultLeaseMs = JOB_DEFAULTS.timeoutMs + s.leaseGraceMs;
     this.flow = flowLimitsOf(s.types === null ? jobs : jobs.filter((j) => s.types!.includes(j.type)));
+    this.leases = new LeaseKeeper(db, s.leaseGraceMs, this.flow !== null, this.onStop);
   }
 
   runningNow(): number {
@@ -119,7 +95,7 @@ export class DrainPass implements LivePass {
         if (canClaim && this.wantsClaim(idle)) {
           this.exhausted = false;
           this.track(this.claim().finally(() => this.claims--));
-        } else if (idle && this.windowTimer === undefined) {
+        } else if (idle && this.windowTimer === undefined && this.backoffTimer === undefined) {
           stopped = this.winding ? 'deadline' : canClaim ? 'empty' : 'maxJobs';
           break;
         }
@@ -128,6 +104,8 @@ export class DrainPass implements LivePass {
     } finally {
       clearTimeout(stopTimer);
       clearTimeout(this.windowTimer);
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = undefined;
       await this.windDown();
     }
     if (this.failure !== undefined) throw this.failure;
@@ -147,8 +125,8 @@ export class DrainPass implements LivePass {
    */
   private wantsClaim(idle: boolean): boolean {
     const allowed = this.claimSize() >= this.s.batchSize ? 2 : 1;
-    if (this.claims >= allowed || this.queue.length >= this.s.concurrency || this.winding) return false;
-    return !this.exhausted || (idle && (this.outcomes.length > 0 || this.gaveBack));
+    if (this.claims >= allowed || this.queue.length >= this.s.concurrency || this.winding || this.backoffTimer) return false;
+    return !this.exhausted || (idle && (this.outcomes.length > 0 || this.gaveBack || this.lostClaims.length > 0));
   }
 
   /** Claims start at 2 x concurrency and grow with the job rate, to what can start within the lease grace. */
@@ -161,6 +139,7 @@ export class DrainPass implements LivePass {
 
   private async claim(): Promise<void> {
     this.claims++;
+    await this.adoptLostClaims();
     const limit = this.claimSize();
     this.asked += limit;
     const token = randomUUID();
@@ -169,10 +148,15 @@ export class DrainPass implements LivePass {
     this.rescueDone = true;
     // The lease is counted from when the claim was sent, by our clock: never later than the database's.
     const sentAt = Date.now();
-    const { leaseMs, defaultLeaseMs, flow } = this;
+    const { flow } = this;
+    const leaseMs = this.s.leaseGraceMs;
     const result = await this.send((outcomes) => {
       this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, defaultLeaseMs, outcomes, rescueLimit, flow });
+      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, outcomes, rescueLimit, flow });
+    }).catch((error: unknown) => {
+      // The answer is lost, but the claim may have committed: look for its jobs once the database answers.
+      if (isConnectionError(error)) this.lostClaims.push(token);
+      throw error;
     }).finally(() => (this.asked -= limit));
     if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
     for (const job of result.expired) {
@@ -186,8 +170,20 @@ export class DrainPass implements LivePass {
     this.heartbeatWritten = result.heartbeat;
     if (result.next_due_ms !== null) this.noteDue(sentAt + Math.max(0, result.next_due_ms));
     this.summary.claimed += result.jobs.length;
-    for (const job of result.jobs) this.queue.push({ job, token, leaseEnd: sentAt + (leaseMs[job.type] ?? defaultLeaseMs) });
+    for (const job of result.jobs) this.queue.push(this.leases.hold(job, token, sentAt + leaseMs));
     if (result.jobs.length < limit) this.exhausted = true;
+  }
+
+  /** Takes up the jobs of claims whose answer a dropped connection lost, if they committed. */
+  private async adoptLostClaims(): Promise<void> {
+    while (this.lostClaims.length > 0) {
+      const token = this.lostClaims[0]!;
+      const sentAt = Date.now();
+      const jobs = await jobsOfClaim(this.db, token);
+      this.lostClaims.shift();
+      this.summary.claimed += jobs.length;
+      for (const { lease_left_ms, ...job } of jobs) this.queue.push(this.leases.hold(job, token, sentAt + lease_left_ms));
+    }
   }
 
   /**
@@ -213,21 +209,23 @@ export class DrainPass implements LivePass {
    * lease no longer covers a full timeout (it waited too long in the queue; another drain may rescue
    * it), or a run of its type has taken longer than what is left before stopAt.
    */
-  private startOrRelease({ job, token, leaseEnd }: Leased): void {
+  private startOrRelease(held: Held): void {
+    const { job, token } = held;
+    if (held.lost) return this.leases.drop(job.id); // another run has it now
     const definition = this.byType.get(job.type);
     const now = Date.now();
-    const leaseTooShort = definition !== undefined && leaseEnd - now < definition.timeoutMs;
+    const leaseGone = held.lease.end <= now;
     const tooLate = now + (this.longestRun.get(job.type) ?? 0) > this.s.stopAt;
-    if (leaseTooShort || tooLate) {
+    if (leaseGone || tooLate) {
       this.winding ||= tooLate;
       this.record({ id: job.id, token, kind: 'release' });
       return;
     }
     this.running++;
     this.firstStart ||= now;
-    const limits = { leaseEnd, stopAt: this.s.stopAt, settleMs: this.s.settleMs };
+    const limits = { lease: held.lease, stopAt: this.s.stopAt, settleMs: this.s.settleMs, maxStepBytes: this.s.maxStepBytes };
     // runJob never rejects, so a run needs no tracking of its own: `running` counts it until it ends.
-    void runJob(job, token, definition, this.db, limits, this.onStop).then((outcome) => {
+    void runJob(job, token, definition, this.db, limits, held.control).then((outcome) => {
       this.running--;
       this.finished++;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));
@@ -270,7 +268,10 @@ export class DrainPass implements LivePass {
     this.outcomes = [];
     this.statements++;
     try {
-      return await statement(batch);
+      const result = await statement(batch);
+      this.backoffMs = 0;
+      for (const o of batch) this.leases.drop(o.id); // written: its lease needs no more heartbeats
+      return result;
     } catch (error) {
       this.outcomes.push(...batch);
       throw error;
@@ -279,12 +280,24 @@ export class DrainPass implements LivePass {
     }
   }
 
+  /** A dropped connection or a restarting server: the next statement waits 50 ms, doubling to 1 s. */
+  private backOff(error: unknown): void {
+    this.lastConnectionError = error;
+    this.backoffMs = Math.min(1_000, Math.max(50, this.backoffMs * 2));
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = setTimeout(() => { this.backoffTimer = undefined; this.wake(); }, this.backoffMs);
+  }
+
   /** Follows a promise: wakes the loop when it settles and keeps its failure for run() to throw. */
   private track(p: Promise<unknown>): void {
-    // A deadlock or serialization failure only delays a statement (its outcomes went back to the
-    // buffer). A few are retried; more than that and something is wrong with the database.
+    // A dropped connection only delays a statement (its outcomes went back to the buffer): it goes again
+    // after a backoff, on a fresh connection, while handlers keep running. A deadlock or serialization
+    // failure is retried a few times; more than that and something is wrong with the database.
     const settled = p
-      .catch((error) => { if (!isTransient(error) || ++this.transientErrors > 5) this.failure ??= error; })
+      .catch((error) => {
+        if (isConnectionError(error)) this.backOff(error);
+        else if (!isTransient(error) || ++this.transientErrors > 5) this.failure ??= error;
+      })
       .finally(() => { this.inFlight.delete(settled); this.wake(); });
     this.inFlight.add(settled);
   }
@@ -302,13 +315,17 @@ export class DrainPass implements LivePass {
       while (this.inFlight.size > 0 || this.running > 0) {
         await new Promise<void>((resolve) => (this.wake = resolve)); // every run and statement ending wakes this
       }
-      for (const { job, token } of this.queue.splice(0)) this.record({ id: job.id, token, kind: 'release' });
+      for (const h of this.queue.splice(0)) if (!h.lost) this.record({ id: h.job.id, token: h.token, kind: 'release' });
       clearTimeout(this.flushTimer);
-      while (this.outcomes.length > 0) {
+      // Dropped connections are waited out until the deadline; past it the leases settle what is left.
+      while (this.outcomes.length > 0 && Date.now() < this.s.deadline) {
         try {
           await this.send((o) => jobWriteOutcomes(this.db, o, this.flow));
         } catch (error) {
-          if (!isTransient(error) || ++this.transientErrors > 5) throw error;
+          if (isConnectionError(error)) {
+            this.lastConnectionError = error;
+            await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, this.s.deadline - Date.now()))));
+          } else if (!isTransient(error) || ++this.transientErrors > 5) throw error;
         }
       }
       // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails
@@ -316,26 +333,8 @@ export class DrainPass implements LivePass {
       // An empty last claim wrote it already: one statement for an empty pass.
       if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db).catch(() => {});
     })());
-  }
-}
-
-/** Postgres errors that mean "try again": deadlock_detected, serialization_failure. */
-function isTransient(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
-}
-
-/**
- * Waits for `work` until `deadline` at most; a failure of `work` before then is thrown. The timer alone
- * ends the wait, with no look at Date.now(): firing a millisecond early only returns that much early.
- */
-async function untilDeadline(deadline: number, work: Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now())); });
-  try {
-    await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-    work.catch(() => {}); // finishing late is fine; failing late has no one left to tell
+    this.leases.stop();
+    // Outcomes a database unreachable until the deadline kept unwritten: the pass ended early, say why.
+    if (this.outcomes.length > 0 && this.lastConnectionError !== undefined) this.failure ??= this.lastConnectionError;
   }
 }

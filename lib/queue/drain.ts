@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { DRAIN_DEFAULTS } from './config.js';
+import { config, DRAIN_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
-import { DrainPass, type LivePass } from './drain-pass.js';
+import { DrainPass } from './drain-pass.js';
+import type { LivePass } from './pass-types.js';
 import type { JobDefinition } from './jobs.js';
 
 const DAY_MS = 86_400_000;
@@ -18,11 +19,12 @@ export const drainOptionsSchema = z.strictObject({
   concurrency: z.number().int().positive().max(1000).optional(),
   /** Most jobs per claim statement. Default 1,000. */
   batchSize: z.number().int().positive().max(10_000).optional(),
-  /** Claim only these types. Default: all (a type with no definition goes dead). */
+  /** Claim only these types (each needs a definition). Default: the types of the definitions given; jobs of
+   *  any other type stay pending for a drain that knows them (an old deployment meeting a new type). */
   types: z.array(z.string().min(1)).min(1).optional(),
   /** Stop after claiming this many jobs. Default: no limit. */
   maxJobs: z.number().int().positive().optional(),
-  /** Lease slack beyond a job's timeout. Default 10 s; at least 1 s, as the claim's round trip spends some of it. */
+  /** A job's lease past the claim or the last heartbeat (renewed every third of it). Default 10 s; at least 1 s. */
   leaseGraceMs: z.number().int().min(1_000).max(DAY_MS).optional(),
   /** Called once as the pass starts with a live view of it (counts so far, handlers running). */
   observe: z.custom<(pass: LivePass) => void>((f) => typeof f === 'function', 'observe must be a function').optional(),
@@ -49,7 +51,7 @@ export interface DrainSummary {
  */
 export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions = {}): Promise<DrainSummary> {
   const o = drainOptionsSchema.parse(options);
-  // With no definitions every claimed job would be an unknown type and go dead: refuse instead.
+  // With no definitions there is nothing to run: refuse rather than claim nothing forever.
   if (jobs.length === 0) throw new TypeError('drain() needs at least one job definition');
   // A listed type without a definition would be claimed only to go dead as unknown.
   const undefinedTypes = (o.types ?? []).filter((t) => !jobs.some((j) => j.type === t));
@@ -66,7 +68,8 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     batchSize: o.batchSize ?? DRAIN_DEFAULTS.batchSize,
     maxJobs: o.maxJobs ?? Infinity,
     leaseGraceMs: o.leaseGraceMs ?? DRAIN_DEFAULTS.leaseGraceMs,
-    types: o.types ?? null,
+    types: o.types ?? [...new Set(jobs.map((j) => j.type))],
+    maxStepBytes: config().SLUICE_MAX_STEP_BYTES,
     observe: o.observe,
   }).run();
 }

@@ -3,14 +3,11 @@ import { config } from './config.js';
 import type { Db } from './db.js';
 import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './errors.js';
 import { uuidv7 } from './ids.js';
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
+import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from './json.js';
 import type { FlowLimit, JobDefinition, JobRegistry } from './jobs.js';
 import { jobDebounce, jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
 
 const INT32_MAX = 2 ** 31 - 1;
-// In JSON text: a \u0000 escape, or the escape of an unpaired surrogate (JSON.stringify writes paired
-// ones as characters), not itself preceded by an escaped backslash.
-const UNSTORABLE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /** Per-enqueue options; the HTTP API validates its body with the same schema. */
 export const enqueueOptionsSchema = z
@@ -153,9 +150,7 @@ function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: 
     );
   }
   const payloadJson = serialize(payload.data, job.type, index);
-  // JSON.stringify writes "\u" only to escape control characters and lone surrogates (or after an
-  // escaped backslash): text without it needs no regex.
-  if (payloadJson.includes('\\u') && UNSTORABLE.test(payloadJson)) {
+  if (jsonUnstorable(payloadJson)) {
     const message = `${at(index)}payload for "${job.type}" holds a NUL character or a lone UTF-16 surrogate, which Postgres cannot store`;
     throw new ValidationError(message, [{ code: 'custom', path: [], message, input: undefined }]);
   }

@@ -5,9 +5,10 @@ export { defineJob, jobRegistry, MAX_FLOW_LIMIT, type FlowLimit, type JobContext
 export { enqueue, enqueueMany, enqueueOptionsSchema, type EnqueueContext, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
 export { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from './drain.js';
-export type { LivePass } from './drain-pass.js';
+export type { LivePass } from './pass-types.js';
 export { queueStats, type QueueStats } from './stats.js';
-export { listJobs, getJob, retryJob, cancelJob, type JobView, type ListJobsOptions } from './admin.js';
+export { listJobs, getJob, retryJob, cancelJob, type JobDetail, type JobView, type ListJobsOptions, type StepView } from './admin.js';
+export { LeaseLostError, StepResultError, type StepOptions } from './steps.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './pause.js';
 export { typeViews, type FlowLimitView, type TypeView } from './type-view.js';
 export { defineSchedule, dueSlots, enqueueDueSlots, nextSlot, ON_TIME_MS, type CatchUp, type ScheduleDefinition } from './schedules.js';

@@ -2,13 +2,25 @@ import type { z } from 'zod';
 import { JOB_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
+import type { StepOptions } from './steps.js';
 
-/** What a handler knows about the run it is in. */
+/** What a handler knows about the run it is in, and its tools for long and idempotent work. */
 export interface JobContext {
   job: { id: string; type: string; attempt: number; maxAttempts: number; createdAt: Date };
-  /** Fires at the job's timeout, at the drain's deadline, or when the lease runs out. Pass it on to fetch(). */
+  /** Fires at the job's timeout, at the drain's deadline, or when the lease is lost. Pass it on to fetch(). */
   signal: AbortSignal;
   db: Db;
+  /**
+   * A durable step: runs `fn` once per job and name, stores its JSON result, and on any later run of
+   * the job returns that result without running `fn`. `fn` gets the database, or with
+   * `{ transaction: true }` a transaction that also records the step, so its writes and the mark
+   * commit together. The result comes back as JSON gives it (a Date becomes a string).
+   */
+  step<T>(name: string, fn: (db: Db) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  /** A durable sleep: the job is handed back (attempt returned) and resumes after `ms`, in a later drain. */
+  sleep(name: string, ms: number): Promise<void>;
+  /** Renews the job's lease now (the drain renews it by itself while the handler's event loop turns). Rejects once the lease is lost. */
+  heartbeat(): Promise<void>;
 }
 
 export type JobHandler<P> = (payload: P, ctx: JobContext) => Promise<void>;

@@ -24,3 +24,14 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   }
   return false;
 }
+
+// In JSON text: a \u0000 escape, or the escape of an unpaired surrogate (JSON.stringify writes paired
+// ones as characters), not itself preceded by an escaped backslash.
+const UNSTORABLE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+/** Whether JSON text holds what jsonb cannot store: a NUL character or a lone UTF-16 surrogate. */
+export function jsonUnstorable(text: string): boolean {
+  // JSON.stringify writes "\u" only to escape control characters and lone surrogates (or after an
+  // escaped backslash): text without it needs no regex.
+  return text.includes('\\u') && UNSTORABLE.test(text);
+}

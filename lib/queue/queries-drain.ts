@@ -5,7 +5,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import { flowClaim, flowFreedCte, type FlowLimits } from './queries-flow.js';
-import { json, notPaused, ofTypes, rows } from './queries.js';
+import { notPaused, ofTypes, rows } from './queries.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;
 
@@ -20,6 +20,8 @@ export interface Outcome {
   /** retry/release: run again this many ms after the database's now(); null keeps run_after. */
   delay_ms?: number | null;
   error?: string | null;
+  /** The run used durable steps: a done outcome deletes the job's steps with it. */
+  steps?: boolean;
 }
 
 export interface ClaimedJob {
@@ -71,8 +73,14 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null) {
       from outcome o
       where o.kind <> 'done' and j.id = o.id and j.lock_token = o.token
       returning j.id
-    )${flow ? sql`, ${flowFreedCte}` : sql``}`;
+    )${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}`;
 }
+
+/** A succeeded job's steps go with it (only batches holding a run that used steps carry this). */
+const stepsGoneCte = sql`steps_gone as (
+      delete from sluice.job_steps s using finished f where s.job_id = f.id
+      returning s.job_id
+    )`;
 
 export interface ExpiredLease {
   id: string;
@@ -88,9 +96,8 @@ export interface ClaimParams {
   limit: number;
   /** Only these types; null for all. */
   types: string[] | null;
-  /** Lease length per job type in ms; types not listed get defaultLeaseMs. */
-  leaseMs: Record<string, number>;
-  defaultLeaseMs: number;
+  /** The lease each claimed job gets, in ms; the drain's heartbeats renew it while it holds the job. */
+  leaseMs: number;
   /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
   outcomes: Outcome[];
   /** Also list up to this many running jobs whose lease expired (the rescue; saves a round trip). */
@@ -128,8 +135,7 @@ export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
 
 /** The claim statement itself: jobClaim sends it; a test EXPLAINs it, so its plan stays on jobs_claim_idx. */
 export function jobClaimSql(p: ClaimParams): SQL {
-  // A job's lease: its type's timeout plus the grace, from the claim's now().
-  const lease = (type: SQL) => sql`now() + coalesce((${json(p.leaseMs)} ->> ${type})::float8, ${p.defaultLeaseMs}) * interval '1 millisecond'`;
+  const lease = sql`now() + ${p.leaseMs}::float8 * interval '1 millisecond'`;
   // With flow limits the jobs are picked by flowClaim's CTEs, which take the limits' slots; without,
   // straight from the index.
   const flow = p.flow ? flowClaim(p, p.flow, lease) : null;
@@ -146,7 +152,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
         attempts = j.attempts + 1,
         lock_token = ${p.token},
         started_at = now(),
-        locked_until = ${lease(sql`j.type`)}
+        locked_until = ${lease}
       -- "= any(array(...))" rather than a join: the planner then fetches each row by primary key
       -- instead of hashing the whole table, which it prefers while the table is small.
       where j.id = any(array(${pick}))
@@ -185,4 +191,44 @@ export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLi
         select ((select count(*) from finished) + (select count(*) from settled))::int as written`,
   );
   return result!.written;
+}
+
+/**
+ * Renews the leases of jobs a drain holds (running or waiting to start): each gets `leaseMs` more from
+ * now, its concurrency slot too, while it still holds `token`. Returns the ids renewed; any other was
+ * lost to a rescue.
+ */
+export async function jobHeartbeat(db: Db, held: { id: string; token: string }[], leaseMs: number, flow: boolean): Promise<string[]> {
+  const ids = `{${held.map((h) => h.id).join(',')}}`;
+  const tokens = `{${held.map((h) => h.token).join(',')}}`;
+  const renewed = await rows<{ id: string }>(
+    db,
+    sql`with held as (select * from unnest(${ids}::uuid[], ${tokens}::uuid[]) as h(id, token)),
+        renewed as (
+          update sluice.jobs j set locked_until = now() + ${leaseMs}::float8 * interval '1 millisecond'
+          from held h where j.id = h.id and j.lock_token = h.token and j.status = 'running'
+          returning j.id
+        )${flow ? sql`,
+        slots as (
+          update sluice.flow_slots s set held_until = now() + ${leaseMs}::float8 * interval '1 millisecond'
+          from held h where s.limiter = 'concurrency' and s.job_id = h.id and s.token = h.token
+          returning s.job_id
+        )` : sql``}
+        select id from renewed`,
+  );
+  return renewed.map((r) => r.id);
+}
+
+/**
+ * The jobs a claim leased, found by its token: a claim whose answer was lost with its connection may
+ * have committed. Looked up among running rows (jobs_rescue_idx), ms of lease left with each.
+ */
+export async function jobsOfClaim(db: Db, token: string): Promise<(ClaimedJob & { lease_left_ms: number })[]> {
+  return rows(
+    db,
+    sql`select id, type, payload, attempts, max_attempts, created_at,
+               (extract(epoch from locked_until - now()) * 1000)::float8 as lease_left_ms
+        from sluice.jobs where status = 'running' and locked_until >= now() and lock_token = ${token}::uuid
+        order by priority desc, run_after`,
+  );
 }

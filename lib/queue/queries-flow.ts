@@ -85,7 +85,7 @@ export interface FlowClaim {
  * counted that did not happen (a window under-used, never over-used), while a concurrency slot taken
  * for a job that did not start would block its key for a whole lease.
  */
-export function flowClaim(p: { token: string; limit: number; types: string[] | null }, f: FlowLimits, lease: (type: SQL) => SQL): FlowClaim {
+export function flowClaim(p: { token: string; limit: number; types: string[] | null }, f: FlowLimits, lease: SQL): FlowClaim {
   const ckey = sql`coalesce(concurrency_key, '')`;
   const rkey = sql`coalesce(rate_key, '')`;
   // Jobs enqueued before their type had a limit carry no key: they count under the whole type's ('').
@@ -122,7 +122,7 @@ export function flowClaim(p: { token: string; limit: number; types: string[] | n
       from candidates c join limits l on l.type = c.type
       where l.c_limit is not null and (l.r_limit is null or c.id in (select job_id from r_taken))
     ),
-    ${takeSlots('c', 'concurrency', 'c_want', sql`l.c_limit`, lease(sql`w.type`), p.token)},
+    ${takeSlots('c', 'concurrency', 'c_want', sql`l.c_limit`, lease, p.token)},
     claimable as (
       select c.id from candidates c left join limits l on l.type = c.type
       where (l.r_limit is null or c.id in (select job_id from r_taken))

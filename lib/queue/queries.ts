@@ -98,6 +98,8 @@ export interface JobRow {
   started_at: string | null;
   idempotency_key: string | null;
   debounce_key: string | null;
+  concurrency_key: string | null;
+  rate_key: string | null;
 }
 
 /** The columns an admin sees: every one but the lease token. */
@@ -155,13 +157,16 @@ export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
   return result!;
 }
 
-/** Deletes a pending or dead job. A running job (or one claimed meanwhile) is left alone. */
+/** Deletes a pending or dead job, and its steps. A running job (or one claimed meanwhile) is left alone. */
 export async function jobCancel(db: Db, id: string): Promise<JobChange> {
   const [result] = await rows<JobChange>(
     db,
     sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
     cancelled as (
       delete from sluice.jobs j where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
+    ),
+    steps_gone as (
+      delete from sluice.job_steps s where s.job_id = ${id}::uuid and exists (select 1 from cancelled) returning s.job_id
     )
     select (select status from target) as previous,
            (select ${jobRow(sql`c`)} from cancelled c) as job,

@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import { describeError, PermanentError, RetryLaterError } from './errors.js';
-import type { JobDefinition } from './jobs.js';
+import type { JobContext, JobDefinition } from './jobs.js';
+import { StepResultError, StepRunner, StepYield } from './steps.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
 import { backoffDelayMs } from './retry.js';
 
@@ -10,12 +11,24 @@ export class AbortReason extends Error {
 }
 
 export interface RunLimits {
-  /** Epoch ms (local clock) at which this run's lease ends: claim sent + lease length. */
-  leaseEnd: number;
+  /** When this run's lease ends (epoch ms, local clock): the drain moves it on with each heartbeat. */
+  lease: { end: number };
   /** Epoch ms at which the signal fires because the drain is stopping. */
   stopAt: number;
   /** After the signal fires, how long a handler may take to settle before the drain gives up on it. */
   settleMs: number;
+  /** Largest durable step result, in bytes of JSON. */
+  maxStepBytes: number;
+}
+
+/** How the drain reaches a run: it stops it (deadline, lost lease) and renews its lease on demand. */
+export interface RunControl {
+  /** Functions the drain calls as it stops. */
+  onStop: Set<() => void>;
+  /** Set by the run: aborts it (the drain found its lease lost). */
+  abort?: (why: string) => void;
+  /** ctx.heartbeat(): renews this job's lease now; rejects once it is lost. */
+  heartbeat(): Promise<void>;
 }
 
 type Attempted = Pick<ClaimedJob, 'id' | 'attempts' | 'max_attempts'>;
@@ -34,17 +47,17 @@ export function failure(job: Attempted, token: string, definition: JobDefinition
  * when its lease ends, or when the drain stops (it calls every function in `onStop`), whichever is first.
  */
 export async function runJob(
-  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, onStop: Set<() => void>,
+  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, control: RunControl,
 ): Promise<Outcome> {
   try {
-    return await run(job, token, definition, db, limits, onStop);
+    return await run(job, token, definition, db, limits, control);
   } catch (error) {
     return failure(job, token, definition, `could not run the handler: ${describeError(error)}`);
   }
 }
 
 async function run(
-  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, onStop: Set<() => void>,
+  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, control: RunControl,
 ): Promise<Outcome> {
   if (!definition) return { id: job.id, token, kind: 'dead', error: `unknown job type "${job.type}"` };
   const parsed = await parsePayload(definition, job.payload);
@@ -67,16 +80,25 @@ async function run(
   };
   const started = Date.now();
   const timeoutAt = started + definition.timeoutMs;
-  const abortAt = Math.min(timeoutAt, limits.leaseEnd, limits.stopAt);
-  const why =
-    abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms`
-    : abortAt === limits.leaseEnd ? 'lease ran out before the job finished'
-    : 'the drain reached its deadline';
+  const abortAt = Math.min(timeoutAt, limits.stopAt);
+  const why = abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms` : 'the drain reached its deadline';
   timers.push(setTimeout(() => abort(why), Math.max(0, abortAt - started)));
+  // The lease moves on with every heartbeat: its timer looks again when it fires.
+  const watchLease = () => {
+    const left = limits.lease.end - Date.now();
+    if (left <= 0) abort('lease ran out before the job finished');
+    else timers.push(setTimeout(watchLease, left));
+  };
+  watchLease();
   const stopped = () => abort('the drain reached its deadline');
-  onStop.add(stopped);
+  control.onStop.add(stopped);
+  control.abort = abort;
 
-  const ctx = {
+  const steps = new StepRunner({
+    db, jobId: job.id, token, stopAt: limits.stopAt, maxResultBytes: limits.maxStepBytes,
+    throwIfAborted: () => { if (abortedBy) throw abortedBy; },
+  });
+  const ctx: JobContext = {
     job: { id: job.id, type: job.type, attempt: job.attempts, maxAttempts: job.max_attempts, createdAt: new Date(job.created_at) },
     get signal(): AbortSignal {
       if (!controller) {
@@ -86,6 +108,9 @@ async function run(
       return controller.signal;
     },
     db,
+    step: (name, fn, options) => steps.step(name, fn, options),
+    sleep: (name, ms) => steps.sleep(name, ms),
+    heartbeat: () => control.heartbeat(),
   };
   try {
     const result = await new Promise<Settled>((resolve) => {
@@ -97,18 +122,25 @@ async function run(
         resolve({ kind: 'threw', error }); // a handler that throws before returning its promise
       }
     });
-    if (result.kind === 'ok') return { id: job.id, token, kind: 'done' };
+    if (result.kind === 'ok') return { id: job.id, token, kind: 'done', steps: steps.used };
     if (result.kind === 'abandoned') {
       // It may still be running: keep others off the job until its lease would have ended anyway.
-      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, limits.leaseEnd - Date.now());
+      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, limits.lease.end - Date.now());
     }
     const { error } = result;
-    if (error instanceof PermanentError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
+    if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };
+    // Cut off by the drain's deadline after finishing steps: progress, so the attempt goes back. A run
+    // that finishes no step spends its attempt, so a job whose step never fits a drain still ends.
+    if (abortedBy?.message === 'the drain reached its deadline' && steps.finished > 0) {
+      return { id: job.id, token, kind: 'release', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
+    }
+    if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
     if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
     return failure(job, token, definition, (abortedBy ? `${abortedBy.message}: ` : '') + describeError(error));
   } finally {
     timers.forEach(clearTimeout);
-    onStop.delete(stopped);
+    control.onStop.delete(stopped);
+    control.abort = undefined;
   }
 }
 

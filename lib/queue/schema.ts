@@ -126,6 +126,23 @@ export const flowSlots = sluiceSchema.table(
 );
 
 /**
+ * Durable steps (issue 11): each finished step of a job, its JSON result, replayed by later runs of the
+ * job instead of running the step again. Written only while the run holds the job's lease; deleted by
+ * the statement that deletes the succeeded job (no foreign key: a cascade would cost every job delete
+ * a trigger, steps or not), by a cancel, and, for orphans, by the cron tick.
+ */
+export const jobSteps = sluiceSchema.table(
+  'job_steps',
+  {
+    jobId: uuid('job_id').notNull(),
+    name: text('name').notNull(),
+    result: jsonb('result').notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.name] })],
+);
+
+/**
  * The last slot each schedule (defineSchedule, in code) has enqueued (issue 10). A tick advances it
  * in the same transaction as it enqueues the slot's job, and only from an earlier value, so of two
  * ticks at once one enqueues and the other finds the slot taken. Rows of schedules removed from the

@@ -11,11 +11,11 @@ export interface TickHost {
   gate: IdleGate;
   /** The instance's job types (the backlog it would drain). */
   types: string[];
-  /** The longest lease a claim takes: the longest job timeout plus the lease grace. */
+  /** How long a drain's leases outlive its deadline were it to die (heartbeats renew them until then). */
   longestLeaseMs: number;
   /** The instance's schedules: whether a slot has come since this instance last looked, and enqueueing them. */
   schedules: { due(now: number): boolean; enqueue(now: number): Promise<number> };
-  /** Housekeeping a cron tick does after its drain, if the instance needs any (flow limits' spent slots). */
+  /** Housekeeping a cron tick does after a drain that ran jobs: flow limits' spent slots, orphaned steps. */
   prune?: () => Promise<unknown>;
 }
 
@@ -81,7 +81,8 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
     clearTimeout(checkpoint);
   }
   await host.gate.afterDrain(start, summary, pass).catch(logged('idle hint', undefined));
-  if (o.reason === 'tick' && host.prune) await host.prune().catch(logged('pruning', undefined));
+  // Only after work: what is pruned is left by jobs that ran, and an empty tick stays one statement.
+  if (o.reason === 'tick' && host.prune && summary.claimed > 0) await host.prune().catch(logged('pruning', undefined));
   const continued = await continueIfDue(host, o, hop, summary).catch(logged('continuation', false));
   return { ...summary, fannedOut: await fannedOut, continued, scheduled: scheduled ?? 0 };
 }
