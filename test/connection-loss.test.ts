@@ -53,3 +53,22 @@ describe('a terminated connection', () => {
     }
   });
 });
+
+describe('a database that stays unreachable', () => {
+  it('is tried again until the pass\'s stop time, then ends the pass with the connection error', async () => {
+    // Nothing listens on port 1: every connection is refused.
+    const nowhere = freshDatabase.reconnect('postgres://postgres@127.0.0.1:1/nowhere', 'pg');
+    const job = defineJob({ type: 'never', payload: z.object({}), handler: async () => {} });
+    let attempts = 0;
+    const counting = new Proxy(nowhere.db, {
+      get: (target, key, receiver) => (key === 'execute' ? (...args: unknown[]) => { attempts++; return (target.execute as (...a: unknown[]) => unknown)(...args); } : Reflect.get(target, key, receiver)),
+    });
+    try {
+      await expect(drain(counting, [job], { budgetMs: 1_500 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      // Claims went again with a backoff (50 ms doubling to 1 s) rather than ending the pass at once.
+      expect(attempts).toBeGreaterThanOrEqual(3);
+    } finally {
+      await nowhere.close();
+    }
+  });
+});

@@ -48,6 +48,7 @@ export class DrainPass implements LivePass {
   private failure: unknown;
   private transientErrors = 0;
   private lastConnectionError: unknown;
+  private reached = false; // a statement of this pass has succeeded
   private backoffMs = 0; // the database dropped a statement: wait this long before the next one
   private backoffTimer: NodeJS.Timeout | undefined;
   private readonly lostClaims: string[] = []; // tokens of claims whose answer was lost: they may have leased jobs
@@ -270,6 +271,7 @@ export class DrainPass implements LivePass {
     try {
       const result = await statement(batch);
       this.backoffMs = 0;
+      this.reached = true;
       for (const o of batch) this.leases.drop(o.id); // written: its lease needs no more heartbeats
       return result;
     } catch (error) {
@@ -334,7 +336,8 @@ export class DrainPass implements LivePass {
       if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db).catch(() => {});
     })());
     this.leases.stop();
-    // Outcomes a database unreachable until the deadline kept unwritten: the pass ended early, say why.
-    if (this.outcomes.length > 0 && this.lastConnectionError !== undefined) this.failure ??= this.lastConnectionError;
+    // A database unreachable until the deadline kept outcomes unwritten, or was never reached at all:
+    // the pass ended early, and says why (an empty pass would look like a quiet queue).
+    if (this.lastConnectionError !== undefined && (this.outcomes.length > 0 || !this.reached)) this.failure ??= this.lastConnectionError;
   }
 }
