@@ -10,7 +10,7 @@ import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
 import { drainMarkOk } from './queries.js';
 import { untilDeadline } from './deadline.js';
 import type { LivePass, PassSettings } from './pass-types.js';
-import { failure, runJob } from './run-job.js';
+import { failure, runJob, type RunLimits } from './run-job.js';
 
 /**
  * The state of one drain pass, as an event loop: every change (a claim answered, a job finished, the
@@ -22,6 +22,7 @@ export class DrainPass implements LivePass {
   private readonly byType: Map<string, JobDefinition>;
   private readonly flow: FlowLimits | null;
   private readonly leases: LeaseKeeper;
+  private readonly limits: RunLimits;
 
   private readonly queue: Held[] = []; // claimed, not started
   private outcomes: Outcome[] = []; // decided, not written
@@ -65,6 +66,7 @@ export class DrainPass implements LivePass {
     this.byType = new Map(jobs.map((j) => [j.type, j]));
     this.flow = flowLimitsOf(s.types === null ? jobs : jobs.filter((j) => s.types!.includes(j.type)));
     this.leases = new LeaseKeeper(db, s.leaseGraceMs, this.flow !== null, this.onStop);
+    this.limits = { stopAt: s.stopAt, settleMs: s.settleMs, maxStepBytes: s.maxStepBytes };
   }
 
   runningNow(): number {
@@ -215,7 +217,7 @@ export class DrainPass implements LivePass {
     if (held.lost) return this.leases.drop(job.id); // another run has it now
     const definition = this.byType.get(job.type);
     const now = Date.now();
-    const leaseGone = held.lease.end <= now;
+    const leaseGone = held.leaseEnd <= now;
     const tooLate = now + (this.longestRun.get(job.type) ?? 0) > this.s.stopAt;
     if (leaseGone || tooLate) {
       this.winding ||= tooLate;
@@ -224,9 +226,8 @@ export class DrainPass implements LivePass {
     }
     this.running++;
     this.firstStart ||= now;
-    const limits = { lease: held.lease, stopAt: this.s.stopAt, settleMs: this.s.settleMs, maxStepBytes: this.s.maxStepBytes };
     // runJob never rejects, so a run needs no tracking of its own: `running` counts it until it ends.
-    void runJob(job, token, definition, this.db, limits, held.control).then((outcome) => {
+    void runJob(job, token, definition, this.db, this.limits, held).then((outcome) => {
       this.running--;
       this.finished++;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));

@@ -3,14 +3,30 @@ import { type ClaimedJob, jobHeartbeat } from './queries-drain.js';
 import type { RunControl } from './run-job.js';
 import { LeaseLostError } from './steps.js';
 
-/** A job a pass holds: claimed, running or waiting to start, and its lease by the local clock. */
-export interface Held {
-  job: ClaimedJob;
-  token: string;
-  lease: { end: number };
+/**
+ * A job a pass holds: claimed, running or waiting to start, with its lease by the local clock. A class,
+ * not a literal with closures: a busy pass makes tens of thousands a second.
+ */
+export class Held implements RunControl {
   /** A heartbeat found the job's lease taken by another run: this pass must not start or settle it. */
-  lost: boolean;
-  control: RunControl;
+  lost = false;
+  abort?: (why: string) => void;
+
+  constructor(
+    readonly job: ClaimedJob,
+    readonly token: string,
+    /** When the lease ends (epoch ms): moved on by each heartbeat. */
+    public leaseEnd: number,
+    private readonly keeper: LeaseKeeper,
+  ) {}
+
+  get onStop(): Set<() => void> {
+    return this.keeper.onStop;
+  }
+
+  heartbeat(): Promise<void> {
+    return this.keeper.beat([this], true);
+  }
 }
 
 /**
@@ -18,7 +34,9 @@ export interface Held {
  * the keeper renews (one statement for all of them) the leases of the jobs held longer than that, so a
  * job runs as long as its timeout allows while its drain lives, and a dead drain's jobs are rescued at
  * most `leaseMs` after it died. Fast jobs settle before their first renewal: a busy pass of short jobs
- * sends no heartbeat at all. A job found lost is aborted, or never started.
+ * sends no heartbeat at all. A job found lost is aborted, or never started; so is a running job whose
+ * lease would end before the next heartbeat because this one failed (a little early rather than late:
+ * past its lease another drain may start it).
  */
 export class LeaseKeeper {
   private readonly held = new Map<string, Held>();
@@ -29,21 +47,20 @@ export class LeaseKeeper {
     private readonly db: Db,
     private readonly leaseMs: number,
     private readonly flow: boolean,
-    private readonly onStop: Set<() => void>,
+    readonly onStop: Set<() => void>,
   ) {}
 
   /** Starts holding a job whose lease ends at `leaseEnd`. */
   hold(job: ClaimedJob, token: string, leaseEnd: number): Held {
-    const held: Held = { job, token, lease: { end: leaseEnd }, lost: false, control: { onStop: this.onStop, heartbeat: () => this.beat([held], true) } };
+    const held = new Held(job, token, leaseEnd, this);
     this.held.set(job.id, held);
-    this.timer ??= setInterval(() => void this.beat([...this.held.values()].filter((h) => h.lease.end - Date.now() < (this.leaseMs * 2) / 3), false), this.leaseMs / 3);
+    this.timer ??= setInterval(() => this.tick(), this.leaseMs / 3);
     return held;
   }
 
   /** The pass settled the job (or gave it back): no more heartbeats for it. */
   drop(id: string): void {
-    this.held.delete(id);
-    if (this.held.size === 0) this.stop();
+    if (this.held.delete(id) && this.held.size === 0) this.stop();
   }
 
   stop(): void {
@@ -56,11 +73,16 @@ export class LeaseKeeper {
     return this.inFlight;
   }
 
+  private tick(): void {
+    const due = [...this.held.values()].filter((h) => h.leaseEnd - Date.now() < (this.leaseMs * 2) / 3);
+    void this.beat(due, false).catch(() => {});
+  }
+
   /**
-   * Renews these jobs' leases. A failed heartbeat is tried again at the next interval (two more before a
-   * lease ends); `strict` (ctx.heartbeat) rejects instead, and on a lost lease.
+   * Renews these jobs' leases. A failed heartbeat is tried again at the next interval; the runs whose
+   * lease would end before then are aborted. `strict` (ctx.heartbeat) rejects instead, and on a lost lease.
    */
-  private async beat(jobs: Held[], strict: boolean): Promise<void> {
+  async beat(jobs: Held[], strict: boolean): Promise<void> {
     if (jobs.length === 0) return;
     const sentAt = Date.now();
     const sent = jobHeartbeat(this.db, jobs.map((h) => ({ id: h.job.id, token: h.token })), this.leaseMs, this.flow);
@@ -69,15 +91,16 @@ export class LeaseKeeper {
     try {
       renewed = new Set(await sent);
     } catch (error) {
+      for (const h of jobs) if (h.leaseEnd - Date.now() <= this.leaseMs / 3) h.abort?.('its lease could not be renewed (the database did not answer)');
       if (strict) throw error;
       return;
     }
     for (const h of jobs) {
       if (renewed.has(h.job.id)) {
-        h.lease.end = Math.max(h.lease.end, sentAt + this.leaseMs);
+        h.leaseEnd = Math.max(h.leaseEnd, sentAt + this.leaseMs);
       } else {
         h.lost = true;
-        h.control.abort?.('the lease passed to another run (a rescue)');
+        h.abort?.('the lease passed to another run (a rescue)');
       }
     }
     if (strict && jobs.some((h) => h.lost)) throw new LeaseLostError();

@@ -1,7 +1,7 @@
 import type { Db } from './db.js';
 import { describeError, PermanentError, RetryLaterError } from './errors.js';
 import type { JobContext, JobDefinition } from './jobs.js';
-import { StepResultError, StepRunner, StepYield } from './steps.js';
+import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
 import { backoffDelayMs } from './retry.js';
 
@@ -11,8 +11,6 @@ export class AbortReason extends Error {
 }
 
 export interface RunLimits {
-  /** When this run's lease ends (epoch ms, local clock): the drain moves it on with each heartbeat. */
-  lease: { end: number };
   /** Epoch ms at which the signal fires because the drain is stopping. */
   stopAt: number;
   /** After the signal fires, how long a handler may take to settle before the drain gives up on it. */
@@ -24,8 +22,10 @@ export interface RunLimits {
 /** How the drain reaches a run: it stops it (deadline, lost lease) and renews its lease on demand. */
 export interface RunControl {
   /** Functions the drain calls as it stops. */
-  onStop: Set<() => void>;
-  /** Set by the run: aborts it (the drain found its lease lost). */
+  readonly onStop: Set<() => void>;
+  /** When the job's lease ends (epoch ms, local clock): the drain's heartbeats move it on. */
+  readonly leaseEnd: number;
+  /** Set by the run: aborts it (the drain found its lease lost, or could not renew it in time). */
   abort?: (why: string) => void;
   /** ctx.heartbeat(): renews this job's lease now; rejects once it is lost. */
   heartbeat(): Promise<void>;
@@ -65,53 +65,24 @@ async function run(
     return { id: job.id, token, kind: 'dead', error: `payload failed validation: ${describeError(parsed.error)}` };
   }
 
-  // The AbortController is made only if the handler reads ctx.signal: most never do, and at tens of
-  // thousands of jobs a second a controller and its listeners per job are a large share of the CPU.
-  let controller: AbortController | undefined;
-  let abortedBy: AbortReason | undefined;
   let settle: (result: Settled) => void = () => {};
   const timers: NodeJS.Timeout[] = [];
+  const ctx = new RunContext(job, token, db, limits, control);
   const abort = (reason: string) => {
-    if (abortedBy) return;
-    abortedBy = new AbortReason(reason);
-    controller?.abort(abortedBy);
+    if (!ctx.abortWith(new AbortReason(reason))) return;
     // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
     timers.push(setTimeout(() => settle({ kind: 'abandoned' }), limits.settleMs));
   };
+  // One timer a job: the timeout or the drain's stop, whichever is first. A lost lease is the drain's
+  // to notice (its heartbeats), through control.abort.
   const started = Date.now();
   const timeoutAt = started + definition.timeoutMs;
   const abortAt = Math.min(timeoutAt, limits.stopAt);
   const why = abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms` : 'the drain reached its deadline';
   timers.push(setTimeout(() => abort(why), Math.max(0, abortAt - started)));
-  // The lease moves on with every heartbeat: its timer looks again when it fires.
-  const watchLease = () => {
-    const left = limits.lease.end - Date.now();
-    if (left <= 0) abort('lease ran out before the job finished');
-    else timers.push(setTimeout(watchLease, left));
-  };
-  watchLease();
   const stopped = () => abort('the drain reached its deadline');
   control.onStop.add(stopped);
   control.abort = abort;
-
-  const steps = new StepRunner({
-    db, jobId: job.id, token, stopAt: limits.stopAt, maxResultBytes: limits.maxStepBytes,
-    throwIfAborted: () => { if (abortedBy) throw abortedBy; },
-  });
-  const ctx: JobContext = {
-    job: { id: job.id, type: job.type, attempt: job.attempts, maxAttempts: job.max_attempts, createdAt: new Date(job.created_at) },
-    get signal(): AbortSignal {
-      if (!controller) {
-        controller = new AbortController();
-        if (abortedBy) controller.abort(abortedBy);
-      }
-      return controller.signal;
-    },
-    db,
-    step: (name, fn, options) => steps.step(name, fn, options),
-    sleep: (name, ms) => steps.sleep(name, ms),
-    heartbeat: () => control.heartbeat(),
-  };
   try {
     const result = await new Promise<Settled>((resolve) => {
       settle = resolve;
@@ -122,16 +93,18 @@ async function run(
         resolve({ kind: 'threw', error }); // a handler that throws before returning its promise
       }
     });
-    if (result.kind === 'ok') return { id: job.id, token, kind: 'done', steps: steps.used };
+    const abortedBy = ctx.abortedBy;
+    const steps = ctx.steps;
+    if (result.kind === 'ok') return { id: job.id, token, kind: 'done', steps: steps?.used };
     if (result.kind === 'abandoned') {
       // It may still be running: keep others off the job until its lease would have ended anyway.
-      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, limits.lease.end - Date.now());
+      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - Date.now());
     }
     const { error } = result;
     if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };
     // Cut off by the drain's deadline after finishing steps: progress, so the attempt goes back. A run
     // that finishes no step spends its attempt, so a job whose step never fits a drain still ends.
-    if (abortedBy?.message === 'the drain reached its deadline' && steps.finished > 0) {
+    if (abortedBy?.message === 'the drain reached its deadline' && steps !== undefined && steps.finished > 0) {
       return { id: job.id, token, kind: 'release', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
     }
     if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
@@ -145,6 +118,64 @@ async function run(
 }
 
 type Settled = { kind: 'ok' } | { kind: 'abandoned' } | { kind: 'threw'; error: unknown };
+
+/**
+ * What a handler gets as `ctx`. A class, so a job costs one object: the AbortController is made only
+ * if the handler reads ctx.signal, and the steps only on its first step (at tens of thousands of jobs a
+ * second, a controller with listeners and a closure or two per job are a large share of the CPU).
+ */
+class RunContext implements JobContext {
+  readonly job: JobContext['job'];
+  abortedBy: AbortReason | undefined;
+  steps: StepRunner | undefined;
+  private controller: AbortController | undefined;
+
+  constructor(
+    claimed: ClaimedJob,
+    private readonly token: string,
+    readonly db: Db,
+    private readonly limits: RunLimits,
+    private readonly control: RunControl,
+  ) {
+    this.job = { id: claimed.id, type: claimed.type, attempt: claimed.attempts, maxAttempts: claimed.max_attempts, createdAt: new Date(claimed.created_at) };
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortedBy) this.controller.abort(this.abortedBy);
+    }
+    return this.controller.signal;
+  }
+
+  /** Fires the signal, once: whether this call did. */
+  abortWith(reason: AbortReason): boolean {
+    if (this.abortedBy) return false;
+    this.abortedBy = reason;
+    this.controller?.abort(reason);
+    return true;
+  }
+
+  step<T>(name: string, fn: (db: Db) => Promise<T> | T, options?: StepOptions): Promise<T> {
+    return this.stepRunner().step(name, fn, options);
+  }
+
+  sleep(name: string, ms: number): Promise<void> {
+    return this.stepRunner().sleep(name, ms);
+  }
+
+  heartbeat(): Promise<void> {
+    return this.control.heartbeat();
+  }
+
+  private stepRunner(): StepRunner {
+    this.steps ??= new StepRunner({
+      db: this.db, jobId: this.job.id, token: this.token, stopAt: this.limits.stopAt, maxResultBytes: this.limits.maxStepBytes,
+      throwIfAborted: () => { if (this.abortedBy) throw this.abortedBy; },
+    });
+    return this.steps;
+  }
+}
 
 /** zod's synchronous parse, or its async one for schemas with async refinements. */
 async function parsePayload(definition: JobDefinition, payload: unknown) {
