@@ -44,10 +44,11 @@ const RANK = ['kill', 'stop', 'restart', 'lock', 'stall', 'terminate'] as const;
 /**
  * Runs that repeat one that did not end in a handler failure (a failure's rerun is a retry): each must
  * follow a fault that hit the earlier run's process (killed, stopped, its backend terminated or stalled)
- * or every process (a restart, the table lock) between the two starts. Returns the unexplained ones and
+ * or every process (a restart, the table lock) between the earlier run's claim and the repeat: a job
+ * is held, its lease renewed, from its claim, which is at most `heldBeforeStartMs` before its start. Returns the unexplained ones and
  * the count explained per fault kind.
  */
-export function repeats(runs: Map<string, Run[]>, faults: Fault[]) {
+export function repeats(runs: Map<string, Run[]>, faults: Fault[], heldBeforeStartMs: number) {
   const explainedBy: Record<string, number> = {};
   const unexplained: { id: string; first: Run; again: Run }[] = [];
   let total = 0;
@@ -57,7 +58,8 @@ export function repeats(runs: Map<string, Run[]>, faults: Fault[]) {
       const again = list[i]!;
       if (first.end?.outcome === 'fail') continue;
       total++;
-      const hits = faults.filter((f) => (f.pid === null || f.pid === first.pid) && f.to >= first.start && f.from <= again.start);
+      // From when the drain may have claimed the job (a lease before its start), to the repeat.
+      const hits = faults.filter((f) => (f.pid === null || f.pid === first.pid) && f.to >= first.start - heldBeforeStartMs && f.from <= again.start);
       // The most direct cause is named: a dead or frozen process before a database-wide fault, before a dropped connection.
       const cause = RANK.map((kind) => hits.find((f) => f.kind === kind)).find((f) => f !== undefined);
       if (cause) explainedBy[cause.kind] = (explainedBy[cause.kind] ?? 0) + 1;

@@ -166,7 +166,8 @@ const badPoison = poison.filter((r) => r?.status !== 'dead' || r.attempts !== PO
 const deadOthers = rows.filter((r) => r.status === 'dead' && r.type !== poisonJob.type);
 const effects = await select<{ job_id: string; step: string; n: number }>(sql`select job_id, step, count(*)::int as n from chaos_effects group by 1, 2`);
 const repeatedEffects = effects.filter((e) => e.n > 1);
-const rep = repeats(runs, faults);
+// A job starts at the latest a lease grace after its claim (or its last renewal), or goes back.
+const rep = repeats(runs, faults, LEASE_GRACE_MS);
 const overruns = deadlineOverruns(passes, faults);
 const maxOverrun = Math.max(0, ...overruns);
 const count = (kind: FaultKind) => faults.filter((f) => f.kind === kind).length;

@@ -217,7 +217,9 @@ export class DrainPass implements LivePass {
     if (held.lost) return this.leases.drop(job.id); // another run has it now
     const definition = this.byType.get(job.type);
     const now = Date.now();
-    const leaseGone = held.leaseEnd <= now;
+    // Less than a heartbeat interval of lease left means heartbeats are failing: the job may be
+    // rescued elsewhere any moment, so it goes back rather than run twice.
+    const leaseGone = held.leaseEnd - now < this.s.leaseGraceMs / 3;
     const tooLate = now + (this.longestRun.get(job.type) ?? 0) > this.s.stopAt;
     if (leaseGone || tooLate) {
       this.winding ||= tooLate;

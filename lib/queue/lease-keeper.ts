@@ -74,7 +74,13 @@ export class LeaseKeeper {
   }
 
   private tick(): void {
-    const due = [...this.held.values()].filter((h) => h.leaseEnd - Date.now() < (this.leaseMs * 2) / 3);
+    const now = Date.now();
+    const due: Held[] = [];
+    for (const h of this.held.values()) {
+      // A lease that ran out here (heartbeats slow or failing): the job may already run elsewhere.
+      if (h.leaseEnd <= now) h.abort?.('its lease ran out before the job finished');
+      else if (h.leaseEnd - now < (this.leaseMs * 2) / 3) due.push(h);
+    }
     void this.beat(due, false).catch(() => {});
   }
 
