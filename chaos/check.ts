@@ -56,7 +56,9 @@ export function repeats(runs: Map<string, Run[]>, faults: Fault[], heldBeforeSta
     for (let i = 1; i < list.length; i++) {
       const first = list[i - 1]!;
       const again = list[i]!;
-      if (first.end?.outcome === 'fail') continue;
+      // A failed run's rerun is a retry, unless the two overlapped (a run that lost its lease ends
+      // 'fail' too, and its job may have started elsewhere meanwhile).
+      if (first.end?.outcome === 'fail' && first.end.at <= again.start) continue;
       total++;
       // From when the drain may have claimed the job (a lease before its start), to the repeat.
       const hits = faults.filter((f) => (f.pid === null || f.pid === first.pid) && f.to >= first.start - heldBeforeStartMs && f.from <= again.start);

@@ -5,6 +5,7 @@ import { defineJob, drain, enqueue } from '../lib/queue/index.js';
 import { freshDatabase } from './support/db.js';
 import { runProcess } from './support/processes.js';
 import { countJobs, jobRow, waitFor } from './support/sql.js';
+import { jobHeartbeat, jobWriteOutcomes } from '../lib/queue/queries-drain.js';
 
 // Heartbeats (issue 11): a running job's lease is renewed while its handler lives, so a lease lasts
 // the grace past the last heartbeat, not the job's whole timeout.
@@ -82,5 +83,21 @@ describe('heartbeats', () => {
     // Renewed just now: close to the full grace again, though 1.2 s of it had passed.
     expect(leases[0]).toBeGreaterThan(2_000);
     expect(lost).toMatch(/lease passed to another run/);
+  });
+
+  it('win over a late rescue: a rescue outcome is written only while the lease is still expired', async () => {
+    const { id } = await enqueue(conn.db, defineJob({ type: 'contested', payload: z.object({}), handler: async () => {} }), {});
+    const token = crypto.randomUUID();
+    // Running, its lease renewed by its drain just after another drain listed it as expired.
+    await conn.db.execute(sql`update sluice.jobs set status = 'running', attempts = 1, lock_token = ${token}::uuid,
+      locked_until = now() + interval '5 seconds' where id = ${id}::uuid`);
+    const rescue = { id, token, kind: 'retry' as const, delay_ms: 0, error: 'lease expired', rescue: true };
+    expect(await jobWriteOutcomes(conn.db, [rescue])).toBe(0);
+    expect((await jobRow(conn.db, id))!.status).toBe('running');
+    // Expired for real: the rescue applies, and a late heartbeat then finds the job lost.
+    await conn.db.execute(sql`update sluice.jobs set locked_until = now() - interval '1 second' where id = ${id}::uuid`);
+    expect(await jobHeartbeat(conn.db, [{ id, token }], 2_000, false)).toEqual([]);
+    expect(await jobWriteOutcomes(conn.db, [rescue])).toBe(1);
+    expect((await jobRow(conn.db, id))!.status).toBe('pending');
   });
 });

@@ -159,12 +159,13 @@ export class DrainPass implements LivePass {
     }).catch((error: unknown) => {
       // The answer is lost, but the claim may have committed: look for its jobs once the database answers.
       if (isConnectionError(error)) this.lostClaims.push(token);
+      if (rescueLimit > 0) this.rescueDone = false; // the rescue goes with the next claim
       throw error;
     }).finally(() => (this.asked -= limit));
     if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
     for (const job of result.expired) {
       const why = 'lease expired: the drain running it crashed, was killed or overran';
-      const outcome = failure(job, job.lock_token, this.byType.get(job.type), why);
+      const outcome = { ...failure(job, job.lock_token, this.byType.get(job.type), why), rescue: true };
       this.outcomes.push(outcome);
       if (outcome.kind === 'retry') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
     }
@@ -177,15 +178,24 @@ export class DrainPass implements LivePass {
     if (result.jobs.length < limit) this.exhausted = true;
   }
 
-  /** Takes up the jobs of claims whose answer a dropped connection lost, if they committed. */
+  /**
+   * Takes up the jobs of claims whose answer a dropped connection lost, if they committed. The tokens
+   * leave the list before the lookups, so two claims on the wire never adopt one claim twice; a lookup
+   * that fails puts back what it did not look up.
+   */
   private async adoptLostClaims(): Promise<void> {
-    while (this.lostClaims.length > 0) {
-      const token = this.lostClaims[0]!;
+    const tokens = this.lostClaims.splice(0);
+    for (let i = 0; i < tokens.length; i++) {
       const sentAt = Date.now();
-      const jobs = await jobsOfClaim(this.db, token);
-      this.lostClaims.shift();
+      let jobs: Awaited<ReturnType<typeof jobsOfClaim>>;
+      try {
+        jobs = await jobsOfClaim(this.db, tokens[i]!);
+      } catch (error) {
+        this.lostClaims.push(...tokens.slice(i));
+        throw error;
+      }
       this.summary.claimed += jobs.length;
-      for (const { lease_left_ms, ...job } of jobs) this.queue.push(this.leases.hold(job, token, sentAt + lease_left_ms));
+      for (const { lease_left_ms, ...job } of jobs) this.queue.push(this.leases.hold(job, tokens[i]!, sentAt + lease_left_ms));
     }
   }
 
@@ -214,7 +224,7 @@ export class DrainPass implements LivePass {
    */
   private startOrRelease(held: Held): void {
     const { job, token } = held;
-    if (held.lost) return this.leases.drop(job.id); // another run has it now
+    if (held.lost) return this.leases.drop(job.id, token); // another run has it now
     const definition = this.byType.get(job.type);
     const now = Date.now();
     // Less than a heartbeat interval of lease left means heartbeats are failing: the job may be
@@ -275,7 +285,7 @@ export class DrainPass implements LivePass {
       const result = await statement(batch);
       this.backoffMs = 0;
       this.reached = true;
-      for (const o of batch) this.leases.drop(o.id); // written: its lease needs no more heartbeats
+      for (const o of batch) this.leases.drop(o.id, o.token); // written: its lease needs no more heartbeats
       return result;
     } catch (error) {
       this.outcomes.push(...batch);
@@ -288,6 +298,7 @@ export class DrainPass implements LivePass {
   /** A dropped connection or a restarting server: the next statement waits 50 ms, doubling to 1 s. */
   private backOff(error: unknown): void {
     this.lastConnectionError = error;
+    if (this.closing) return; // the pass is over: no timer may outlive it
     this.backoffMs = Math.min(1_000, Math.max(50, this.backoffMs * 2));
     clearTimeout(this.backoffTimer);
     this.backoffTimer = setTimeout(() => { this.backoffTimer = undefined; this.wake(); }, this.backoffMs);
@@ -316,29 +327,34 @@ export class DrainPass implements LivePass {
     this.closing = true;
     clearTimeout(this.flushTimer);
     for (const abort of this.onStop) abort();
-    await untilDeadline(this.s.deadline, (async () => {
-      while (this.inFlight.size > 0 || this.running > 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve)); // every run and statement ending wakes this
-      }
-      for (const h of this.queue.splice(0)) if (!h.lost) this.record({ id: h.job.id, token: h.token, kind: 'release' });
-      clearTimeout(this.flushTimer);
-      // Dropped connections are waited out until the deadline; past it the leases settle what is left.
-      while (this.outcomes.length > 0 && Date.now() < this.s.deadline) {
-        try {
-          await this.send((o) => jobWriteOutcomes(this.db, o, this.flow));
-        } catch (error) {
-          if (isConnectionError(error)) {
-            this.lastConnectionError = error;
-            await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, this.s.deadline - Date.now()))));
-          } else if (!isTransient(error) || ++this.transientErrors > 5) throw error;
+    try {
+      await untilDeadline(this.s.deadline, (async () => {
+        while (this.inFlight.size > 0 || this.running > 0) {
+          await new Promise<void>((resolve) => (this.wake = resolve)); // every run and statement ending wakes this
         }
-      }
-      // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails
-      // the heartbeat is simply missed; a database that keeps failing trips the switch, as it should.
-      // An empty last claim wrote it already: one statement for an empty pass.
-      if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db).catch(() => {});
-    })());
-    this.leases.stop();
+        for (const h of this.queue.splice(0)) if (!h.lost) this.record({ id: h.job.id, token: h.token, kind: 'release' });
+        clearTimeout(this.flushTimer);
+        // Dropped connections are waited out until the deadline; past it the leases settle what is left.
+        while (this.outcomes.length > 0 && Date.now() < this.s.deadline) {
+          try {
+            await this.send((o) => jobWriteOutcomes(this.db, o, this.flow));
+          } catch (error) {
+            if (isConnectionError(error)) {
+              this.lastConnectionError = error;
+              await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, this.s.deadline - Date.now()))));
+            } else if (!isTransient(error) || ++this.transientErrors > 5) throw error;
+          }
+        }
+        // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails
+        // the heartbeat is simply missed; a database that keeps failing trips the switch, as it should.
+        // An empty last claim wrote it already: one statement for an empty pass.
+        if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db).catch(() => {});
+      })());
+    } finally {
+      // A claim answering after the deadline must not restart the heartbeats: they would renew its
+      // jobs for as long as the process lives.
+      this.leases.close();
+    }
     // A database unreachable until the deadline kept outcomes unwritten, or was never reached at all:
     // the pass ended early, and says why (an empty pass would look like a quiet queue).
     if (this.lastConnectionError !== undefined && (this.outcomes.length > 0 || !this.reached)) this.failure ??= this.lastConnectionError;

@@ -41,7 +41,8 @@ export class Held implements RunControl {
 export class LeaseKeeper {
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<unknown> = Promise.resolve();
+  private beating = false; // one periodic heartbeat at a time: a slow database does not pile them up
+  private closed = false;
 
   constructor(
     private readonly db: Db,
@@ -54,23 +55,26 @@ export class LeaseKeeper {
   hold(job: ClaimedJob, token: string, leaseEnd: number): Held {
     const held = new Held(job, token, leaseEnd, this);
     this.held.set(job.id, held);
-    this.timer ??= setInterval(() => this.tick(), this.leaseMs / 3);
+    if (!this.closed) this.timer ??= setInterval(() => this.tick(), this.leaseMs / 3);
     return held;
   }
 
-  /** The pass settled the job (or gave it back): no more heartbeats for it. */
-  drop(id: string): void {
-    if (this.held.delete(id) && this.held.size === 0) this.stop();
+  /** The pass settled the job (or gave it back) under this claim: no more heartbeats for it. */
+  drop(id: string, token: string): void {
+    if (this.held.get(id)?.token !== token) return; // a later claim of the same job holds it now
+    this.held.delete(id);
+    if (this.held.size === 0) this.stop();
   }
 
-  stop(): void {
+  /** The pass is over: heartbeats stop for good. */
+  close(): void {
+    this.closed = true;
+    this.stop();
+  }
+
+  private stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-  }
-
-  /** Waits for a heartbeat on the wire, so none outlives the pass. */
-  settled(): Promise<unknown> {
-    return this.inFlight;
   }
 
   private tick(): void {
@@ -81,7 +85,9 @@ export class LeaseKeeper {
       if (h.leaseEnd <= now) h.abort?.('its lease ran out before the job finished');
       else if (h.leaseEnd - now < (this.leaseMs * 2) / 3) due.push(h);
     }
-    void this.beat(due, false).catch(() => {});
+    if (this.beating || due.length === 0) return;
+    this.beating = true;
+    void this.beat(due, false).catch(() => {}).finally(() => (this.beating = false));
   }
 
   /**
@@ -92,7 +98,6 @@ export class LeaseKeeper {
     if (jobs.length === 0) return;
     const sentAt = Date.now();
     const sent = jobHeartbeat(this.db, jobs.map((h) => ({ id: h.job.id, token: h.token })), this.leaseMs, this.flow);
-    this.inFlight = sent.catch(() => {});
     let renewed: Set<string>;
     try {
       renewed = new Set(await sent);

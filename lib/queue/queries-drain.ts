@@ -22,6 +22,9 @@ export interface Outcome {
   error?: string | null;
   /** The run used durable steps: a done outcome deletes the job's steps with it. */
   steps?: boolean;
+  /** A rescue of an expired lease: written only if the lease is still expired (its drain may have
+   *  renewed it meanwhile, with a heartbeat that reached the database late). */
+  rescue?: boolean;
 }
 
 export interface ClaimedJob {
@@ -50,11 +53,13 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null) {
   // Values Postgres would reject fail the whole statement, and with it every outcome in it: a NUL in
   // an error text, a delay that is not a finite number of ms up to a year.
   const delay = (ms: number | null | undefined) => (ms == null ? null : Number.isFinite(ms) ? Math.min(Math.max(ms, 0), YEAR_MS) : 0);
+  // Rescues are rare: a batch without one sends `{}` for the column, null in every row.
+  const rescues = outcomes.some((o) => o.rescue) ? plain((o) => (o.rescue ? 'true' : 'false')) : '{}';
   return sql`outcome as (
       select * from unnest(${plain((o) => o.id)}::uuid[], ${plain((o) => o.token)}::uuid[],
                            ${plain((o) => o.kind)}::text[], ${plain((o) => delay(o.delay_ms))}::float8[],
-                           ${column((o) => o.error?.replaceAll('\0', '') ?? null)}::text[])
-        as o(id, token, kind, delay_ms, error)
+                           ${column((o) => o.error?.replaceAll('\0', '') ?? null)}::text[], ${rescues}::boolean[])
+        as o(id, token, kind, delay_ms, error, rescue)
     ),
     finished as (
       delete from sluice.jobs j using outcome o
@@ -72,6 +77,7 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null) {
         lock_token = null
       from outcome o
       where o.kind <> 'done' and j.id = o.id and j.lock_token = o.token
+        and (o.rescue is not true or j.locked_until < now())
       returning j.id
     )${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}`;
 }
@@ -206,7 +212,8 @@ export async function jobHeartbeat(db: Db, held: { id: string; token: string }[]
     sql`with held as (select * from unnest(${ids}::uuid[], ${tokens}::uuid[]) as h(id, token)),
         renewed as (
           update sluice.jobs j set locked_until = now() + ${leaseMs}::float8 * interval '1 millisecond'
-          from held h where j.id = h.id and j.lock_token = h.token and j.status = 'running'
+          -- Not once the lease has run out: a rescue may have listed the job, and its outcome must win.
+          from held h where j.id = h.id and j.lock_token = h.token and j.status = 'running' and j.locked_until >= now()
           returning j.id
         )${flow ? sql`,
         slots as (

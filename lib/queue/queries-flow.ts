@@ -36,6 +36,8 @@ export function flowLimitsOf(jobs: readonly JobDefinition[]): FlowLimits | null 
 export const flowFreedCte = sql`freed as (
       delete from sluice.flow_slots s using outcome o
       where s.limiter = 'concurrency' and s.job_id = o.id and s.token = o.token
+        -- A rescue that finds the lease renewed is not written (queries-drain.ts): the slot stays held.
+        and (o.rescue is not true or s.held_until < now())
       returning s.job_id
     )`;
 
