@@ -122,8 +122,8 @@ export function createSluice(options: SluiceOptions): Sluice {
   // stepsPruneOrphans): a cron tick that ran jobs deletes a batch of each.
   const limited = flowLimitsOf(definitions) !== null;
   const prune = () => Promise.all([
-    limited ? flowSlotsPrune(db(), DRAIN_DEFAULTS.flowPruneBatch) : 0,
-    stepsPruneOrphans(db(), DRAIN_DEFAULTS.flowPruneBatch),
+    limited ? flowSlotsPrune(db(), DRAIN_DEFAULTS.pruneBatch) : 0,
+    stepsPruneOrphans(db(), DRAIN_DEFAULTS.pruneBatch),
   ]);
   const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
   const kicker = new Kicker(host);

@@ -131,7 +131,7 @@ export const DRAIN_DEFAULTS = {
   rescueLimit: 1_000,
   /** Rows a cron tick that ran jobs prunes, at most, of each kind: flow limits' slots spent for over an
    *  hour (queries-flow.ts), steps whose job is gone (queries-steps.ts). */
-  flowPruneBatch: 10_000,
+  pruneBatch: 10_000,
 } as const;
 
 /** Defaults of a job type (jobs.ts). */
