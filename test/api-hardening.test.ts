@@ -120,7 +120,7 @@ describe('answers that must not leak or be cached', () => {
     expect(open.json).toEqual({ ok: true });
     expect((await api.call('GET', '/api/health', { token: 'wrong' })).json).toEqual({ ok: true });
     expect((await api.call('GET', '/api/health', { token: 'health-secret' })).json).toMatchObject({ ok: true, pending: 0, dead: 0 });
-    await api.db.execute(sql`insert into sluice.jobs (type, payload, status) values ('send-welcome-email', '{}', 'dead')`);
+    await api.db.execute(sql`insert into sluice.jobs (type, payload, status, dead_at) values ('send-welcome-email', '{}', 'dead', now())`);
     const failing = await api.call('GET', '/api/health');
     expect(failing.status).toBe(503);
     expect(failing.json).toEqual({ ok: false });

@@ -80,7 +80,7 @@ describe.each(DRIVERS)('queueStats (%s driver)', (driver) => {
     await enqueue(conn.db, a, {}, { runAt: new Date(Date.now() - 90_000) });
     await enqueue(conn.db, a, {}, { delayMs: 3_600_000 }); // not due: does not count towards the age
     const dead = await enqueue(conn.db, b, {});
-    await conn.db.execute(sql`update sluice.jobs set status = 'dead' where id = ${dead.id}`);
+    await conn.db.execute(sql`update sluice.jobs set status = 'dead', dead_at = now() where id = ${dead.id}`);
     const stats = await queueStats(conn.db);
     expect(stats).toMatchObject({ pending: 2, running: 0, dead: 1 });
     expect(stats.oldestPendingAgeMs).toBeGreaterThanOrEqual(89_000);

@@ -81,8 +81,8 @@ describe('kick on enqueue', () => {
   });
 
   it('starts a retried dead job at once', async () => {
-    const [dead] = await conn.db.execute(sql`insert into sluice.jobs (type, payload, status, attempts, last_error)
-      values ('kicked', '{"n":8}', 'dead', 5, 'boom') returning id`).then((r) => (r as unknown as { rows: { id: string }[] }).rows);
+    const [dead] = await conn.db.execute(sql`insert into sluice.jobs (type, payload, status, attempts, last_error, dead_at)
+      values ('kicked', '{"n":8}', 'dead', 5, 'boom', now()) returning id`).then((r) => (r as unknown as { rows: { id: string }[] }).rows);
     const res = await app.call('POST', `/api/jobs/${dead!.id}/retry`, { token: SECRETS.ADMIN_SECRET });
     expect(res.json).toMatchObject({ status: 'pending', attempts: 0 });
     await allDone();

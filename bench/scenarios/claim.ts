@@ -67,9 +67,9 @@ export async function claimLatency(ctx: Context): Promise<ClaimRow[]> {
     ctx.log(`claim latency: preparing ${dead} dead rows`);
     const c = await caseDatabase(ctx, `sluice_claim_${i}`, `${dead.toLocaleString('en')} dead rows`, dead);
     await c.conn.db.execute(sql`
-      insert into sluice.jobs (id, type, payload, status, attempts, max_attempts, run_after, last_error, created_at)
+      insert into sluice.jobs (id, type, payload, status, attempts, max_attempts, run_after, last_error, created_at, dead_at)
       select gen_random_uuid(), 'noop', jsonb_build_object('i', g), 'dead', 5, 5, now() - interval '1 day',
-             'attempt 5/5: failed', now() - interval '2 days'
+             'attempt 5/5: failed', now() - interval '2 days', now() - interval '1 day'
       from generate_series(1, ${dead}) g`);
     await c.conn.db.execute(PENDING_SQL(pending));
     await c.admin.query('vacuum analyze sluice.jobs');

@@ -23,6 +23,8 @@ export interface JobView {
   /** Flow limits' keys ('' for a limit over the whole type); null when the type had no such limit at enqueue. */
   concurrencyKey: string | null;
   rateKey: string | null;
+  /** When it went dead; null unless dead. */
+  deadAt: string | null;
 }
 
 /** A finished durable step of a job (ctx.step), with its stored result. */
@@ -46,6 +48,7 @@ function view(r: JobRow): JobView {
     attempts: r.attempts, maxAttempts: r.max_attempts, runAfter: iso(r.run_after)!, lockedUntil: iso(r.locked_until),
     lastError: r.last_error, createdAt: iso(r.created_at)!, startedAt: iso(r.started_at), idempotencyKey: r.idempotency_key,
     debounceKey: r.debounce_key, concurrencyKey: r.concurrency_key ?? null, rateKey: r.rate_key ?? null,
+    deadAt: iso(r.dead_at ?? null),
   };
 }
 

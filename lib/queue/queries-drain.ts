@@ -73,6 +73,7 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null) {
         run_after = case when o.delay_ms is null then j.run_after
                          else now() + o.delay_ms * interval '1 millisecond' end,
         last_error = coalesce(o.error, j.last_error),
+        dead_at = case when o.kind = 'dead' then now() end,
         locked_until = null,
         lock_token = null
       from outcome o

@@ -100,6 +100,7 @@ export interface JobRow {
   debounce_key: string | null;
   concurrency_key: string | null;
   rate_key: string | null;
+  dead_at: string | null;
 }
 
 /** The columns an admin sees: every one but the lease token. */
@@ -146,7 +147,7 @@ export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
     db,
     sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
     retried as (
-      update sluice.jobs j set status = 'pending', attempts = 0, run_after = now()
+      update sluice.jobs j set status = 'pending', attempts = 0, run_after = now(), dead_at = null
       where j.id = ${id}::uuid and j.status = 'dead'
       returning j.*
     )

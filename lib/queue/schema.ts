@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * The job states. The database enforces them with a check constraint; README.md draws the machine:
@@ -43,6 +43,12 @@ export const jobs = sluiceSchema.table(
      *  set at enqueue from the definition's key function; null when its type had no such limit. */
     concurrencyKey: text('concurrency_key'),
     rateKey: text('rate_key'),
+    /** When the job went dead (null unless dead): SLUICE_DEAD_RETENTION counts from here. Not a check
+     *  constraint: an older deployment still running during a deploy writes dead rows without it, and
+     *  the cron tick stamps those (queries-housekeeping.ts) rather than failing its outcome writes. */
+    deadAt: timestamp('dead_at', { withTimezone: true, mode: 'date' }),
+    /** The enqueuing span's W3C traceparent (issue 12), when the app traces: its runs link to it. */
+    traceParent: text('trace_parent'),
   },
   (t) => [
     check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead')`),
@@ -52,6 +58,8 @@ export const jobs = sluiceSchema.table(
     index('jobs_claim_idx').on(t.priority.desc(), t.runAfter).where(sql`${t.status} = 'pending'`),
     // The rescue looks only at running rows.
     index('jobs_rescue_idx').on(t.lockedUntil).where(sql`${t.status} = 'running'`),
+    // The dashboard lists dead jobs newest first, and retention deletes the oldest: only dead rows.
+    index('jobs_dead_idx').on(t.deadAt).where(sql`${t.status} = 'dead'`),
     // Keys are per type: the same key on two types is two jobs (an email and an invoice for order 42).
     // The debounced enqueue finds the pending job of its key here; the rows without a key are not in it.
     index('jobs_debounce_idx').on(t.type, t.debounceKey).where(sql`${t.debounceKey} is not null and ${t.status} = 'pending'`),
@@ -152,4 +160,62 @@ export const schedules = sluiceSchema.table('schedules', {
   name: text('name').primaryKey(),
   lastSlot: timestamp('last_slot', { withTimezone: true, mode: 'date' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/**
+ * The queue's history (issue 12): per minute and job type, what drains did. Drains add to it in the
+ * statements that write outcomes (queries-history.ts), never one of its own; the cron tick prunes rows
+ * older than SLUICE_HISTORY_RETENTION. Histograms count runs per bucket of HISTORY_BUCKETS_MS.
+ */
+export const jobHistory = sluiceSchema.table(
+  'job_history',
+  {
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    type: text('type').notNull(),
+    completed: integer('completed').notNull().default(0),
+    retried: integer('retried').notNull().default(0),
+    dead: integer('dead').notNull().default(0),
+    /** Expired leases found and settled (their drain crashed, was killed or overran). */
+    rescued: integer('rescued').notNull().default(0),
+    /** Runs by run time (ms, from start to outcome). */
+    runHist: integer('run_hist').array().notNull(),
+    /** Runs by lag: from when the job was due to when a drain claimed it. */
+    lagHist: integer('lag_hist').array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.type] })],
+);
+
+/**
+ * The queue's depth, sampled once a minute by the cron tick's first claim (issue 12), per type and in
+ * all (type ''), so the dashboard can chart it; pruned with the history.
+ */
+export const queueSamples = sluiceSchema.table(
+  'queue_samples',
+  {
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    /** '' for the whole queue (a job type is never empty). */
+    type: text('type').notNull(),
+    pending: integer('pending').notNull(),
+    /** Pending and due (run_after passed), of types not paused. */
+    due: integer('due').notNull(),
+    running: integer('running').notNull(),
+    dead: integer('dead').notNull(),
+    /** How long the oldest due job had been due, in ms (0 when none). */
+    oldestDueMs: doublePrecision('oldest_due_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.type] })],
+);
+
+/**
+ * Alert conditions' last known state (issue 12): a message goes out when one changes (or as a reminder
+ * every ALERT_REPEAT_MS while it holds). The upsert that records a change is the compare-and-set that
+ * lets one tick of many send it.
+ */
+export const alerts = sluiceSchema.table('alerts', {
+  name: text('name').primaryKey(),
+  active: boolean('active').notNull(),
+  detail: text('detail').notNull(),
+  changedAt: timestamp('changed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /** When the last message about it went out; null when sending it failed (the next check sends again). */
+  sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
 });
