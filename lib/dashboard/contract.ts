@@ -1,0 +1,68 @@
+// What the dashboard's page (lib/dashboard/client) and its server routes (lib/dashboard/routes.ts) say to
+// each other: the JSON of GET /api/dashboard/data and the paths of its actions.
+import type { JobView, QueueStats, TypeView } from '../queue/index.js';
+import type { ScheduleView } from '../wake/schedules.js';
+
+/** How far back the charts look. */
+export const DASHBOARD_RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
+export type DashboardRange = keyof typeof DASHBOARD_RANGES;
+
+/** Run-time and lag percentiles of a type over the range, in ms, from the history's histograms (null: no runs). */
+export interface TypeTimes {
+  type: string;
+  runs: number;
+  runP50: number | null;
+  runP90: number | null;
+  runP99: number | null;
+  lagP50: number | null;
+  lagP90: number | null;
+  lagP99: number | null;
+}
+
+/** GET /api/dashboard/data?range=1h|6h|24h|7d&deadType=<type>: everything the page shows. */
+export interface DashboardData {
+  /** The server's clock (ISO 8601). */
+  now: string;
+  range: DashboardRange;
+  stats: QueueStats;
+  /** When a drain last ended well (ISO 8601), null if none has. */
+  lastDrainAt: string | null;
+  /** What /api/health would report now (empty: healthy). */
+  problems: string[];
+  /**
+   * Queue depth once a minute (the cron tick's samples), whole queue. Parallel arrays; `t` is epoch
+   * seconds (uPlot's x axis). A minute without a sample is absent (an idle tick skipped the database).
+   */
+  depth: { t: number[]; pending: number[]; due: number[]; running: number[]; dead: number[]; oldestDueMs: number[] };
+  /**
+   * What drains did per minute, every minute of the range (0 where nothing ran), summed over types and
+   * per type. `t` is epoch seconds.
+   */
+  throughput: {
+    t: number[];
+    total: { completed: number[]; retried: number[]; dead: number[]; rescued: number[] };
+    byType: Record<string, { completed: number[]; retried: number[]; dead: number[]; rescued: number[] }>;
+  };
+  /** Per type over the range, by type name. */
+  times: TypeTimes[];
+  /** The newest dead jobs (at most 50), of `deadType` when given; `total` counts every dead job of the filter. */
+  dead: { jobs: JobView[]; total: number; type: string | null };
+  /** The instance's types (paused or not, flow limits) and any other paused one. */
+  types: TypeView[];
+  schedules: ScheduleView[];
+}
+
+/**
+ * The page's actions, all POST with the header `x-sluice-csrf: <token>` (the token is in the page's
+ * `<meta name="sluice-csrf">`), answering JSON:
+ * - /api/dashboard/jobs/:id/retry    -> JobView           (a dead job, pending again)
+ * - /api/dashboard/jobs/:id/cancel   -> JobView           (a pending or dead job, deleted)
+ * - /api/dashboard/dead/retry  { type?: string } -> { count: number }   (every dead job of the filter)
+ * - /api/dashboard/dead/cancel { type?: string } -> { count: number }
+ * - /api/dashboard/types/:type/pause | resume  -> TypeView-like { type, paused }
+ * - /api/dashboard/logout -> 303 to /api/dashboard
+ * GET /api/dashboard/jobs/:id -> JobDetail (payload, attempts, last error, steps). Errors: { error } with 4xx.
+ * GET /api/dashboard -> the page (or the login form); POST /api/dashboard/login (form field `password`).
+ * GET /api/dashboard/assets/<name> -> app.js, app.css, uplot.js, uplot.css.
+ */
+export const DASHBOARD_BASE = '/api/dashboard';
