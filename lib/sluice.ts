@@ -2,11 +2,12 @@ import { attachDatabasePool } from '@vercel/functions';
 import type { Hono } from 'hono';
 import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
 import { sluiceRoutes } from './http/routes.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 import {
-  cancelJob, config, connect, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
+  cancelDeadJobs, cancelJob, config, connect, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
   pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type JobDefinition, type JobDetail, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
+  type EnqueueOptions, type BulkResult, type QueueHistory, type JobDefinition, type JobDetail, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
@@ -71,6 +72,14 @@ export interface Sluice {
     get(id: string): Promise<JobDetail>;
     retry(id: string): Promise<JobView>;
     cancel(id: string): Promise<JobView>;
+    /** The newest dead jobs (of `type`; at most `limit`, default 50) and how many there are. */
+    dead(options?: { type?: string; limit?: number }): Promise<{ jobs: JobView[]; total: number }>;
+    /** Every dead job (of `type`) back to pending, up to BULK_LIMIT (10,000) a call: `more` says to call again. */
+    retryDead(options?: { type?: string }): Promise<BulkResult>;
+    /** Every dead job (of `type`) deleted, up to BULK_LIMIT a call. */
+    cancelDead(options?: { type?: string }): Promise<BulkResult>;
+    /** The last `rangeMs` of history: depth samples, per-minute counts, run-time and lag percentiles. */
+    history(rangeMs: number): Promise<QueueHistory>;
     /** Pauses one of this instance's types for every drain (UnknownJobTypeError for another). */
     pause(type: string): Promise<PausedType>;
     /** Resumes a paused type (any name: a type since removed from the code can be resumed too). */
@@ -169,6 +178,14 @@ export function createSluice(options: SluiceOptions): Sluice {
         return job;
       },
       cancel: async (id) => cancelJob(db(), id),
+      dead: async (o) => listDeadJobs(db(), o),
+      retryDead: async (o) => {
+        const result = await retryDeadJobs(db(), o);
+        if (result.count > 0) noteDueAt(Date.now());
+        return result;
+      },
+      cancelDead: async (o) => cancelDeadJobs(db(), o),
+      history: async (rangeMs) => queueHistory(db(), rangeMs),
       pause: async (type) => {
         if (!jobs.has(type)) throw new UnknownJobTypeError(type, [...ownTypes].sort());
         return pauseType(db(), type);
@@ -191,9 +208,10 @@ export function createSluice(options: SluiceOptions): Sluice {
       await open?.close();
     },
   };
-  const clash = Object.keys(options.routes ?? {}).filter((path) => path in sluiceRoutes);
+  const ownRoutes = { ...sluiceRoutes, ...dashboardRoutes };
+  const clash = Object.keys(options.routes ?? {}).filter((path) => path in ownRoutes);
   if (clash.length > 0) throw new TypeError(`routes: ${clash.join(', ')} is Sluice's own path`);
   // The app's paths first: a path of its own like /api/jobs/export must win over /api/jobs/:id.
-  (sluice as { app: Hono<SluiceEnv> }).app = createHttpApp(sluice, { ...options.routes, ...sluiceRoutes });
+  (sluice as { app: Hono<SluiceEnv> }).app = createHttpApp(sluice, { ...options.routes, ...ownRoutes });
   return sluice;
 }

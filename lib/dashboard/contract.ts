@@ -1,26 +1,14 @@
 // What the dashboard's page (lib/dashboard/client) and its server routes (lib/dashboard/routes.ts) say to
 // each other: the JSON of GET /api/dashboard/data and the paths of its actions.
-import type { JobView, QueueStats, TypeView } from '../queue/index.js';
+import type { JobView, QueueHistory, QueueStats, TypeView } from '../queue/index.js';
 import type { ScheduleView } from '../wake/schedules.js';
 
 /** How far back the charts look. */
 export const DASHBOARD_RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
 export type DashboardRange = keyof typeof DASHBOARD_RANGES;
 
-/** Run-time and lag percentiles of a type over the range, in ms, from the history's histograms (null: no runs). */
-export interface TypeTimes {
-  type: string;
-  runs: number;
-  runP50: number | null;
-  runP90: number | null;
-  runP99: number | null;
-  lagP50: number | null;
-  lagP90: number | null;
-  lagP99: number | null;
-}
-
 /** GET /api/dashboard/data?range=1h|6h|24h|7d&deadType=<type>: everything the page shows. */
-export interface DashboardData {
+export interface DashboardData extends QueueHistory {
   /** The server's clock (ISO 8601). */
   now: string;
   range: DashboardRange;
@@ -29,22 +17,6 @@ export interface DashboardData {
   lastDrainAt: string | null;
   /** What /api/health would report now (empty: healthy). */
   problems: string[];
-  /**
-   * Queue depth once a minute (the cron tick's samples), whole queue. Parallel arrays; `t` is epoch
-   * seconds (uPlot's x axis). A minute without a sample is absent (an idle tick skipped the database).
-   */
-  depth: { t: number[]; pending: number[]; due: number[]; running: number[]; dead: number[]; oldestDueMs: number[] };
-  /**
-   * What drains did per minute, every minute of the range (0 where nothing ran), summed over types and
-   * per type. `t` is epoch seconds.
-   */
-  throughput: {
-    t: number[];
-    total: { completed: number[]; retried: number[]; dead: number[]; rescued: number[] };
-    byType: Record<string, { completed: number[]; retried: number[]; dead: number[]; rescued: number[] }>;
-  };
-  /** Per type over the range, by type name. */
-  times: TypeTimes[];
   /** The newest dead jobs (at most 50), of `deadType` when given; `total` counts every dead job of the filter. */
   dead: { jobs: JobView[]; total: number; type: string | null };
   /** The instance's types (paused or not, flow limits) and any other paused one. */
@@ -65,4 +37,5 @@ export interface DashboardData {
  * GET /api/dashboard -> the page (or the login form); POST /api/dashboard/login (form field `password`).
  * GET /api/dashboard/assets/<name> -> app.js, app.css, uplot.js, uplot.css.
  */
+export type { TypeTimes } from '../queue/index.js';
 export const DASHBOARD_BASE = '/api/dashboard';

@@ -23,13 +23,14 @@ export type RouteTable = Record<string, Partial<Record<Method, RouteHandler>>>;
 /**
  * The Web-standard HTTP app (Request in, Response out) of an instance: every path of `routes`, other
  * methods answered 405 with an Allow header (HEAD wherever GET is, as Hono answers HEAD with GET's
- * headers and no body), unknown paths 404, errors by errorResponse. Nothing is cached: answers carry
- * job payloads and queue state.
+ * headers and no body), unknown paths 404, errors by errorResponse. Nothing is cached unless its route says so (only the
+ * dashboard's static assets do): answers carry job payloads and queue state.
  */
 export function createHttpApp(sluice: Sluice, routes: RouteTable): Hono<SluiceEnv> {
   const app = new Hono<SluiceEnv>();
   app.use('*', async (c, next) => {
     await next();
+    if (c.res.headers.has('Cache-Control')) return; // a route that chose (the dashboard's assets)
     try {
       c.res.headers.set('Cache-Control', 'no-store');
     } catch {

@@ -74,3 +74,12 @@ export function queryObject(request: Request): Record<string, string | string[]>
   });
   return query;
 }
+
+/** A form's fields (application/x-www-form-urlencoded), read until `limit` bytes at most; another type: 415. */
+export async function formBody(request: Request, limit: number): Promise<URLSearchParams> {
+  const type = request.headers.get('content-type');
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type ?? '')) {
+    throw new HttpError(415, `send a form with Content-Type: application/x-www-form-urlencoded (got ${type ?? 'none'})`);
+  }
+  return new URLSearchParams(await readText(request, limit));
+}

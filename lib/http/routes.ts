@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { loggable, type Config, type EnqueueItem } from '../queue/index.js';
+import { alertsCheck, healthProblems, loggable, type Config, type EnqueueItem } from '../queue/index.js';
+import { alertThresholds, announce } from '../wake/alerts.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
 import type { RouteHandler, RouteTable } from './app.js';
 import { authorize, bearerMatches, type SecretName } from './auth.js';
 import { jsonBody, parse, queryObject } from './body.js';
-import { enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
+import { deadFilterBody, enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
 import type { Context } from 'hono';
 
 const auth = (c: Context, settings: Config, ...names: [SecretName, ...SecretName[]]) =>
@@ -52,20 +53,36 @@ const pauseOrResume = (action: 'pause' | 'resume'): RouteHandler => async (c, sl
   const { type } = parse(typeParam, { type: c.req.param('type') });
   if (action === 'pause') return c.json({ ...(await sluice.admin.pause(type)), paused: true });
   const resumed = await sluice.admin.resume(type);
-  if (s.SLUICE_KICK && resumed.resumed) void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, Date.now()) });
+  if (resumed.resumed) kickFrom(c, sluice);
   return c.json({ ...resumed, paused: false });
 };
 
-/** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
+/** Starts a drain for jobs this request made due now (a retry, a resume), after the response. */
+export function kickFrom(c: Context, sluice: Parameters<RouteHandler>[1]): void {
+  const s = sluice.settings();
+  if (s.SLUICE_KICK) void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, Date.now()) });
+}
+
 /** POST /api/jobs/:id/retry: the dead job is due now, so a kick starts it rather than the next tick. */
 const retryJob: RouteHandler = async (c, sluice) => {
-  const s = sluice.settings();
-  auth(c, s, 'ADMIN_SECRET');
+  auth(c, sluice.settings(), 'ADMIN_SECRET');
   const job = await sluice.admin.retry(parse(jobIdParam, { id: c.req.param('id') }).id);
-  if (s.SLUICE_KICK) void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, Date.now()) });
+  kickFrom(c, sluice);
   return c.json(job);
 };
 
+/** POST /api/dead/retry and /api/dead/cancel { type? }: every dead job of the filter, BULK_LIMIT a call. */
+const bulkDead = (action: 'retry' | 'cancel'): RouteHandler => async (c, sluice) => {
+  const s = sluice.settings();
+  auth(c, s, 'ADMIN_SECRET');
+  const filter = await jsonBody(c.req.raw, deadFilterBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
+  if (action === 'cancel') return c.json(await sluice.admin.cancelDead(filter));
+  const result = await sluice.admin.retryDead(filter);
+  if (result.count > 0) kickFrom(c, sluice);
+  return c.json(result);
+};
+
+/** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
 const cronDrain: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
   auth(c, s, 'CRON_SECRET');
@@ -98,20 +115,20 @@ const manualDrain: RouteHandler = async (c, sluice) => {
  * With HEALTH_SECRET set, only callers holding it see the counts; others get { ok } and the status.
  */
 const health: RouteHandler = async (c, sluice) => {
-  const { ALERT_OLDEST_PENDING_MS, ALERT_DEAD_MAX, ALERT_DRAIN_STALE_MS, HEALTH_SECRET } = sluice.settings();
-  const detailed = HEALTH_SECRET === undefined || bearerMatches(c.req.header('authorization'), HEALTH_SECRET);
+  const s = sluice.settings();
+  const detailed = s.HEALTH_SECRET === undefined || bearerMatches(c.req.header('authorization'), s.HEALTH_SECRET);
   const stats = await sluice.stats().catch((error) => void console.error('[health] database check failed:', loggable(error)));
   if (!stats) return c.json(detailed ? { ok: false, problems: ['database unreachable'] } : { ok: false }, 503);
   const { pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
-  // The dead-man switch: work has been due a while and no drain has ended well for as long.
-  const drainsStopped = oldestPendingAgeMs > ALERT_DRAIN_STALE_MS && (lastDrainAgeMs === null || lastDrainAgeMs > ALERT_DRAIN_STALE_MS);
-  const problems = [
-    ...(oldestPendingAgeMs > ALERT_OLDEST_PENDING_MS ? [`oldest pending job has waited ${oldestPendingAgeMs} ms (> ${ALERT_OLDEST_PENDING_MS})`] : []),
-    ...(dead > ALERT_DEAD_MAX ? [`${dead} dead jobs (> ${ALERT_DEAD_MAX})`] : []),
-    ...(drainsStopped
-      ? [`no drain has ended well ${lastDrainAgeMs === null ? 'yet' : `for ${lastDrainAgeMs} ms`} while jobs are due (> ${ALERT_DRAIN_STALE_MS}): are the crons running?`]
-      : []),
-  ];
+  const problems = healthProblems(stats, s);
+  // With alerts on, an uptime monitor's visit checks them too: a cron that stopped altogether runs no
+  // tick to say so. The check sends only on a change (its upsert is the compare-and-set), never a storm.
+  const thresholds = alertThresholds(s);
+  if (thresholds) {
+    const runtime = runtimeOf(c, s);
+    runtime.waitUntil(alertsCheck(sluice.db, thresholds).then((r) => announce(sluice.db, s, r.alerts))
+      .catch((error) => console.error('[health] alert check failed:', loggable(error))));
+  }
   const ok = problems.length === 0;
   const body = { ok, problems, pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs };
   return c.json(detailed ? body : { ok }, ok ? 200 : 503);
@@ -122,6 +139,8 @@ export const sluiceRoutes: RouteTable = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },
   '/api/jobs/:id/retry': { POST: retryJob },
+  '/api/dead/retry': { POST: bulkDead('retry') },
+  '/api/dead/cancel': { POST: bulkDead('cancel') },
   '/api/schedules': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json({ schedules: await sluice.admin.schedules() }); } },
   '/api/types': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json({ types: await sluice.admin.types() }); } },
   '/api/types/:type/pause': { POST: pauseOrResume('pause') },

@@ -72,3 +72,12 @@ export function enqueueItems(jobs: JobRegistry, body: unknown): { bulk: boolean;
   });
   return { bulk, items };
 }
+
+/** POST /api/dead/retry and /cancel (and the dashboard's): every dead job, or one type's. */
+export const deadFilterBody = z.strictObject({ type: storableText(100).optional() });
+
+/** GET /api/dashboard/data. */
+export const dashboardDataQuery = z.strictObject({
+  range: z.enum(['1h', '6h', '24h', '7d']).default('1h'),
+  deadType: storableText(100).optional(),
+});

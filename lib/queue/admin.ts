@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { JobNotFoundError, JobStateError } from './errors.js';
-import { jobCancel, jobGet, jobList, jobRetryDead, type JobChange, type JobRow } from './queries.js';
+import { jobCancel, jobGet, jobList, jobRetryDead, jobsCancelDead, jobsDead, jobsRetryDead, type JobChange, type JobRow } from './queries.js';
 import { stepsOfJob } from './queries-steps.js';
 import type { JobStatus } from './schema.js';
 
@@ -96,4 +96,31 @@ export async function retryJob(db: Db, id: string): Promise<JobView> {
 /** Deletes a pending or dead job and returns it. A running job throws JobStateError (let it finish). */
 export async function cancelJob(db: Db, id: string): Promise<JobView> {
   return settle(id, await jobCancel(db, id), ['pending', 'dead'], 'running', 'a running job cannot be cancelled');
+}
+
+/** Dead jobs changed at most per bulk call: one statement each, kept short. Call again for more. */
+export const BULK_LIMIT = 10_000;
+
+/** A bulk retry or cancel: how many jobs it changed, and whether more of the filter are left. */
+export interface BulkResult {
+  count: number;
+  more: boolean;
+}
+
+/** The newest dead jobs (of `type`, if given; at most `limit`, default 50) and how many there are in all. */
+export async function listDeadJobs(db: Db, o: { type?: string; limit?: number } = {}): Promise<{ jobs: JobView[]; total: number }> {
+  const { jobs, total } = await jobsDead(db, o.type ?? null, o.limit ?? 50);
+  return { jobs: jobs.map(view), total };
+}
+
+/** Every dead job (of `type`, if given) back to pending, due now, attempts reset: up to BULK_LIMIT a call. */
+export async function retryDeadJobs(db: Db, o: { type?: string } = {}): Promise<BulkResult> {
+  const count = await jobsRetryDead(db, o.type ?? null, BULK_LIMIT);
+  return { count, more: count === BULK_LIMIT };
+}
+
+/** Every dead job (of `type`, if given) deleted with its steps: up to BULK_LIMIT a call. */
+export async function cancelDeadJobs(db: Db, o: { type?: string } = {}): Promise<BulkResult> {
+  const count = await jobsCancelDead(db, o.type ?? null, BULK_LIMIT);
+  return { count, more: count === BULK_LIMIT };
 }

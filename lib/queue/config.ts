@@ -12,6 +12,14 @@ const optionalSecret = z
   })
   .optional();
 
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration: ms as a number, or a number with a unit: "90s", "12h", "30d" (ms, s, m, h, d). */
+const duration = z.union([
+  z.number(),
+  z.string().regex(/^\d+(ms|s|m|h|d)?$/, 'a duration: a whole number of ms, or one with a unit (ms, s, m, h, d), e.g. "30d"')
+    .transform((v) => Number(/^\d+/.exec(v)![0]) * DURATION_UNITS_MS[(/[a-z]+$/.exec(v)?.[0] ?? 'ms') as keyof typeof DURATION_UNITS_MS]),
+], { error: 'a duration: a whole number of ms, or one with a unit (ms, s, m, h, d), e.g. "30d"' }).pipe(z.number().int().min(60_000, 'at least a minute').max(10 * 365 * 86_400_000, 'at most ten years'));
+
 const envSchema = z.object({
   /** Postgres connection string. Required by anything that connects. */
   DATABASE_URL: z.string().optional(),
@@ -41,6 +49,16 @@ const envSchema = z.object({
   ALERT_DRAIN_STALE_MS: z.coerce.number().int().positive().default(20 * 60_000),
   /** /api/health answers 503 when more jobs than this are dead. Default 0: any dead job alerts. */
   ALERT_DEAD_MAX: z.coerce.number().int().nonnegative().default(0),
+  /** Where the cron tick posts alerts (Slack-compatible JSON: { text, alert }) when a condition above
+   *  starts, clears, or still holds after ALERT_REPEAT_MS. Default: unset (no alerts sent). */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** A condition that still holds is announced again at most this often. Default 4 h. */
+  ALERT_REPEAT_MS: z.coerce.number().int().min(60_000).default(4 * 3_600_000),
+  /** How long the per-minute history (dashboard charts) is kept: ms, or "7d", "12h". Default 7 days. */
+  SLUICE_HISTORY_RETENTION: duration.default(7 * 86_400_000),
+  /** How long a dead job is kept after it died (its payload may hold personal data): ms, or "30d".
+   *  Default 30 days. */
+  SLUICE_DEAD_RETENTION: duration.default(30 * 86_400_000),
   /** Time kept back from the function's deadline for the drain's last write and the response. Default 3 s. */
   DRAIN_SAFETY_MARGIN_MS: z.coerce.number().int().nonnegative().default(3_000),
   /** Drain functions' maxDuration (vercel.json), used when the platform gives no deadline. Default 60 s. */

@@ -11,6 +11,7 @@ import { drainMarkOk } from './queries.js';
 import { untilDeadline } from './deadline.js';
 import type { LivePass, PassSettings } from './pass-types.js';
 import { failure, runJob, type RunLimits } from './run-job.js';
+import { HistoryBatch, type HistoryRow } from './history.js';
 
 /**
  * The state of one drain pass, as an event loop: every change (a claim answered, a job finished, the
@@ -26,6 +27,7 @@ export class DrainPass implements LivePass {
 
   private readonly queue: Held[] = []; // claimed, not started
   private outcomes: Outcome[] = []; // decided, not written
+  private readonly history = new HistoryBatch(); // their sums for the history, written with them
   private running = 0;
   private finished = 0;
   private firstStart = 0;
@@ -41,6 +43,7 @@ export class DrainPass implements LivePass {
   private gaveBack = false;
   private windowTimer: NodeJS.Timeout | undefined; // a rate limit's window opens before stopAt: claim then
   private rescueDone = false;
+  private housekeepingDone = false; // a claim has carried the housekeeping (if the pass has any)
   private heartbeatWritten = false; // the last claim was empty and wrote the heartbeat itself
   private soonestDue: number | null = null;
   private winding = false; // a job could not finish before stopAt: claim no more
@@ -149,24 +152,30 @@ export class DrainPass implements LivePass {
     // The first claim of a pass also finds expired leases (the rescue); their outcomes ride on the next.
     const rescueLimit = this.rescueDone ? 0 : DRAIN_DEFAULTS.rescueLimit;
     this.rescueDone = true;
+    // The housekeeping too, once; a claim that fails hands it on to the next.
+    const housekeeping = this.housekeepingDone ? undefined : this.s.housekeeping;
+    this.housekeepingDone = true;
     // The lease is counted from when the claim was sent, by our clock: never later than the database's.
     const sentAt = Date.now();
     const { flow } = this;
     const leaseMs = this.s.leaseGraceMs;
-    const result = await this.send((outcomes) => {
+    const result = await this.send((outcomes, history) => {
       this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, outcomes, rescueLimit, flow });
+      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, housekeeping: housekeeping?.params });
     }).catch((error: unknown) => {
       // The answer is lost, but the claim may have committed: look for its jobs once the database answers.
       if (isConnectionError(error)) this.lostClaims.push(token);
       if (rescueLimit > 0) this.rescueDone = false; // the rescue goes with the next claim
+      if (housekeeping) this.housekeepingDone = false;
       throw error;
     }).finally(() => (this.asked -= limit));
     if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
+    if (housekeeping && result.housekeeping) housekeeping.onReport(result.housekeeping);
     for (const job of result.expired) {
       const why = 'lease expired: the drain running it crashed, was killed or overran';
       const outcome = { ...failure(job, job.lock_token, this.byType.get(job.type), why), rescue: true };
       this.outcomes.push(outcome);
+      this.history.rescued(job.type, outcome.kind);
       if (outcome.kind === 'retry') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
     }
     this.summary.rescued += result.expired.length;
@@ -242,7 +251,9 @@ export class DrainPass implements LivePass {
     void runJob(job, token, definition, this.db, this.limits, held).then((outcome) => {
       this.running--;
       this.finished++;
-      this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));
+      const ranMs = Date.now() - now;
+      this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, ranMs));
+      this.history.ran(job.type, outcome.kind, ranMs, job.lag_ms);
       this.record(outcome);
       // The freed slot takes the next queued job here; the loop is woken only when the queue runs
       // low (time to claim) or the pass may be done, not once per job.
@@ -271,24 +282,30 @@ export class DrainPass implements LivePass {
       this.flushTimer = undefined;
       if (this.outcomes.length > 0 && !this.closing) {
         // If the write fails its outcomes are back in the buffer: try again after another delay.
-        this.track(this.send((o) => jobWriteOutcomes(this.db, o, this.flow)).catch((error) => { this.scheduleFlush(); throw error; }));
+        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).catch((error) => { this.scheduleFlush(); throw error; }));
       }
     }, DRAIN_DEFAULTS.flushDelayMs);
   }
 
-  /** Sends the buffered outcomes with a statement; on failure they go back to the buffer (writes are idempotent). */
-  private async send<T>(statement: (outcomes: Outcome[]) => Promise<T>): Promise<T> {
+  /**
+   * Sends the buffered outcomes and their history sums with a statement; on failure both go back to the
+   * buffer (outcome writes are idempotent; the sums of a statement that committed but whose answer was
+   * lost are counted twice: the history is an operator's view, not a ledger).
+   */
+  private async send<T>(statement: (outcomes: Outcome[], history: HistoryRow[]) => Promise<T>): Promise<T> {
     const batch = this.outcomes;
     this.outcomes = [];
+    const history = this.history.take();
     this.statements++;
     try {
-      const result = await statement(batch);
+      const result = await statement(batch, history);
       this.backoffMs = 0;
       this.reached = true;
       for (const o of batch) this.leases.drop(o.id, o.token); // written: its lease needs no more heartbeats
       return result;
     } catch (error) {
       this.outcomes.push(...batch);
+      this.history.restore(history);
       throw error;
     } finally {
       this.statements--;
@@ -337,7 +354,7 @@ export class DrainPass implements LivePass {
         // Dropped connections are waited out until the deadline; past it the leases settle what is left.
         while (this.outcomes.length > 0 && Date.now() < this.s.deadline) {
           try {
-            await this.send((o) => jobWriteOutcomes(this.db, o, this.flow));
+            await this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h));
           } catch (error) {
             if (isConnectionError(error)) {
               this.lastConnectionError = error;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { config, DRAIN_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
 import { DrainPass } from './drain-pass.js';
-import type { LivePass } from './pass-types.js';
+import type { Housekeeping, LivePass } from './pass-types.js';
 import type { JobDefinition } from './jobs.js';
 
 const DAY_MS = 86_400_000;
@@ -28,6 +28,8 @@ export const drainOptionsSchema = z.strictObject({
   leaseGraceMs: z.number().int().min(1_000).max(DAY_MS).optional(),
   /** Called once as the pass starts with a live view of it (counts so far, handlers running). */
   observe: z.custom<(pass: LivePass) => void>((f) => typeof f === 'function', 'observe must be a function').optional(),
+  /** The cron tick's housekeeping (queries-housekeeping.ts), carried by the pass's first claim. */
+  housekeeping: z.custom<Housekeeping>((h) => typeof h === 'object' && h !== null && 'params' in h, 'housekeeping must be { params, onReport }').optional(),
 });
 export type DrainOptions = z.input<typeof drainOptionsSchema>;
 
@@ -71,5 +73,6 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     types: o.types ?? [...new Set(jobs.map((j) => j.type))],
     maxStepBytes: config().SLUICE_MAX_STEP_BYTES,
     observe: o.observe,
+    housekeeping: o.housekeeping,
   }).run();
 }

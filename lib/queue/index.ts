@@ -5,9 +5,15 @@ export { defineJob, jobRegistry, MAX_FLOW_LIMIT, type FlowLimit, type JobContext
 export { enqueue, enqueueMany, enqueueOptionsSchema, type EnqueueContext, type EnqueueItem, type EnqueueOptions } from './enqueue.js';
 export { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from './drain.js';
-export type { LivePass } from './pass-types.js';
-export { queueStats, type QueueStats } from './stats.js';
-export { listJobs, getJob, retryJob, cancelJob, type JobDetail, type JobView, type ListJobsOptions, type StepView } from './admin.js';
+export type { Housekeeping, LivePass } from './pass-types.js';
+export { queueHistory, type QueueHistory, type TypeTimes } from './history-view.js';
+export { HISTORY_BUCKETS_MS, percentile, addHistograms, type HistoryRow } from './history.js';
+export {
+  alertsCheck, alertStates, alertUnsent, ALERT_NAMES, type AlertChange, type AlertName, type AlertThresholds, type HousekeepingParams,
+  type HousekeepingReport, type QueueTotals,
+} from './queries-housekeeping.js';
+export { healthProblems, queueStats, type HealthThresholds, type QueueStats } from './stats.js';
+export { listJobs, getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT, type BulkResult, type JobDetail, type JobView, type ListJobsOptions, type StepView } from './admin.js';
 export { LeaseLostError, StepResultError, type StepOptions } from './steps.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './pause.js';
 export { typeViews, type FlowLimitView, type TypeView } from './type-view.js';

@@ -1,5 +1,12 @@
 // The shapes of a drain pass (drain-pass.ts) that its callers see: its settings and its live view.
 import type { DrainSummary } from './drain.js';
+import type { HousekeepingParams, HousekeepingReport } from './queries-housekeeping.js';
+
+/** Housekeeping a pass's first claim carries (the cron tick's), and who hears what it did. */
+export interface Housekeeping {
+  params: HousekeepingParams;
+  onReport(report: HousekeepingReport): void;
+}
 
 /** The resolved settings of one pass (drain() works them out from its options). */
 export interface PassSettings {
@@ -17,6 +24,7 @@ export interface PassSettings {
   maxStepBytes: number;
   /** Called once as the pass starts, with a live view of it (a tick's fan-out decision reads it). */
   observe?: (pass: LivePass) => void;
+  housekeeping?: Housekeeping;
 }
 
 /** What a pass shows of itself while it runs. */

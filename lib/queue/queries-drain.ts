@@ -5,6 +5,9 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import { flowClaim, flowFreedCte, type FlowLimits } from './queries-flow.js';
+import type { HistoryRow } from './history.js';
+import { historyCte } from './queries-history.js';
+import { housekeepingCtes, housekeepingOutput, type HousekeepingParams, type HousekeepingReport } from './queries-housekeeping.js';
 import { notPaused, ofTypes, rows } from './queries.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;
@@ -34,13 +37,15 @@ export interface ClaimedJob {
   attempts: number;
   max_attempts: number;
   created_at: string;
+  /** ms from when the job was due to this claim (the history's lag); absent for a job adopted after a lost claim. */
+  lag_ms?: number;
 }
 
 /**
  * Applies outcomes as a CTE. Deleting and updating in one statement is safe: they touch disjoint rows,
  * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
  */
-function outcomesCte(unordered: Outcome[], flow: FlowLimits | null) {
+function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: HistoryRow[]) {
   // In id order, so two drains writing overlapping rows (a rescue and a late outcome) mostly lock
   // them in the same order; a deadlock that still happens is retried by the drain.
   const outcomes = unordered.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -80,7 +85,8 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null) {
       where o.kind <> 'done' and j.id = o.id and j.lock_token = o.token
         and (o.rescue is not true or j.locked_until < now())
       returning j.id
-    )${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}`;
+    )${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
+      history.length > 0 ? sql`, ${historyCte(history)}` : sql``}`;
 }
 
 /** A succeeded job's steps go with it (only batches holding a run that used steps carry this). */
@@ -107,8 +113,12 @@ export interface ClaimParams {
   leaseMs: number;
   /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
   outcomes: Outcome[];
+  /** The pass's history sums since its last write, added by the same statement. Default none. */
+  history?: HistoryRow[];
   /** Also list up to this many running jobs whose lease expired (the rescue; saves a round trip). */
   rescueLimit: number;
+  /** The cron tick's once-a-minute housekeeping (queries-housekeeping.ts), on its first claim. */
+  housekeeping?: HousekeepingParams;
   /** The flow limits of the types this drain claims; null when none has any (the claim is then as
    *  it was before flow limits, statement for statement). */
   flow: FlowLimits | null;
@@ -128,6 +138,8 @@ export interface ClaimResult {
   held_back: boolean;
   /** When held back: ms until a rate limit's window lets one of them start (null: no rate limit held any). */
   rate_wait_ms: number | null;
+  /** What the housekeeping did, when the claim carried it. */
+  housekeeping?: HousekeepingReport;
 }
 
 /**
@@ -152,7 +164,8 @@ export function jobClaimSql(p: ClaimParams): SQL {
         order by priority desc nulls last, run_after
         limit ${p.limit}
         for update skip locked`;
-  return sql`with ${outcomesCte(p.outcomes, p.flow)},${flow ? sql` ${flow.ctes},` : sql``}
+  const hk = p.housekeeping;
+  return sql`with ${outcomesCte(p.outcomes, p.flow, p.history ?? [])},${flow ? sql` ${flow.ctes},` : sql``}${hk ? sql` ${housekeepingCtes(hk)},` : sql``}
     claimed as (
       update sluice.jobs j set
         status = 'running',
@@ -163,7 +176,8 @@ export function jobClaimSql(p: ClaimParams): SQL {
       -- "= any(array(...))" rather than a join: the planner then fetches each row by primary key
       -- instead of hashing the whole table, which it prefers while the table is small.
       where j.id = any(array(${pick}))
-      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after
+      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after,
+                greatest(0, extract(epoch from now() - j.run_after) * 1000)::int as lag_ms
     ),
     -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
     -- empty tick costs this one statement.
@@ -187,14 +201,14 @@ export function jobClaimSql(p: ClaimParams): SQL {
              where status = 'running' and locked_until < now()
              order by locked_until limit ${p.rescueLimit}
            ) x), '[]') as expired,
-           ${flow ? flow.outputs : sql`false as held_back, null::float8 as rate_wait_ms`}`;
+           ${flow ? flow.outputs : sql`false as held_back, null::float8 as rate_wait_ms`}${hk ? sql`, ${housekeepingOutput(hk)}` : sql``}`;
 }
 
 /** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */
-export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null): Promise<number> {
+export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null, history: HistoryRow[] = []): Promise<number> {
   const [result] = await rows<{ written: number }>(
     db,
-    sql`with ${outcomesCte(outcomes, flow)}
+    sql`with ${outcomesCte(outcomes, flow, history)}
         select ((select count(*) from finished) + (select count(*) from settled))::int as written`,
   );
   return result!.written;

@@ -175,3 +175,49 @@ export async function jobCancel(db: Db, id: string): Promise<JobChange> {
   );
   return result!;
 }
+
+/** The newest dead jobs (of one type, or any), and how many dead jobs the filter has in all. */
+export async function jobsDead(db: Db, type: string | null, limit: number): Promise<{ jobs: JobRow[]; total: number }> {
+  const [result] = await rows<{ jobs: JobRow[]; total: number }>(
+    db,
+    sql`select coalesce((select json_agg(d.job) from (
+              select ${jobRow(sql`j`)} as job from sluice.jobs j
+              where j.status = 'dead' and (${type}::text is null or j.type = ${type}::text)
+              order by j.dead_at desc nulls first limit ${limit}) d), '[]') as jobs,
+            (select count(*)::int from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)) as total`,
+  );
+  return result!;
+}
+
+/** Up to `limit` dead jobs of a filter back to pending (as jobRetryDead does one); how many. */
+export async function jobsRetryDead(db: Db, type: string | null, limit: number): Promise<number> {
+  const [result] = await rows<{ count: number }>(
+    db,
+    sql`with retried as (
+          update sluice.jobs j set status = 'pending', attempts = 0, run_after = now(), dead_at = null
+          where j.id = any(array(
+            select id from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)
+            order by dead_at limit ${limit} for update skip locked))
+          returning 1
+        )
+        select count(*)::int as count from retried`,
+  );
+  return result!.count;
+}
+
+/** Up to `limit` dead jobs of a filter deleted, with their steps; how many. */
+export async function jobsCancelDead(db: Db, type: string | null, limit: number): Promise<number> {
+  const [result] = await rows<{ count: number }>(
+    db,
+    sql`with cancelled as (
+          delete from sluice.jobs j
+          where j.id = any(array(
+            select id from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)
+            order by dead_at limit ${limit} for update skip locked))
+          returning j.id
+        ),
+        steps_gone as (delete from sluice.job_steps s using cancelled c where s.job_id = c.id returning 1)
+        select count(*)::int as count from cancelled`,
+  );
+  return result!.count;
+}

@@ -34,3 +34,26 @@ export async function queueStats(db: Db): Promise<QueueStats> {
   }
   return stats;
 }
+
+export interface HealthThresholds {
+  ALERT_OLDEST_PENDING_MS: number;
+  ALERT_DEAD_MAX: number;
+  ALERT_DRAIN_STALE_MS: number;
+}
+
+/**
+ * What is wrong with the queue, in words (empty: healthy): jobs wait too long, too many are dead, or
+ * drains have stopped (the dead-man switch: work has been due a while and no drain has ended well for
+ * as long). GET /api/health and the dashboard say the same.
+ */
+export function healthProblems(stats: QueueStats, t: HealthThresholds): string[] {
+  const { dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
+  const drainsStopped = oldestPendingAgeMs > t.ALERT_DRAIN_STALE_MS && (lastDrainAgeMs === null || lastDrainAgeMs > t.ALERT_DRAIN_STALE_MS);
+  return [
+    ...(oldestPendingAgeMs > t.ALERT_OLDEST_PENDING_MS ? [`oldest pending job has waited ${oldestPendingAgeMs} ms (> ${t.ALERT_OLDEST_PENDING_MS})`] : []),
+    ...(dead > t.ALERT_DEAD_MAX ? [`${dead} dead jobs (> ${t.ALERT_DEAD_MAX})`] : []),
+    ...(drainsStopped
+      ? [`no drain has ended well ${lastDrainAgeMs === null ? 'yet' : `for ${lastDrainAgeMs} ms`} while jobs are due (> ${t.ALERT_DRAIN_STALE_MS}): are the crons running?`]
+      : []),
+  ];
+}

@@ -1,6 +1,7 @@
-import { loggable, type Config, type Db, type DrainOptions, type DrainSummary, type LivePass } from '../queue/index.js';
+import { loggable, type Config, type Db, type DrainOptions, type DrainSummary, type HousekeepingReport, type LivePass } from '../queue/index.js';
 import { drainSlotRelease, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/queries-coordination.js';
 import type { IdleGate } from './idle.js';
+import { announce, housekeepingParams } from './alerts.js';
 import type { DrainReason, WakeRuntime } from './runtime.js';
 
 /** What a tick needs of its instance. */
@@ -39,6 +40,8 @@ export interface TickSummary extends Omit<DrainSummary, 'stoppedBy'> {
   continued: boolean;
   /** Jobs it enqueued for schedules' due slots (ticks only). */
   scheduled: number;
+  /** Alert messages it delivered (ticks only; see lib/wake/alerts.ts). */
+  alerted: number;
 }
 
 /** Backlogs are counted up to this: beyond it every fan-out slot is worth filling anyway. */
@@ -59,7 +62,7 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
   // Schedules first: a tick whose slot has come enqueues it, then drains it with the rest.
   const scheduled = o.reason === 'tick' && host.schedules.due(start) ? await host.schedules.enqueue(start).catch(logged('schedules', 0)) : undefined;
   if (o.reason === 'tick' && scheduled === undefined && !(await host.gate.shouldQuery())) {
-    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0 };
+    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0, alerted: 0 };
   }
   let pass: LivePass | undefined;
   let fannedOut: Promise<number> = Promise.resolve(0);
@@ -74,17 +77,25 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
   };
   // Were this drain to die, the idle hint must still bring a tick to rescue its jobs once their leases end.
   await host.gate.noteLeases(o.deadline + host.longestLeaseMs).catch(logged('idle hint', undefined));
+  // A tick's first claim also does the minute's housekeeping: depth sample, retention, alert state.
+  // Its alerts go out while the drain runs.
+  let alerted: Promise<number> = Promise.resolve(0);
+  const housekeeping = o.reason === 'tick'
+    ? { params: housekeepingParams(s), onReport: (r: HousekeepingReport) => void (alerted = announce(host.db(), s, r.alerts).catch(logged('alerts', 0))) }
+    : undefined;
   let summary: DrainSummary;
   try {
-    summary = await host.drain({ deadline: o.deadline, observe });
+    summary = await host.drain({ deadline: o.deadline, observe, housekeeping });
   } finally {
     clearTimeout(checkpoint);
   }
   await host.gate.afterDrain(start, summary, pass).catch(logged('idle hint', undefined));
+  // Jobs went dead: the next tick queries (and checks the alerts) even if nothing else is due.
+  if (summary.dead > 0 && s.ALERT_WEBHOOK_URL !== undefined) await host.gate.noteDue(Date.now()).catch(logged('idle hint', undefined));
   // Only after work: what is pruned is left by jobs that ran, and an empty tick stays one statement.
   if (o.reason === 'tick' && host.prune && summary.claimed > 0) await host.prune().catch(logged('pruning', undefined));
   const continued = await continueIfDue(host, o, hop, summary).catch(logged('continuation', false));
-  return { ...summary, fannedOut: await fannedOut, continued, scheduled: scheduled ?? 0 };
+  return { ...summary, fannedOut: await fannedOut, continued, scheduled: scheduled ?? 0, alerted: await alerted };
 }
 
 /** How many more drains the backlog needs beside this one, started, each holding a slot. */

@@ -1,0 +1,142 @@
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { RouteHandler, RouteTable, SluiceEnv } from '../http/app.js';
+import { formBody, jsonBody, parse, queryObject } from '../http/body.js';
+import { HttpError } from '../http/errors.js';
+import { kickFrom } from '../http/routes.js';
+import { dashboardDataQuery, deadFilterBody, jobIdParam, typeParam } from '../http/schemas.js';
+import { healthProblems } from '../queue/index.js';
+import type { Sluice } from '../sluice.js';
+import { DASHBOARD_ASSETS } from './assets.generated.js';
+import { DASHBOARD_BASE, DASHBOARD_RANGES, type DashboardData } from './contract.js';
+import { dashboardPage, loginPage } from './html.js';
+import { clearedCookie, newSession, passwordMatches, SESSION_COOKIE, sessionCookie, sessionOf, type Session } from './session.js';
+
+/** The page loads nothing from elsewhere and runs no inline script; no other site may frame it. */
+const PAGE_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+};
+/** A login form or a logout is a few fields: anything larger is refused unread. */
+const FORM_LIMIT = 4_096;
+
+function adminSecret(sluice: Sluice): string {
+  const secret = sluice.settings().ADMIN_SECRET;
+  if (secret === undefined) throw new HttpError(500, 'server misconfigured: ADMIN_SECRET is not set (the dashboard logs in with it)');
+  return secret;
+}
+
+const sessionIn = (c: Context<SluiceEnv>, sluice: Sluice) => sessionOf(adminSecret(sluice), getCookie(c, SESSION_COOKIE));
+
+/**
+ * A request another site made the browser send: refused before anything else. Browsers say so in
+ * Sec-Fetch-Site; older ones only in Origin (compared by host: a proxy may have ended TLS).
+ */
+function refuseCrossSite(c: Context<SluiceEnv>): void {
+  const site = c.req.header('sec-fetch-site');
+  const origin = c.req.header('origin');
+  let foreign = site === 'cross-site' || site === 'same-site';
+  if (!foreign && origin !== undefined) {
+    try {
+      foreign = new URL(origin).host !== new URL(c.req.url).host;
+    } catch {
+      foreign = true; // "null" (a sandboxed frame, a redirect from elsewhere) or garbage
+    }
+  }
+  if (foreign) throw new HttpError(403, 'cross-site request refused');
+}
+
+/** A read: a valid session, else 401. */
+function reader(c: Context<SluiceEnv>, sluice: Sluice): Session {
+  const session = sessionIn(c, sluice);
+  if (!session) throw new HttpError(401, 'log in at /api/dashboard first');
+  return session;
+}
+
+/** An action: same site, a valid session and its CSRF token (header, or the form field for a plain form). */
+function actor(c: Context<SluiceEnv>, sluice: Sluice, formToken?: string | null): Session {
+  refuseCrossSite(c);
+  const session = reader(c, sluice);
+  if (!session.csrfMatches(c.req.header('x-sluice-csrf') ?? formToken)) throw new HttpError(403, 'missing or wrong CSRF token');
+  return session;
+}
+
+const html = (c: Context<SluiceEnv>, body: string, status: 200 | 401 = 200) => c.html(body, status, PAGE_HEADERS);
+
+const page: RouteHandler = (c, sluice) => {
+  const session = sessionIn(c, sluice);
+  return session ? html(c, dashboardPage({ csrf: session.csrf })) : html(c, loginPage({}));
+};
+
+const login: RouteHandler = async (c, sluice) => {
+  refuseCrossSite(c);
+  const secret = adminSecret(sluice);
+  const password = (await formBody(c.req.raw, FORM_LIMIT)).get('password') ?? '';
+  if (!passwordMatches(secret, password)) return html(c, loginPage({ error: 'Wrong password.' }), 401);
+  return c.body(null, 303, { Location: DASHBOARD_BASE, 'Set-Cookie': sessionCookie(newSession(secret)) });
+};
+
+const logout: RouteHandler = async (c, sluice) => {
+  const form = c.req.header('content-type')?.startsWith('application/x-www-form-urlencoded') ? await formBody(c.req.raw, FORM_LIMIT) : null;
+  actor(c, sluice, form?.get('csrf'));
+  return c.body(null, 303, { Location: DASHBOARD_BASE, 'Set-Cookie': clearedCookie() });
+};
+
+const asset: RouteHandler = (c) => {
+  const found = Object.hasOwn(DASHBOARD_ASSETS, c.req.param('name')!) ? DASHBOARD_ASSETS[c.req.param('name')!] : undefined;
+  if (!found) return c.json({ error: 'not found' }, 404);
+  if (c.req.header('if-none-match') === found.etag) return c.body(null, 304, { ETag: found.etag });
+  return c.body(found.body, 200, { 'Content-Type': found.contentType, ETag: found.etag, 'Cache-Control': 'public, max-age=300', 'X-Content-Type-Options': 'nosniff' });
+};
+
+const data: RouteHandler = async (c, sluice) => {
+  reader(c, sluice);
+  const { range, deadType } = parse(dashboardDataQuery, queryObject(c.req.raw));
+  const [stats, history, dead, types, schedules] = await Promise.all([
+    sluice.stats(), sluice.admin.history(DASHBOARD_RANGES[range]), sluice.admin.dead({ type: deadType }), sluice.admin.types(), sluice.admin.schedules(),
+  ]);
+  const now = Date.now();
+  const body: DashboardData = {
+    now: new Date(now).toISOString(),
+    range,
+    stats,
+    lastDrainAt: stats.lastDrainAgeMs === null ? null : new Date(now - stats.lastDrainAgeMs).toISOString(),
+    problems: healthProblems(stats, sluice.settings()),
+    ...history,
+    dead: { ...dead, type: deadType ?? null },
+    types,
+    schedules,
+  };
+  return c.json(body);
+};
+
+/** A POST of the page: checked by actor(), then one engine call; `kicks` when it made jobs due now. */
+const action = (act: (c: Context<SluiceEnv>, sluice: Sluice) => Promise<unknown>, kicks = false): RouteHandler => async (c, sluice) => {
+  actor(c, sluice);
+  const result = await act(c, sluice);
+  if (kicks) kickFrom(c, sluice);
+  return c.json(result);
+};
+const jobId = (c: Context<SluiceEnv>) => parse(jobIdParam, { id: c.req.param('id') }).id;
+const typeOf = (c: Context<SluiceEnv>) => parse(typeParam, { type: c.req.param('type') }).type;
+const filter = async (c: Context<SluiceEnv>, sluice: Sluice) =>
+  jsonBody(c.req.raw, deadFilterBody, { limit: sluice.settings().SLUICE_MAX_BODY_BYTES, optional: true });
+
+/** The dashboard's routes (README "Dashboard"); mounted with Sluice's own. */
+export const dashboardRoutes: RouteTable = {
+  [DASHBOARD_BASE]: { GET: page },
+  [`${DASHBOARD_BASE}/login`]: { POST: login },
+  [`${DASHBOARD_BASE}/logout`]: { POST: logout },
+  [`${DASHBOARD_BASE}/assets/:name`]: { GET: asset },
+  [`${DASHBOARD_BASE}/data`]: { GET: data },
+  [`${DASHBOARD_BASE}/jobs/:id`]: { GET: async (c, sluice) => { reader(c, sluice); return c.json(await sluice.admin.get(jobId(c))); } },
+  [`${DASHBOARD_BASE}/jobs/:id/retry`]: { POST: action((c, s) => s.admin.retry(jobId(c)), true) },
+  [`${DASHBOARD_BASE}/jobs/:id/cancel`]: { POST: action((c, s) => s.admin.cancel(jobId(c))) },
+  [`${DASHBOARD_BASE}/dead/retry`]: { POST: action(async (c, s) => s.admin.retryDead(await filter(c, s)), true) },
+  [`${DASHBOARD_BASE}/dead/cancel`]: { POST: action(async (c, s) => s.admin.cancelDead(await filter(c, s))) },
+  [`${DASHBOARD_BASE}/types/:type/pause`]: { POST: action(async (c, s) => ({ ...(await s.admin.pause(typeOf(c))), paused: true })) },
+  [`${DASHBOARD_BASE}/types/:type/resume`]: { POST: action(async (c, s) => ({ ...(await s.admin.resume(typeOf(c))), paused: false }), true) },
+};
