@@ -30,8 +30,8 @@ async function session() {
 }
 
 async function deadJob(type = 'send-welcome-email'): Promise<string> {
-  const [row] = (await api.db.execute(sql`insert into sluice.jobs (type, payload, status, attempts, last_error, dead_at)
-    values (${type}, '{"to":"x"}', 'dead', 5, 'attempt 5/5: boom', now()) returning id`)).rows as { id: string }[];
+  const [row] = ((await api.db.execute(sql`insert into sluice.jobs (type, payload, status, attempts, last_error, dead_at)
+    values (${type}, '{"to":"x"}', 'dead', 5, 'attempt 5/5: boom', now()) returning id`)) as unknown as { rows: { id: string }[] }).rows;
   return row!.id;
 }
 
@@ -127,7 +127,7 @@ describe('dashboard actions', () => {
     });
     expect(await (await bulk('retry', { type: 'send-welcome-email' })).json()).toEqual({ count: 3, more: false });
     expect(await (await bulk('cancel', {})).json()).toEqual({ count: 1, more: false });
-    const left = (await api.db.execute(sql`select id, status from sluice.jobs order by id`)).rows as { id: string; status: string }[];
+    const left = ((await api.db.execute(sql`select id, status from sluice.jobs order by id`)) as unknown as { rows: { id: string; status: string }[] }).rows;
     expect(left.map((r) => r.status)).toEqual(['pending', 'pending', 'pending']);
     expect(left.map((r) => r.id)).not.toContain(other);
     expect((await bulk('retry', { type: 'x', extra: 1 })).status).toBe(400);
