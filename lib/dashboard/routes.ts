@@ -88,8 +88,10 @@ const logout: RouteHandler = async (c, sluice) => {
 const asset: RouteHandler = (c) => {
   const found = Object.hasOwn(DASHBOARD_ASSETS, c.req.param('name')!) ? DASHBOARD_ASSETS[c.req.param('name')!] : undefined;
   if (!found) return c.json({ error: 'not found' }, 404);
-  if (c.req.header('if-none-match') === found.etag) return c.body(null, 304, { ETag: found.etag });
-  return c.body(found.body, 200, { 'Content-Type': found.contentType, ETag: found.etag, 'Cache-Control': 'public, max-age=300', 'X-Content-Type-Options': 'nosniff' });
+  if (c.req.header('if-none-match') === found.etag) return c.body(null, 304, { ETag: found.etag, 'Cache-Control': 'no-cache' });
+  // Revalidated on every load (a 304 while unchanged): the page's links carry no version, and a deploy
+  // must never pair a new page with an old script.
+  return c.body(found.body, 200, { 'Content-Type': found.contentType, ETag: found.etag, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
 };
 
 const data: RouteHandler = async (c, sluice) => {
