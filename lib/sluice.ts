@@ -78,8 +78,8 @@ export interface Sluice {
     retryDead(options?: { type?: string }): Promise<BulkResult>;
     /** Every dead job (of `type`) deleted, up to BULK_LIMIT a call. */
     cancelDead(options?: { type?: string }): Promise<BulkResult>;
-    /** The last `rangeMs` of history: depth samples, per-minute counts, run-time and lag percentiles. */
-    history(rangeMs: number): Promise<QueueHistory>;
+    /** The last `rangeMs` of history, a point every `stepSeconds` (default 60): depth, counts, run-time and lag percentiles. */
+    history(rangeMs: number, stepSeconds?: number): Promise<QueueHistory>;
     /** Pauses one of this instance's types for every drain (UnknownJobTypeError for another). */
     pause(type: string): Promise<PausedType>;
     /** Resumes a paused type (any name: a type since removed from the code can be resumed too). */
@@ -185,7 +185,7 @@ export function createSluice(options: SluiceOptions): Sluice {
         return result;
       },
       cancelDead: async (o) => cancelDeadJobs(db(), o),
-      history: async (rangeMs) => queueHistory(db(), rangeMs),
+      history: async (rangeMs, stepSeconds) => queueHistory(db(), rangeMs, stepSeconds),
       pause: async (type) => {
         if (!jobs.has(type)) throw new UnknownJobTypeError(type, [...ownTypes].sort());
         return pauseType(db(), type);

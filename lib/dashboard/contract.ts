@@ -3,8 +3,13 @@
 import type { JobView, QueueHistory, QueueStats, TypeView } from '../queue/index.js';
 import type { ScheduleView } from '../wake/schedules.js';
 
-/** How far back the charts look. */
-export const DASHBOARD_RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 } as const;
+/** How far back the charts look (ms), and a point every `step` seconds. */
+export const DASHBOARD_RANGES = {
+  '1h': { ms: 3_600_000, step: 60 },
+  '6h': { ms: 6 * 3_600_000, step: 60 },
+  '24h': { ms: 24 * 3_600_000, step: 300 },
+  '7d': { ms: 7 * 24 * 3_600_000, step: 3_600 },
+} as const;
 export type DashboardRange = keyof typeof DASHBOARD_RANGES;
 
 /** GET /api/dashboard/data?range=1h|6h|24h|7d&deadType=<type>: everything the page shows. */

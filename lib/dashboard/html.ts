@@ -80,7 +80,7 @@ export function dashboardPage({ csrf }: { csrf: string }): string {
 <section class="charts">
 <div class="panel"><h2>Queue depth</h2><div id="depth-chart" class="chart" data-test="depth-chart"></div></div>
 <div class="panel"><h2>Oldest due job's wait</h2><div id="age-chart" class="chart"></div></div>
-<div class="panel wide"><div class="panel-head"><h2>Outcomes per minute</h2><select id="throughput-type" aria-label="Job type"></select></div><div id="throughput-chart" class="chart"></div></div>
+<div class="panel wide"><div class="panel-head"><h2>Outcomes <span id="throughput-step">per minute</span></h2><select id="throughput-type" aria-label="Job type"></select></div><div id="throughput-chart" class="chart"></div></div>
 </section>
 <section class="panel">
 <div class="panel-head"><h2>Dead jobs <span id="dead-count" class="muted"></span></h2>

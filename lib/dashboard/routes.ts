@@ -98,7 +98,7 @@ const data: RouteHandler = async (c, sluice) => {
   reader(c, sluice);
   const { range, deadType } = parse(dashboardDataQuery, queryObject(c.req.raw));
   const [stats, history, dead, types, schedules] = await Promise.all([
-    sluice.stats(), sluice.admin.history(DASHBOARD_RANGES[range]), sluice.admin.dead({ type: deadType }), sluice.admin.types(), sluice.admin.schedules(),
+    sluice.stats(), sluice.admin.history(DASHBOARD_RANGES[range].ms, DASHBOARD_RANGES[range].step), sluice.admin.dead({ type: deadType }), sluice.admin.types(), sluice.admin.schedules(),
   ]);
   const now = Date.now();
   const body: DashboardData = {

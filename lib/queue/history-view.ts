@@ -18,36 +18,53 @@ export interface TypeTimes {
 
 /** The queue's history over a range, as series for charts (`t`: epoch seconds, uPlot's x axis). */
 export interface QueueHistory {
-  /** The depth samples (the cron tick's, once a minute); a minute without one is absent. */
+  /** Seconds per point: 60, or more for long ranges (queueHistory's `stepSeconds`). */
+  step: number;
+  /** The depth samples (the cron tick's, once a minute), at most one per step: each series' peak in
+   *  it. A step without a sample is absent (idle ticks skip the database). */
   depth: { t: number[]; pending: number[]; due: number[]; running: number[]; dead: number[]; oldestDueMs: number[] };
-  /** What drains did, every minute of the range (0 where nothing ran), in all and per type. */
+  /** What drains did, every step of the range (0 where nothing ran), summed per step, in all and per type. */
   throughput: { t: number[]; total: Counts; byType: Record<string, Counts> };
   times: TypeTimes[];
 }
 
 const zeros = (n: number): Counts => ({ completed: new Array<number>(n).fill(0), retried: new Array<number>(n).fill(0), dead: new Array<number>(n).fill(0), rescued: new Array<number>(n).fill(0) });
 
-/** The last `rangeMs` of history: two statements (samples, per-minute counters), run at once. */
-export async function queueHistory(db: Db, rangeMs: number, now = Date.now()): Promise<QueueHistory> {
+/**
+ * The last `rangeMs` of history, a point every `stepSeconds` (a multiple of 60: a week of minutes is
+ * 10,080 points a series, more than a chart needs). Two statements (samples, counters), run at once.
+ */
+export async function queueHistory(db: Db, rangeMs: number, stepSeconds = 60, now = Date.now()): Promise<QueueHistory> {
+  const step = Math.max(60, Math.round(stepSeconds / 60) * 60);
   const [samples, minutes] = await Promise.all([samplesSince(db, rangeMs), historySince(db, rangeMs)]);
   const depth: QueueHistory['depth'] = { t: [], pending: [], due: [], running: [], dead: [], oldestDueMs: [] };
   for (const s of samples) {
-    depth.t.push(s.t);
+    const at = Math.floor(s.t / step) * step;
+    const n = depth.t.length - 1;
+    if (n >= 0 && depth.t[n] === at) {
+      depth.pending[n] = Math.max(depth.pending[n]!, s.pending);
+      depth.due[n] = Math.max(depth.due[n]!, s.due);
+      depth.running[n] = Math.max(depth.running[n]!, s.running);
+      depth.dead[n] = Math.max(depth.dead[n]!, s.dead);
+      depth.oldestDueMs[n] = Math.max(depth.oldestDueMs[n]!, Math.round(s.oldest_due_ms));
+      continue;
+    }
+    depth.t.push(at);
     depth.pending.push(s.pending);
     depth.due.push(s.due);
     depth.running.push(s.running);
     depth.dead.push(s.dead);
     depth.oldestDueMs.push(Math.round(s.oldest_due_ms));
   }
-  // Every minute of the range, so a quiet minute shows as 0, not as a line drawn across it.
-  const last = Math.floor(now / 60_000) * 60;
-  const first = last - Math.ceil(rangeMs / 60_000) * 60 + 60;
-  const t = Array.from({ length: (last - first) / 60 + 1 }, (_, i) => first + i * 60);
+  // Every step of the range, so a quiet one shows as 0, not as a line drawn across it.
+  const last = Math.floor(now / 1000 / step) * step;
+  const first = last - Math.ceil(rangeMs / 1000 / step) * step + step;
+  const t = Array.from({ length: (last - first) / step + 1 }, (_, i) => first + i * step);
   const total = zeros(t.length);
   const byType: Record<string, Counts> = Object.create(null);
   const hists = new Map<string, { run: number[]; lag: number[] }>();
   for (const m of minutes) {
-    const i = Math.round((m.t - first) / 60);
+    const i = Math.floor((m.t - first) / step);
     if (i < 0 || i >= t.length) continue;
     const forType = (byType[m.type] ??= zeros(t.length));
     for (const key of ['completed', 'retried', 'dead', 'rescued'] as const) {
@@ -63,5 +80,5 @@ export async function queueHistory(db: Db, rangeMs: number, now = Date.now()): P
     runP50: percentile(run, 0.5), runP90: percentile(run, 0.9), runP99: percentile(run, 0.99),
     lagP50: percentile(lag, 0.5), lagP90: percentile(lag, 0.9), lagP99: percentile(lag, 0.99),
   }));
-  return { depth, throughput: { t, total, byType }, times };
+  return { step, depth, throughput: { t, total, byType }, times };
 }

@@ -383,14 +383,14 @@
   }
 
   /**
-   * The depth series with a null after every missing minute: the line breaks where no sample was
+   * The depth series with a null after every missing step: the line breaks where no sample was
    * taken (an idle tick skipped the database) instead of drawing a slope nobody measured.
    */
-  function withGaps(t, columns) {
+  function withGaps(t, columns, step) {
     const out = [[], ...columns.map(() => [])];
     for (let i = 0; i < t.length; i++) {
-      if (i > 0 && t[i] - t[i - 1] > 90) {
-        out[0].push(t[i - 1] + 60);
+      if (i > 0 && t[i] - t[i - 1] > step * 1.5) {
+        out[0].push(t[i - 1] + step);
         columns.forEach((c, k) => out[k + 1].push(null));
       }
       out[0].push(t[i]);
@@ -412,8 +412,8 @@
     setChart('depth-chart', [
       { label: 'pending', color: COLORS.pending }, { label: 'due', color: COLORS.due },
       { label: 'running', color: COLORS.running }, { label: 'dead', color: COLORS.dead },
-    ], 'count', withGaps(d.t, [d.pending, d.due, d.running, d.dead]));
-    setChart('age-chart', [{ label: 'oldest due', color: COLORS.age, fill: 'rgba(8, 145, 178, 0.08)' }], 'duration', withGaps(d.t, [d.oldestDueMs]));
+    ], 'count', withGaps(d.t, [d.pending, d.due, d.running, d.dead], data.step));
+    setChart('age-chart', [{ label: 'oldest due', color: COLORS.age, fill: 'rgba(8, 145, 178, 0.08)' }], 'duration', withGaps(d.t, [d.oldestDueMs], data.step));
 
     const tp = data.throughput;
     const types = Object.keys(tp.byType).sort();
@@ -423,7 +423,8 @@
     if (!types.includes(state.throughputType)) state.throughputType = '';
     $('throughput-type').value = state.throughputType;
     const of = state.throughputType ? tp.byType[state.throughputType] : tp.total;
-    // Every minute has a value here (0 when idle): dots would only clutter the lines.
+    $('throughput-step').textContent = data.step === 60 ? 'per minute' : data.step === 3600 ? 'per hour' : `per ${data.step / 60} minutes`;
+    // Every step has a value here (0 when idle): dots would only clutter the lines.
     const noDots = { show: false };
     setChart('throughput-chart', [
       { label: 'completed', color: COLORS.completed, fill: 'rgba(5, 150, 105, 0.08)', points: noDots },
