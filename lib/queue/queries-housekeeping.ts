@@ -49,6 +49,8 @@ export interface AlertChange {
   changed: boolean;
   /** First check ever of this condition. */
   fresh: boolean;
+  /** The last message about it could not be sent: this is that message again. */
+  resend: boolean;
 }
 
 export interface HousekeepingReport {
@@ -90,6 +92,8 @@ const alertCtes = (a: AlertThresholds) => sql`hk_conditions as (
          coalesce(t.last_drain_age_ms, -1))
       ) c(name, active, value)
     ),
+    -- The state before this statement: a message that failed last time is the same message again.
+    hk_unsent as (select name from sluice.alerts where sent_at is null),
     -- The compare-and-set: of ticks checking at once, the one whose upsert changes the row sends.
     hk_alerts as (
       insert into sluice.alerts as a (name, active, detail, changed_at, sent_at)
@@ -99,7 +103,8 @@ const alertCtes = (a: AlertThresholds) => sql`hk_conditions as (
         changed_at = case when a.active <> excluded.active then now() else a.changed_at end
       where a.active <> excluded.active or a.sent_at is null
          or (excluded.active and a.sent_at < now() - ${ms(a.repeatMs)})
-      returning a.name, a.active, a.detail::float8 as value, a.changed_at = now() as changed, a.xmax = 0 as fresh
+      returning a.name, a.active, a.detail::float8 as value, a.changed_at = now() as changed, a.xmax = 0 as fresh,
+                a.name in (select name from hk_unsent) as resend
     )`;
 
 /** The housekeeping CTEs, to follow a claim's (each name starts hk_). */

@@ -22,7 +22,7 @@ export type AlertState = 'firing' | 'reminder' | 'resolved';
 /** What is said about a change: nothing for a condition first seen healthy. */
 export function alertState(change: AlertChange): AlertState | null {
   if (!change.active) return change.fresh ? null : 'resolved';
-  return change.changed || change.fresh ? 'firing' : 'reminder';
+  return change.changed || change.fresh || change.resend ? 'firing' : 'reminder';
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000).toLocaleString('en')} s`;
