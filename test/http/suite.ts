@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { freshDatabase } from '../support/db.js';
 import { adminChecks } from './checks-admin.js';
+import { dashboardChecks } from './checks-dashboard.js';
 import { enqueueChecks } from './checks-enqueue.js';
 import { routesChecks } from './checks-routes.js';
 import { allowOf, bearer, LIMITS, QUIET, SECRETS, type SuiteContext, welcome } from './context.js';
@@ -119,5 +120,6 @@ export function httpSuite(name: string, start: StartRuntime, options: SuiteOptio
     routesChecks(t);
     enqueueChecks(t);
     adminChecks(t);
+    dashboardChecks(t);
   });
 }

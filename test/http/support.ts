@@ -17,6 +17,8 @@ export interface CallOptions {
   /** Sent as is. */
   body?: string | ReadableStream<Uint8Array>;
   headers?: Record<string, string>;
+  /** 'manual' to see a redirect itself (the dashboard's login answers 303). Default: follow. */
+  redirect?: RequestRedirect;
 }
 
 /** A client of one base URL; nothing but fetch, as any HTTP client of Sluice would be. */
@@ -29,7 +31,7 @@ export function client(baseUrl: string) {
       body = JSON.stringify(opts.json);
       headers['content-type'] ??= 'application/json';
     }
-    const init = { method, headers, body, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit;
+    const init = { method, headers, body, redirect: opts.redirect, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit;
     const res = await fetch(baseUrl + path, init);
     const text = await res.text();
     let json: any;
