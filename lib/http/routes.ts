@@ -114,6 +114,9 @@ const manualDrain: RouteHandler = async (c, sluice) => {
  * dead-man switch) or the database is down.
  * With HEALTH_SECRET set, only callers holding it see the counts; others get { ok } and the status.
  */
+const ALERT_CHECK_EVERY_MS = 15_000;
+const lastAlertCheck = new WeakMap<object, number>();
+
 const health: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
   const detailed = s.HEALTH_SECRET === undefined || bearerMatches(c.req.header('authorization'), s.HEALTH_SECRET);
@@ -122,9 +125,12 @@ const health: RouteHandler = async (c, sluice) => {
   const { pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
   const problems = healthProblems(stats, s);
   // With alerts on, an uptime monitor's visit checks them too: a cron that stopped altogether runs no
-  // tick to say so. The check sends only on a change (its upsert is the compare-and-set), never a storm.
+  // tick to say so. The check sends only on a change (its upsert is the compare-and-set), never a storm,
+  // and runs at most every 15 s an instance, however often a public /api/health is called.
   const thresholds = alertThresholds(s);
-  if (thresholds) {
+  const now = Date.now();
+  if (thresholds && now - (lastAlertCheck.get(sluice) ?? 0) >= ALERT_CHECK_EVERY_MS) {
+    lastAlertCheck.set(sluice, now);
     const runtime = runtimeOf(c, s);
     runtime.waitUntil(alertsCheck(sluice.db, thresholds).then((r) => announce(sluice.db, s, r.alerts))
       .catch((error) => console.error('[health] alert check failed:', loggable(error))));
