@@ -10,6 +10,7 @@ import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
 import { drainMarkOk } from './queries.js';
 import { untilDeadline } from './deadline.js';
 import type { LivePass, PassSettings } from './pass-types.js';
+import { PassTrace } from './pass-trace.js';
 import { failure, runJob, type RunLimits } from './run-job.js';
 
 /**
@@ -53,6 +54,7 @@ export class DrainPass implements LivePass {
   private backoffMs = 0; // the database dropped a statement: wait this long before the next one
   private backoffTimer: NodeJS.Timeout | undefined;
   private readonly lostClaims: string[] = []; // tokens of claims whose answer was lost: they may have leased jobs
+  private trace: PassTrace | null = null; // set by run() when its drain span records: then claims and runs are spans too
 
   private readonly inFlight = new Set<Promise<unknown>>();
   private wake = () => {};
@@ -82,6 +84,15 @@ export class DrainPass implements LivePass {
   }
 
   async run(): Promise<DrainSummary> {
+    const traced = (this.trace = PassTrace.start(this.s, Date.now()));
+    if (!traced) return this.pass();
+    return traced.within(() => this.pass()).then(
+      (summary) => { traced.end(summary); return summary; },
+      (error: unknown) => { traced.end(undefined, error); throw error; },
+    );
+  }
+
+  private async pass(): Promise<DrainSummary> {
     const start = Date.now();
     this.s.observe?.(this);
     // The timer's firing is the stop, not Date.now() reaching stopAt: Node truncates a fractional delay
@@ -151,11 +162,12 @@ export class DrainPass implements LivePass {
     this.rescueDone = true;
     // The lease is counted from when the claim was sent, by our clock: never later than the database's.
     const sentAt = Date.now();
-    const { flow } = this;
+    const { flow, trace } = this;
     const leaseMs = this.s.leaseGraceMs;
     const result = await this.send((outcomes) => {
       this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, outcomes, rescueLimit, flow });
+      if (!trace) return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, outcomes, rescueLimit, flow });
+      return trace.claim(limit, outcomes.length, () => jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, outcomes, rescueLimit, flow, traced: true }));
     }).catch((error: unknown) => {
       // The answer is lost, but the claim may have committed: look for its jobs once the database answers.
       if (isConnectionError(error)) this.lostClaims.push(token);
@@ -239,7 +251,10 @@ export class DrainPass implements LivePass {
     this.running++;
     this.firstStart ||= now;
     // runJob never rejects, so a run needs no tracking of its own: `running` counts it until it ends.
-    void runJob(job, token, definition, this.db, this.limits, held).then((outcome) => {
+    // Untraced, no closure: this line runs for every job.
+    const { trace } = this;
+    const ran = trace ? trace.job(job, () => runJob(job, token, definition, this.db, this.limits, held)) : runJob(job, token, definition, this.db, this.limits, held);
+    void ran.then((outcome) => {
       this.running--;
       this.finished++;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));

@@ -34,6 +34,8 @@ export interface ClaimedJob {
   attempts: number;
   max_attempts: number;
   created_at: string;
+  /** The enqueue's span as a W3C traceparent; returned only to a traced pass (ClaimParams.traced). */
+  trace_parent?: string | null;
 }
 
 /**
@@ -112,6 +114,9 @@ export interface ClaimParams {
   /** The flow limits of the types this drain claims; null when none has any (the claim is then as
    *  it was before flow limits, statement for statement). */
   flow: FlowLimits | null;
+  /** Return each job's trace_parent: only a pass whose drain span records asks (README "Traces and
+   *  logs"), so an untraced claim is the statement it was before tracing, bytes and all. */
+  traced?: boolean;
 }
 
 export interface ClaimResult {
@@ -163,7 +168,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
       -- "= any(array(...))" rather than a join: the planner then fetches each row by primary key
       -- instead of hashing the whole table, which it prefers while the table is small.
       where j.id = any(array(${pick}))
-      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after
+      returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after${p.traced ? sql`, j.trace_parent` : sql``}
     ),
     -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
     -- empty tick costs this one statement.
@@ -234,7 +239,7 @@ export async function jobHeartbeat(db: Db, held: { id: string; token: string }[]
 export async function jobsOfClaim(db: Db, token: string): Promise<(ClaimedJob & { lease_left_ms: number })[]> {
   return rows(
     db,
-    sql`select id, type, payload, attempts, max_attempts, created_at,
+    sql`select id, type, payload, attempts, max_attempts, created_at, trace_parent,
                (extract(epoch from locked_until - now()) * 1000)::float8 as lease_left_ms
         from sluice.jobs where status = 'running' and locked_until >= now() and lock_token = ${token}::uuid
         order by priority desc, run_after`,
