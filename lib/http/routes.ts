@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { loggable, type Config, type EnqueueItem } from '../queue/index.js';
+import type { Config, EnqueueItem } from '../queue/index.js';
+import { log } from '../queue/log.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
 import type { RouteHandler, RouteTable } from './app.js';
@@ -83,7 +84,7 @@ const manualDrain: RouteHandler = async (c, sluice) => {
     const runtime = runtimeOf(c, s);
     const drained = sluice.tick({ ...body.continuation, deadline: drainDeadline(c, s, start), runtime });
     if (!runtime.runsAfterResponse) return c.json(await drained);
-    runtime.waitUntil(drained.catch((error) => console.error('[sluice] drain failed:', loggable(error))));
+    runtime.waitUntil(drained.catch((error) => log.error('drain failed', { error })));
     return c.json({ accepted: true }, 202);
   }
   const { budgetMs, types, maxJobs } = body ?? {};
@@ -100,7 +101,7 @@ const manualDrain: RouteHandler = async (c, sluice) => {
 const health: RouteHandler = async (c, sluice) => {
   const { ALERT_OLDEST_PENDING_MS, ALERT_DEAD_MAX, ALERT_DRAIN_STALE_MS, HEALTH_SECRET } = sluice.settings();
   const detailed = HEALTH_SECRET === undefined || bearerMatches(c.req.header('authorization'), HEALTH_SECRET);
-  const stats = await sluice.stats().catch((error) => void console.error('[health] database check failed:', loggable(error)));
+  const stats = await sluice.stats().catch((error) => void log.error('health: database check failed', { error }));
   if (!stats) return c.json(detailed ? { ok: false, problems: ['database unreachable'] } : { ok: false }, 503);
   const { pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
   // The dead-man switch: work has been due a while and no drain has ended well for as long.

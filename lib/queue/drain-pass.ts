@@ -11,7 +11,7 @@ import { drainMarkOk } from './queries.js';
 import { untilDeadline } from './deadline.js';
 import type { LivePass, PassSettings } from './pass-types.js';
 import { PassTrace } from './pass-trace.js';
-import { failure, runJob, type RunLimits } from './run-job.js';
+import { failure, logDead, runJob, type RunLimits } from './run-job.js';
 
 /**
  * The state of one drain pass, as an event loop: every change (a claim answered, a job finished, the
@@ -180,6 +180,7 @@ export class DrainPass implements LivePass {
       const outcome = { ...failure(job, job.lock_token, this.byType.get(job.type), why), rescue: true };
       this.outcomes.push(outcome);
       if (outcome.kind === 'retry') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
+      else logDead(job, outcome);
     }
     this.summary.rescued += result.expired.length;
     if (result.expired.length > 0) this.scheduleFlush();
@@ -258,6 +259,7 @@ export class DrainPass implements LivePass {
       this.running--;
       this.finished++;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, Date.now() - now));
+      if (outcome.kind === 'dead') logDead(job, outcome);
       this.record(outcome);
       // The freed slot takes the next queued job here; the loop is woken only when the queue runs
       // low (time to claim) or the pass may be done, not once per job.
