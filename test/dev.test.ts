@@ -57,7 +57,7 @@ describe('npm run dev', () => {
     });
     // The signup's kick runs it: the job row is gone (success deletes it) and the email was logged.
     await gone(jobId);
-    expect(dev.output()).toMatch(/\[send-welcome-email\].*to=dev@example\.com/);
+    expect(dev.output()).toMatch(/^\{"time":"[^"]+","level":"info","msg":"welcome email[^"]*".*"to":"dev@example\.com"/m);
     // A delayed job is no kick's: the local cron's tick runs it once it is due.
     const delayed = await fetch(`${base}/api/jobs`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRETS.ENQUEUE_SECRET}` },

@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { z } from 'zod';
 import type { Sluice } from '../sluice.js';
+import { log } from '../queue/log.js';
 import { drainStartSchema, resolveRuntime } from '../wake/runtime.js';
 import type { FetchApp } from './web.js';
 
@@ -60,7 +61,7 @@ export function lambdaScheduledHandler(sluice: Sluice) {
       deadline: lambdaDeadline(context) - s.DRAIN_SAFETY_MARGIN_MS,
       runtime: resolveRuntime(s, { runsAfterResponse: false }),
     });
-    console.log(`[sluice] ${started.success ? started.data.sluice.reason : 'scheduled'} drain ${JSON.stringify(summary)}`);
+    log.info('drain', { reason: started.success ? started.data.sluice.reason : 'scheduled', ...summary });
     return summary;
   };
 }

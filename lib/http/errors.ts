@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import {
-  JobNotFoundError, JobStateError, loggable, MisconfiguredError, PayloadTooLargeError, SluiceError, UnknownJobTypeError, ValidationError,
+  JobNotFoundError, JobStateError, MisconfiguredError, PayloadTooLargeError, SluiceError, UnknownJobTypeError, ValidationError,
 } from '../queue/index.js';
+import { log } from '../queue/log.js';
 
 /** An HTTP answer decided before any work: wrong token, bad body, missing configuration. */
 export class HttpError extends Error {
@@ -44,7 +45,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
  */
 export function errorResponse(error: unknown): Response {
   if (error instanceof HttpError) {
-    if (error.status >= 500) console.error(`[sluice] ${error.message}`);
+    if (error.status >= 500) log.error(error.message, { status: error.status });
     return json(error.status, { error: error.message, ...error.extra }, error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
   }
   if (error instanceof z.ZodError) {
@@ -53,16 +54,16 @@ export function errorResponse(error: unknown): Response {
   const known = STATUS.find(([type]) => error instanceof type);
   if (known && error instanceof SluiceError) {
     const body: Record<string, unknown> = { error: error.message, code: error.code };
-    if (error instanceof MisconfiguredError) console.error(`[sluice] ${error.message}`);
+    if (error instanceof MisconfiguredError) log.error(error.message);
     if (error instanceof ValidationError) body.issues = error.issues;
     if (error instanceof UnknownJobTypeError) body.known = error.known;
     if (error instanceof JobStateError) body.status = error.status;
     return json(known[1], body);
   }
   if (isDatabaseUnavailable(error)) {
-    console.error('[sluice] database unavailable:', loggable(error));
+    log.error('database unavailable', { error });
     return json(503, { error: 'database unavailable; try again shortly' }, { 'Retry-After': '5' });
   }
-  console.error('[sluice] unexpected error:', loggable(error));
+  log.error('unexpected error', { error });
   return json(500, { error: 'internal error' });
 }

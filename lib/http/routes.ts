@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { alertsCheck, healthProblems, loggable, type Config, type EnqueueItem } from '../queue/index.js';
+import { alertsCheck, healthProblems, type Config, type EnqueueItem } from '../queue/index.js';
+import { log } from '../queue/log.js';
 import { alertThresholds, announce } from '../wake/alerts.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
@@ -100,7 +101,7 @@ const manualDrain: RouteHandler = async (c, sluice) => {
     const runtime = runtimeOf(c, s);
     const drained = sluice.tick({ ...body.continuation, deadline: drainDeadline(c, s, start), runtime });
     if (!runtime.runsAfterResponse) return c.json(await drained);
-    runtime.waitUntil(drained.catch((error) => console.error('[sluice] drain failed:', loggable(error))));
+    runtime.waitUntil(drained.catch((error) => log.error('drain failed', { error })));
     return c.json({ accepted: true }, 202);
   }
   const { budgetMs, types, maxJobs } = body ?? {};
@@ -120,7 +121,7 @@ const lastAlertCheck = new WeakMap<object, number>();
 const health: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
   const detailed = s.HEALTH_SECRET === undefined || bearerMatches(c.req.header('authorization'), s.HEALTH_SECRET);
-  const stats = await sluice.stats().catch((error) => void console.error('[health] database check failed:', loggable(error)));
+  const stats = await sluice.stats().catch((error) => void log.error('health: database check failed', { error }));
   if (!stats) return c.json(detailed ? { ok: false, problems: ['database unreachable'] } : { ok: false }, 503);
   const { pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
   const problems = healthProblems(stats, s);
@@ -133,7 +134,7 @@ const health: RouteHandler = async (c, sluice) => {
     lastAlertCheck.set(sluice, now);
     const runtime = runtimeOf(c, s);
     runtime.waitUntil(alertsCheck(sluice.db, thresholds).then((r) => announce(sluice.db, s, r.alerts))
-      .catch((error) => console.error('[health] alert check failed:', loggable(error))));
+      .catch((error) => log.error('health: alert check failed', { error })));
   }
   const ok = problems.length === 0;
   const body = { ok, problems, pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs };

@@ -90,6 +90,12 @@ const envSchema = z.object({
   /** Where fan-out and continuation drains are requested (POST {base}/api/drain). Default: the origin of
    *  the request being served (the cron's own URL). */
   SLUICE_BASE_URL: z.url().optional(),
+  /** The log's threshold (lib/queue/log.ts: one JSON object per line): debug, info, warn, error or
+   *  silent. Read from the environment only, as a process has one log. Default info. */
+  SLUICE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Show a job's payload in the log line of its going dead (never anywhere else). Read from the
+   *  environment only. Default off: payloads often hold personal data. */
+  SLUICE_LOG_PAYLOADS: z.union([z.boolean(), z.stringbool()]).default(false),
   /** AWS Lambda: the drain function (name or ARN) that kicks, fan-out and continuations invoke
    *  asynchronously. Default: unset (no kicks on Lambda; fan-out and continuations off there). */
   SLUICE_DRAIN_FUNCTION: z.string().optional(),

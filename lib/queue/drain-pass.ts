@@ -10,7 +10,8 @@ import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
 import { drainMarkOk } from './queries.js';
 import { untilDeadline } from './deadline.js';
 import type { LivePass, PassSettings } from './pass-types.js';
-import { failure, runJob, type RunLimits } from './run-job.js';
+import { PassTrace } from './pass-trace.js';
+import { failure, logDead, runJob, type RunLimits } from './run-job.js';
 import { HistoryBatch, type HistoryRow } from './history.js';
 
 /**
@@ -56,6 +57,7 @@ export class DrainPass implements LivePass {
   private backoffMs = 0; // the database dropped a statement: wait this long before the next one
   private backoffTimer: NodeJS.Timeout | undefined;
   private readonly lostClaims: string[] = []; // tokens of claims whose answer was lost: they may have leased jobs
+  private trace: PassTrace | null = null; // set by run() when its drain span records: then claims and runs are spans too
 
   private readonly inFlight = new Set<Promise<unknown>>();
   private wake = () => {};
@@ -85,6 +87,15 @@ export class DrainPass implements LivePass {
   }
 
   async run(): Promise<DrainSummary> {
+    const traced = (this.trace = PassTrace.start(this.s, Date.now()));
+    if (!traced) return this.pass();
+    return traced.within(() => this.pass()).then(
+      (summary) => { traced.end(summary); return summary; },
+      (error: unknown) => { traced.end(undefined, error); throw error; },
+    );
+  }
+
+  private async pass(): Promise<DrainSummary> {
     const start = Date.now();
     this.s.observe?.(this);
     // The timer's firing is the stop, not Date.now() reaching stopAt: Node truncates a fractional delay
@@ -157,11 +168,13 @@ export class DrainPass implements LivePass {
     this.housekeepingDone = true;
     // The lease is counted from when the claim was sent, by our clock: never later than the database's.
     const sentAt = Date.now();
-    const { flow } = this;
+    const { flow, trace } = this;
     const leaseMs = this.s.leaseGraceMs;
     const result = await this.send((outcomes, history) => {
       this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-      return jobClaim(this.db, { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, housekeeping: housekeeping?.params });
+      const params = { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, housekeeping: housekeeping?.params };
+      if (!trace) return jobClaim(this.db, params);
+      return trace.claim(limit, outcomes.length, () => jobClaim(this.db, { ...params, traced: true }));
     }).catch((error: unknown) => {
       // The answer is lost, but the claim may have committed: look for its jobs once the database answers.
       if (isConnectionError(error)) this.lostClaims.push(token);
@@ -177,6 +190,7 @@ export class DrainPass implements LivePass {
       this.outcomes.push(outcome);
       this.history.rescued(job.type, outcome.kind);
       if (outcome.kind === 'retry') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
+      else logDead(job, outcome);
     }
     this.summary.rescued += result.expired.length;
     if (result.expired.length > 0) this.scheduleFlush();
@@ -248,12 +262,16 @@ export class DrainPass implements LivePass {
     this.running++;
     this.firstStart ||= now;
     // runJob never rejects, so a run needs no tracking of its own: `running` counts it until it ends.
-    void runJob(job, token, definition, this.db, this.limits, held).then((outcome) => {
+    // Untraced, no closure: this line runs for every job.
+    const { trace } = this;
+    const ran = trace ? trace.job(job, () => runJob(job, token, definition, this.db, this.limits, held)) : runJob(job, token, definition, this.db, this.limits, held);
+    void ran.then((outcome) => {
       this.running--;
       this.finished++;
       const ranMs = Date.now() - now;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, ranMs));
       this.history.ran(job.type, outcome.kind, ranMs, job.lag_ms);
+      if (outcome.kind === 'dead') logDead(job, outcome);
       this.record(outcome);
       // The freed slot takes the next queued job here; the loop is woken only when the queue runs
       // low (time to claim) or the pass may be done, not once per job.

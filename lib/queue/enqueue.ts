@@ -1,3 +1,4 @@
+import { SpanKind, type Span } from '@opentelemetry/api';
 import { z } from 'zod';
 import { config } from './config.js';
 import type { Db } from './db.js';
@@ -6,6 +7,7 @@ import { uuidv7 } from './ids.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from './json.js';
 import type { FlowLimit, JobDefinition, JobRegistry } from './jobs.js';
 import { jobDebounce, jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
+import { inSpan, traceParentOf } from './telemetry.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -193,17 +195,32 @@ export async function enqueue(
 /**
  * Enqueues many jobs in one statement (two when some idempotency keys exist already). Every item is
  * validated first: one bad item throws and nothing is inserted. ids[i] and duplicate[i] answer items[i].
+ * The call is a `sluice.enqueue` span (README "Traces and logs"), whose traceparent each new row keeps.
  */
-export async function enqueueMany(
+export function enqueueMany(
   db: Db,
   items: EnqueueItem[],
   context: EnqueueContext = {},
 ): Promise<{ ids: string[]; duplicate: boolean[] }> {
+  return inSpan('sluice.enqueue', SpanKind.PRODUCER, (span) => enqueueItems(db, items, context, span));
+}
+
+async function enqueueItems(db: Db, items: EnqueueItem[], context: EnqueueContext, span: Span): Promise<{ ids: string[]; duplicate: boolean[] }> {
   const registry = context.jobs ?? NO_JOBS;
   const limit = context.maxPayloadBytes ?? config().SLUICE_MAX_PAYLOAD_BYTES;
   const rows = items.map((item, i) => toRow(item, registry, limit, items.length > 1 ? i : undefined));
   const ids: string[] = rows.map((r) => r.id);
   const duplicate = new Array<boolean>(rows.length).fill(false);
+  // Undefined unless something traces: the statements are then exactly those of an untraced enqueue.
+  const traceParent = traceParentOf(span);
+  if (span.isRecording()) {
+    span.setAttributes({
+      'messaging.system': 'sluice',
+      'messaging.operation.type': 'send',
+      'sluice.job.count': rows.length,
+      'sluice.job.types': [...new Set(rows.map((r) => r.type))].sort().join(','),
+    });
+  }
   if (rows.length === 0) return { ids, duplicate };
   // Debounced items go one by one, each under its key's lock, the rest as one batch: all in one
   // transaction (all or nothing, as any bulk), the keys locked in one order so two bulks cannot deadlock.
@@ -211,36 +228,44 @@ export async function enqueueMany(
     await db.transaction(async (tx) => {
       const plain = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.debounce_key === null);
       if (plain.length > 0) {
-        const done = await enqueueRows(tx, plain.map(({ r }) => r));
+        const done = await enqueueRows(tx, plain.map(({ r }) => r), traceParent);
         plain.forEach(({ i }, k) => { [ids[i], duplicate[i]] = [done.ids[k]!, done.duplicate[k]!]; });
       }
       const lockKey = (r: NewJobRow) => `${r.type}\u0001${r.debounce_key}`;
       const debounced = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.debounce_key !== null)
         .sort((a, b) => (lockKey(a.r) < lockKey(b.r) ? -1 : lockKey(a.r) > lockKey(b.r) ? 1 : a.i - b.i));
       for (const { r, i } of debounced) {
-        const result = await jobDebounce(tx, r);
+        const result = await jobDebounce(tx, r, traceParent);
         [ids[i], duplicate[i]] = [result.id, result.replaced];
       }
     });
-    return { ids, duplicate };
+    return named(span, { ids, duplicate });
   }
-  return enqueueRows(db, rows);
+  return named(span, await enqueueRows(db, rows, traceParent));
+}
+
+/** A one-job enqueue's span names its job (the existing one's id for a duplicate). */
+function named(span: Span, result: { ids: string[]; duplicate: boolean[] }) {
+  if (result.ids.length === 1 && span.isRecording()) {
+    span.setAttributes({ 'sluice.job.id': result.ids[0]!, 'sluice.job.duplicate': result.duplicate[0]! });
+  }
+  return result;
 }
 
 /** Inserts rows that carry no debounce key: one statement, two when some idempotency keys exist already. */
-async function enqueueRows(db: Db, rows: NewJobRow[]): Promise<{ ids: string[]; duplicate: boolean[] }> {
+async function enqueueRows(db: Db, rows: NewJobRow[], traceParent: string | undefined): Promise<{ ids: string[]; duplicate: boolean[] }> {
   const ids: string[] = rows.map((r) => r.id);
   const duplicate = new Array<boolean>(rows.length).fill(false);
   // Most batches carry no idempotency key: one plain insert, and no per-row bookkeeping for conflicts.
   if (rows.every((r) => r.idempotency_key === null)) {
-    await jobInsert(db, rows);
+    await jobInsert(db, rows, traceParent);
     return { ids, duplicate };
   }
   let todo = rows.map((_, i) => i);
   // A key whose job finished between our insert and our lookup is free again, so such rows go round again.
   for (let round = 0; todo.length > 0 && round < 3; round++) {
     const batch = todo.map((i) => rows[i]!);
-    const inserted = new Set(await jobInsertIdempotent(db, batch));
+    const inserted = new Set(await jobInsertIdempotent(db, batch, traceParent));
     const conflicted = todo.filter((i) => !inserted.has(rows[i]!.id));
     const keys = conflicted.map((i) => ({ type: rows[i]!.type, key: rows[i]!.idempotency_key! }));
     const existing = keys.length ? await jobIdsByIdempotencyKey(db, keys) : new Map<string, string>();

@@ -104,7 +104,16 @@ export function describeError(error: unknown): string {
 }
 
 /** A line for the log: name, message and stack, but none of the error's other properties (they can
- *  hold connection strings or query parameters). */
+ *  hold connection strings or query parameters). Likewise a thrown non-Error object shows only its own
+ *  name and message strings, if it has them, never the whole object. */
 export function loggable(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : describeError(error);
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  if (typeof error !== 'object' || error === null) return describeError(error);
+  try {
+    const { name, message } = error as { name?: unknown; message?: unknown };
+    if (typeof message === 'string') return `${typeof name === 'string' ? name : 'Error'}: ${message}`.slice(0, 2000);
+  } catch {
+    // a throwing getter: fall through
+  }
+  return `a thrown ${Object.prototype.toString.call(error)}`;
 }

@@ -39,6 +39,8 @@ export interface ClaimedJob {
   created_at: string;
   /** ms from when the job was due to this claim (the history's lag); absent for a job adopted after a lost claim. */
   lag_ms?: number;
+  /** The enqueue's span as a W3C traceparent; returned only to a traced pass (ClaimParams.traced). */
+  trace_parent?: string | null;
 }
 
 /**
@@ -122,6 +124,9 @@ export interface ClaimParams {
   /** The flow limits of the types this drain claims; null when none has any (the claim is then as
    *  it was before flow limits, statement for statement). */
   flow: FlowLimits | null;
+  /** Return each job's trace_parent: only a pass whose drain span records asks (README "Traces and
+   *  logs"), so an untraced claim is the statement it was before tracing, bytes and all. */
+  traced?: boolean;
 }
 
 export interface ClaimResult {
@@ -177,7 +182,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
       -- instead of hashing the whole table, which it prefers while the table is small.
       where j.id = any(array(${pick}))
       returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after,
-                greatest(0, extract(epoch from now() - j.run_after) * 1000)::int as lag_ms
+                greatest(0, extract(epoch from now() - j.run_after) * 1000)::int as lag_ms${p.traced ? sql`, j.trace_parent` : sql``}
     ),
     -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
     -- empty tick costs this one statement.
@@ -248,7 +253,7 @@ export async function jobHeartbeat(db: Db, held: { id: string; token: string }[]
 export async function jobsOfClaim(db: Db, token: string): Promise<(ClaimedJob & { lease_left_ms: number })[]> {
   return rows(
     db,
-    sql`select id, type, payload, attempts, max_attempts, created_at,
+    sql`select id, type, payload, attempts, max_attempts, created_at, trace_parent,
                (extract(epoch from locked_until - now()) * 1000)::float8 as lease_left_ms
         from sluice.jobs where status = 'running' and locked_until >= now() and lock_token = ${token}::uuid
         order by priority desc, run_after`,

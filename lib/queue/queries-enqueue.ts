@@ -83,15 +83,17 @@ function columns(jobs: NewJobRow[]) {
  * share of a 1,000-job insert is about a third smaller than from one JSON document of row objects
  * (jsonb_to_recordset), and the client sends under a third of the bytes. unnest() pads a short array
  * with nulls: a column sent as `{v}` (never null in a row) is `coalesce`d back to v; one sent as `{}`
- * is null in every row.
+ * is null in every row. The enqueue's traceparent, one for the whole batch, is one parameter, and only
+ * when something traces: untraced, the statement is what it was before tracing existed.
  */
-function insertRows(jobs: NewJobRow[]) {
+function insertRows(jobs: NewJobRow[], traceParent: string | undefined) {
   const c = columns(jobs);
-  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key, concurrency_key, rate_key)
+  const traced = traceParent !== undefined;
+  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key, concurrency_key, rate_key${traced ? sql`, trace_parent` : sql``})
         select r.id, coalesce(r.type, c.type[1]), c.payloads -> (r.n - 1)::int, coalesce(r.priority, c.priority[1]),
                coalesce(r.max_attempts, c.max_attempts[1]),
                coalesce(r.run_at, now() + coalesce(r.delay_ms, c.delay_ms[1]) * interval '1 millisecond'), r.idempotency_key,
-               r.concurrency_key, r.rate_key
+               r.concurrency_key, r.rate_key${traced ? sql`, ${traceParent}::text` : sql``}
         from (select ${c.payloads}::jsonb as payloads, ${c.types}::text[] as type, ${c.priorities}::int[] as priority,
                      ${c.maxAttempts}::int[] as max_attempts, ${c.delays}::float8[] as delay_ms) c,
              unnest(${c.ids}::uuid[], c.type, c.priority, c.max_attempts, c.delay_ms, ${c.runAts}::timestamptz[], ${c.keys}::text[],
@@ -99,19 +101,19 @@ function insertRows(jobs: NewJobRow[]) {
                with ordinality as r(id, type, priority, max_attempts, delay_ms, run_at, idempotency_key, concurrency_key, rate_key, n)`;
 }
 
-/** Inserts rows that carry no idempotency key, in one statement. */
-export async function jobInsert(db: Db, jobs: NewJobRow[]): Promise<void> {
-  await rows(db, insertRows(jobs));
+/** Inserts rows that carry no idempotency key, in one statement; `traceParent`: the enqueue's span. */
+export async function jobInsert(db: Db, jobs: NewJobRow[], traceParent?: string): Promise<void> {
+  await rows(db, insertRows(jobs, traceParent));
 }
 
 /**
  * Inserts rows in one statement, skipping those whose idempotency key a job already holds; returns
  * the ids it inserted. (ON CONFLICT inserts speculatively, a cost jobInsert spares keyless batches.)
  */
-export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<string[]> {
+export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[], traceParent?: string): Promise<string[]> {
   const inserted = await rows<{ id: string }>(
     db,
-    sql`${insertRows(jobs)}
+    sql`${insertRows(jobs, traceParent)}
         on conflict (type, idempotency_key) where idempotency_key is not null do nothing
         returning id`,
   );
@@ -124,23 +126,28 @@ export async function jobInsertIdempotent(db: Db, jobs: NewJobRow[]): Promise<st
  * that sees what the other committed, the pending job of the key takes the new payload and start, or
  * the row is inserted. A running job of the key is not pending: the new one is inserted behind it.
  * (The lock's name joins type and key with chr(1), which no type holds, so no two pairs share it.)
+ * A traced enqueue (`traceParent`) that replaces a pending job moves its link to itself, the enqueue
+ * whose payload will run; an untraced one leaves the row's link as it was.
  */
-export async function jobDebounce(db: Db, r: NewJobRow): Promise<{ id: string; replaced: boolean }> {
+export async function jobDebounce(db: Db, r: NewJobRow, traceParent?: string): Promise<{ id: string; replaced: boolean }> {
   await rows(db, sql`select pg_advisory_xact_lock(hashtextextended(${r.type} || chr(1) || ${r.debounce_key}, 0))`);
+  const traced = traceParent !== undefined;
   const [result] = await rows<{ id: string; replaced: boolean }>(
     db,
     sql`with replaced as (
           update sluice.jobs set payload = ${r.payload_json}::jsonb, run_after = now() + ${r.delay_ms} * interval '1 millisecond',
-                                 concurrency_key = ${r.concurrency_key}::text, rate_key = ${r.rate_key}::text
+                                 concurrency_key = ${r.concurrency_key}::text, rate_key = ${r.rate_key}::text${traced ? sql`,
+                                 trace_parent = ${traceParent}::text` : sql``}
           where id = (select id from sluice.jobs where type = ${r.type} and debounce_key = ${r.debounce_key} and status = 'pending'
                       order by id limit 1)
             and status = 'pending' -- re-checked after waiting on the row: a claim that won it leaves it alone
           returning id
         ),
         inserted as (
-          insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, debounce_key, concurrency_key, rate_key)
+          insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, debounce_key, concurrency_key, rate_key, trace_parent)
           select ${r.id}::uuid, ${r.type}, ${r.payload_json}::jsonb, ${r.priority}, ${r.max_attempts},
-                 now() + ${r.delay_ms} * interval '1 millisecond', ${r.debounce_key}, ${r.concurrency_key}::text, ${r.rate_key}::text
+                 now() + ${r.delay_ms} * interval '1 millisecond', ${r.debounce_key}, ${r.concurrency_key}::text, ${r.rate_key}::text,
+                 ${traceParent ?? null}::text
           where not exists (select 1 from replaced)
           returning id
         )

@@ -1,8 +1,10 @@
+import { config } from './config.js';
 import type { Db } from './db.js';
 import { describeError, PermanentError, RetryLaterError } from './errors.js';
 import type { JobContext, JobDefinition } from './jobs.js';
 import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
+import { log } from './log.js';
 import { backoffDelayMs } from './retry.js';
 
 /** Why a run's signal fired. */
@@ -40,6 +42,23 @@ export function failure(job: Attempted, token: string, definition: JobDefinition
   const delay_ms = Math.max(minDelayMs, backoffDelayMs(job.attempts, definition?.backoff));
   return { id: job.id, token, kind: 'retry', delay_ms, error: text };
 }
+
+/**
+ * The log line of a job gone dead: a human has to look at it (or retry it). Its payload only with
+ * SLUICE_LOG_PAYLOADS (and only when the drain has it: a rescued job's claim did not read it).
+ */
+export function logDead(job: Attempted & { type: string; payload?: unknown }, outcome: Outcome): void {
+  const payload = 'payload' in job && logPayloads() ? { payload: job.payload } : {};
+  log.warn('job dead', { jobId: job.id, type: job.type, attempt: job.attempts, maxAttempts: job.max_attempts, error: outcome.error, ...payload });
+}
+
+const logPayloads = () => {
+  try {
+    return config().SLUICE_LOG_PAYLOADS;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Runs one claimed job and says what became of it; never throws (anything unexpected, even from

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Db } from './db.js';
 import { enqueueMany, type EnqueueContext } from './enqueue.js';
 import type { JobDefinition } from './jobs.js';
-import { loggable } from './errors.js';
+import { log } from './log.js';
 import { scheduleAdvance, scheduleLastSlots, scheduleLockLastSlot } from './queries-schedules.js';
 
 /**
@@ -117,7 +117,7 @@ export async function enqueueDueSlots(
       enqueued += (await enqueueMany(tx, items, context)).duplicate.filter((d) => !d).length;
     }).catch((error) => {
       failed.push(s.name);
-      console.error(`[sluice] schedule "${s.name}" could not enqueue its slot (the next tick tries again):`, loggable(error));
+      log.error('a schedule could not enqueue its slot (the next tick tries again)', { schedule: s.name, error });
     });
   }
   return { enqueued, failed };

@@ -1,5 +1,6 @@
 import { getDeadline } from '@vercel/functions';
-import { loggable, type Config } from '../queue/index.js';
+import type { Config } from '../queue/index.js';
+import { log } from '../queue/log.js';
 import { kickClaim, kickRelease } from '../queue/queries-coordination.js';
 import type { WakeRuntime } from './runtime.js';
 import { tick, type TickHost } from './tick.js';
@@ -42,7 +43,7 @@ export class Kicker {
           await tick(this.host, { reason: 'kick', deadline, runtime });
         } while (this.again && Date.now() < deadline);
       } catch (error) {
-        console.error('[sluice] kick drain failed (the next tick drains instead):', loggable(error));
+        log.warn('kick drain failed (the next tick drains instead)', { error });
       } finally {
         this.running = null;
       }
@@ -59,7 +60,7 @@ export class Kicker {
       if (sentAt === null) return;
       await runtime.startDrain({ reason: 'kick', hop: 0, slot: null });
     } catch (error) {
-      console.error('[sluice] kick failed (the next tick drains instead):', loggable(error));
+      log.warn('kick failed (the next tick drains instead)', { error });
       // Not sent: the next enqueue's kick may try again at once, rather than wait out the mark.
       if (sentAt !== null) await kickRelease(this.host.db(), sentAt).catch(() => {});
     }

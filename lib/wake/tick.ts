@@ -1,5 +1,6 @@
-import { loggable, type Config, type Db, type DrainOptions, type DrainSummary, type HousekeepingReport, type LivePass } from '../queue/index.js';
+import { type Config, type Db, type DrainOptions, type DrainSummary, type HousekeepingReport, type LivePass } from '../queue/index.js';
 import { drainSlotRelease, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/queries-coordination.js';
+import { log } from '../queue/log.js';
 import type { IdleGate } from './idle.js';
 import { announce, housekeepingParams } from './alerts.js';
 import type { DrainReason, WakeRuntime } from './runtime.js';
@@ -140,7 +141,7 @@ async function startOrFree(host: TickHost, o: TickOptions, start: { reason: 'fan
     await o.runtime.startDrain!(start);
     return true;
   } catch (error) {
-    console.error(`[sluice] could not start a ${start.reason} drain (the next tick drains instead):`, loggable(error));
+    log.warn(`could not start a ${start.reason} drain (the next tick drains instead)`, { error });
     await drainSlotRelease(host.db(), start.slot).catch(() => {});
     return false;
   }
@@ -150,6 +151,6 @@ async function startOrFree(host: TickHost, o: TickOptions, start: { reason: 'fan
 const slotHoldMs = (s: Config) => s.DRAIN_MAX_DURATION_MS + 30_000;
 
 const logged = <T>(what: string, fallback: T) => (error: unknown): T => {
-  console.error(`[sluice] ${what} failed:`, loggable(error));
+  log.warn(`${what} failed`, { error });
   return fallback;
 };
