@@ -1,5 +1,5 @@
 // The dashboard's two HTML documents. The server sends a strict Content-Security-Policy (scripts and
-// styles only from 'self'), so these hold no inline script, no <style> and no style="" attribute: the
+// styles only from its own origin), so these hold no inline script, no <style> and no style="" attribute: the
 // page's behaviour is assets/app.js and its look assets/app.css. Every interpolated value is escaped.
 import { DASHBOARD_BASE, DASHBOARD_RANGES } from './contract.js';
 
