@@ -157,8 +157,8 @@ export function markdown(r: Results): string {
   }
   if (r.claim?.length) {
     push('', `**Claim latency** (Sluice, claim of ${r.claim[0]!.limit} jobs, ${r.claim[0]!.samples} samples after a first one):`, '');
-    push('| table holds | median | p95 | first claim | server time (EXPLAIN ANALYZE) |', '| --- | ---: | ---: | ---: | ---: |');
-    for (const c of r.claim) push(`| ${c.case} | ${c.medianMs} ms | ${c.p95Ms} ms | ${c.firstMs} ms | ${c.explainMs} ms |`);
+    push('| table holds | median | p95 | first claim | server time (EXPLAIN ANALYZE) | a tick\'s once-a-minute claim (sample, retention, alerts) |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of r.claim) push(`| ${c.case} | ${c.medianMs} ms | ${c.p95Ms} ms | ${c.firstMs} ms | ${c.explainMs} ms | ${c.housekeepingMs ?? '-'} ms |`);
   }
   if (r.cold?.length) {
     push('', '**Cold drain** (Sluice, new process, one job in the table; round trips counted by the relay, and elapsed time / RTT):', '');

@@ -101,10 +101,10 @@ describe('the tick\'s housekeeping', () => {
     await tick();
     expect(watched.statements).toHaveLength(1);
     const samples = await select(conn.db, sql`select type, pending, due, running, dead from sluice.queue_samples order by type`);
-    expect(samples).toEqual([{ type: '', pending: 1, due: 0, running: 0, dead: 1 }, { type: 'ok', pending: 1, due: 0, running: 0, dead: 1 }]);
+    expect(samples).toEqual([{ type: '', pending: 1, due: 0, running: 0, dead: 1 }]);
     await tick(); // the same minute: no second sample
     expect(watched.statements).toHaveLength(2);
-    expect(await select(conn.db, sql`select count(*)::int as n from sluice.queue_samples`)).toEqual([{ n: 2 }]);
+    expect(await select(conn.db, sql`select count(*)::int as n from sluice.queue_samples`)).toEqual([{ n: 1 }]);
   });
 
   it('prunes history and samples past SLUICE_HISTORY_RETENTION and dead jobs past SLUICE_DEAD_RETENTION; stamps dead rows without dead_at', async () => {

@@ -1,12 +1,12 @@
 /**
  * The cron tick's housekeeping (issue 12; see queries.ts for the rules), at most once a minute: a sample
- * of the queue's depth, retention (history, samples, dead jobs), and the alert conditions' state. It
+ * of the whole queue's depth, retention (history, samples, dead jobs), and the alert conditions' state. It
  * rides as CTEs on the tick's first claim, so an empty tick is still one statement; a `due` guard (no
  * sample yet this minute) makes every tick after the first in a minute skip it all.
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import { rows } from './queries.js';
+import { notPaused, rows } from './queries.js';
 
 export const ALERT_NAMES = ['dead', 'oldest_pending', 'drains_stale'] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
@@ -63,24 +63,20 @@ export interface HousekeepingReport {
 
 const ms = (n: number) => sql`${n}::float8 * interval '1 millisecond'`;
 
-/** The queue's totals, per type (hk_types) and in all (hk_total), when `hk_due` says so. */
-const totalsCtes = sql`hk_types as (
-      select j.type,
-             count(*) filter (where j.status = 'pending')::int as pending,
-             count(*) filter (where j.status = 'pending' and j.run_after <= now())::int as due,
-             count(*) filter (where j.status = 'running')::int as running,
-             count(*) filter (where j.status = 'dead')::int as dead,
-             coalesce(max(extract(epoch from now() - j.run_after) * 1000)
-                        filter (where j.status = 'pending' and j.run_after <= now()), 0)::float8 as oldest_due_ms,
-             j.type in (select type from sluice.paused_types) as paused
-      from sluice.jobs j where (select due from hk_due) group by j.type
-    ),
-    hk_total as (
-      select coalesce(sum(pending), 0)::int as pending, coalesce(sum(due) filter (where not paused), 0)::int as due,
-             coalesce(sum(running), 0)::int as running, coalesce(sum(dead), 0)::int as dead,
-             coalesce(max(oldest_due_ms) filter (where not paused), 0)::float8 as oldest_due_ms,
+/**
+ * The queue's totals (hk_total), when `hk_due` says so. Each count walks its status' partial index
+ * (jobs_claim_idx, jobs_rescue_idx, jobs_dead_idx), so a million dead jobs cost an index-only count,
+ * not a scan of the table; the due figures leave paused types out, as /api/health does.
+ */
+const totalsCtes = sql`hk_total as (
+      select (select count(*) from sluice.jobs where status = 'pending')::int as pending,
+             (select count(*) from sluice.jobs where status = 'pending' and run_after <= now() and ${notPaused})::int as due,
+             (select count(*) from sluice.jobs where status = 'running')::int as running,
+             (select count(*) from sluice.jobs where status = 'dead')::int as dead,
+             coalesce((select extract(epoch from now() - min(run_after)) * 1000 from sluice.jobs
+                       where status = 'pending' and run_after <= now() and ${notPaused}), 0)::float8 as oldest_due_ms,
              (select (extract(epoch from now() - last_drain_ok_at) * 1000)::float8 from sluice.queue_state where id = 1) as last_drain_age_ms
-      from hk_types having (select due from hk_due)
+      where (select due from hk_due)
     )`;
 
 /** The conditions' state, recorded; a row comes back for each whose message is due (see AlertChange). */
@@ -118,8 +114,6 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
     ${totalsCtes},
     hk_sample as (
       insert into sluice.queue_samples (minute, type, pending, due, running, dead, oldest_due_ms)
-      select date_trunc('minute', now()), type, pending, due, running, dead, oldest_due_ms from hk_types
-      union all
       select date_trunc('minute', now()), '', pending, due, running, dead, oldest_due_ms from hk_total
       on conflict do nothing
       returning type

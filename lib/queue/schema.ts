@@ -186,8 +186,9 @@ export const jobHistory = sluiceSchema.table(
 );
 
 /**
- * The queue's depth, sampled once a minute by the cron tick's first claim (issue 12), per type and in
- * all (type ''), so the dashboard can chart it; pruned with the history.
+ * The queue's depth, sampled once a minute by the cron tick's first claim (issue 12), so the dashboard
+ * can chart it; pruned with the history. Rows are of the whole queue, type ''; the column leaves room
+ * for per-type samples, which would cost a scan of the table where the totals walk partial indexes.
  */
 export const queueSamples = sluiceSchema.table(
   'queue_samples',
