@@ -123,7 +123,8 @@ export function createSluice(options: SluiceOptions): Sluice {
   const gate = new IdleGate(options.hints ?? defaultHintStore(), () => settings().SLUICE_IDLE_CHECK_MS);
   // Only this instance's types: another app (or an older deployment) on the same database may have
   // types this one cannot run, and claiming them would send them dead as unknown.
-  const drainOwn = async (drainOptions: DrainOptions = {}) => drain(db(), definitions, { ...drainOptions, types: drainOptions.types ?? ownTypes });
+  const drainOwn = async (drainOptions: DrainOptions = {}) =>
+    drain(db(), definitions, { maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, ...drainOptions, types: drainOptions.types ?? ownTypes });
   // Heartbeats renew a drain's leases until it ends: were it to die, they end a grace after its deadline.
   const longestLeaseMs = DRAIN_DEFAULTS.leaseGraceMs;
   const scheduleDefs = checkSchedules(options.schedules ?? [], jobs);

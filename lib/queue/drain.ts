@@ -26,6 +26,8 @@ export const drainOptionsSchema = z.strictObject({
   maxJobs: z.number().int().positive().optional(),
   /** A job's lease past the claim or the last heartbeat (renewed every third of it). Default 10 s; at least 1 s. */
   leaseGraceMs: z.number().int().min(1_000).max(DAY_MS).optional(),
+  /** Largest durable step result, in bytes of JSON. Default: SLUICE_MAX_STEP_BYTES. */
+  maxStepBytes: z.number().int().positive().optional(),
   /** Called once as the pass starts with a live view of it (counts so far, handlers running). */
   observe: z.custom<(pass: LivePass) => void>((f) => typeof f === 'function', 'observe must be a function').optional(),
   /** The cron tick's housekeeping (queries-housekeeping.ts), carried by the pass's first claim. */
@@ -71,7 +73,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     maxJobs: o.maxJobs ?? Infinity,
     leaseGraceMs: o.leaseGraceMs ?? DRAIN_DEFAULTS.leaseGraceMs,
     types: o.types ?? [...new Set(jobs.map((j) => j.type))],
-    maxStepBytes: config().SLUICE_MAX_STEP_BYTES,
+    maxStepBytes: o.maxStepBytes ?? config().SLUICE_MAX_STEP_BYTES,
     observe: o.observe,
     housekeeping: o.housekeeping,
   }).run();
