@@ -65,7 +65,8 @@ describe('npm run dev', () => {
     });
     expect(delayed.status).toBe(202);
     await gone((await delayed.json()).id);
-    expect(dev.output()).toMatch(/cron \/api\/cron\/drain 200 .*"completed":1/);
+    // The tick's line is printed once its answer is sent, a moment after the job's row is gone.
+    await waitFor('the cron tick\'s line', async () => (/cron \/api\/cron\/drain 200 .*"completed":1/.test(dev.output()) ? true : undefined));
 
     const second = npmRunDev(env);
     expect(await second.exited).toBe('exit 1');
