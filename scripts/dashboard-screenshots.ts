@@ -265,7 +265,10 @@ async function picture(browser: Browser, base: string, secret: string, file: str
   const page = await context.newPage();
   await page.goto(`${base}/api/dashboard`);
   await page.locator('#password').fill(secret);
-  await Promise.all([page.waitForURL(`${base}/api/dashboard`), page.locator('button[type=submit]').click()]);
+  const answered = page.waitForResponse((r) => r.url() === `${base}/api/dashboard/login` && r.request().method() === 'POST');
+  await page.locator('button[type=submit]').click();
+  if ((await answered).status() !== 303) throw new Error(`login answered ${(await answered).status()}`);
+  await page.locator('[data-test=depth-chart]').waitFor();
   await page.goto(`${base}/api/dashboard#range=6h`);
   await settled(page);
   await page.screenshot({ path: file, fullPage: true });

@@ -52,18 +52,20 @@ async function insertDeadJob(): Promise<string> {
 /** A fresh browser profile: no cookies. (browser.close() ends them all.) */
 const newContext = () => browser.newContext();
 
-/** Fills the login form as a person would; resolves on the page the form's answer loaded. */
-async function submitLogin(page: Page, password: string): Promise<void> {
+/** Fills the login form as a person would; resolves with the status of the form's POST. */
+async function submitLogin(page: Page, password: string): Promise<number> {
   await page.goto(at('/api/dashboard'));
   await page.locator('#password').fill(password);
-  await Promise.all([page.waitForURL(/\/api\/dashboard(\/login)?$/, { waitUntil: 'load' }), page.locator('button[type=submit]').click()]);
+  const answered = page.waitForResponse((r) => r.url() === at('/api/dashboard/login') && r.request().method() === 'POST');
+  await page.locator('button[type=submit]').click();
+  return (await answered).status();
 }
 
 /** A logged-in page, its data drawn once. */
 async function loggedIn(): Promise<{ context: BrowserContext; page: Page }> {
   const context = await newContext();
   const page = await context.newPage();
-  await submitLogin(page, SECRETS.ADMIN_SECRET);
+  expect(await submitLogin(page, SECRETS.ADMIN_SECRET)).toBe(303);
   await page.locator('[data-test=updated]', { hasText: /^updated / }).waitFor();
   return { context, page };
 }
@@ -84,7 +86,7 @@ describe('dashboard in Chromium', () => {
   it('refuses a wrong password: the form says so, and no session cookie is set', async () => {
     const context = await newContext();
     const page = await context.newPage();
-    await submitLogin(page, 'not-the-secret');
+    expect(await submitLogin(page, 'not-the-secret')).toBe(401);
     await page.locator('.login-error', { hasText: 'Wrong password' }).waitFor();
     expect(await page.locator('#password').count()).toBe(1);
     expect((await context.cookies()).map((c) => c.name)).not.toContain(COOKIE);
@@ -93,7 +95,9 @@ describe('dashboard in Chromium', () => {
   it('logs in with ADMIN_SECRET: an HttpOnly, Secure, SameSite=Strict cookie, the secret nowhere in the page, the depth chart drawn', async () => {
     const context = await newContext();
     const page = await context.newPage();
-    await submitLogin(page, SECRETS.ADMIN_SECRET);
+    expect(await submitLogin(page, SECRETS.ADMIN_SECRET)).toBe(303);
+    const canvas = page.locator('[data-test=depth-chart] canvas');
+    await canvas.waitFor(); // the dashboard, loaded and drawn from its data
     expect(new URL(page.url()).pathname).toBe('/api/dashboard');
     const cookie = (await context.cookies()).find((c) => c.name === COOKIE);
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/dashboard', domain: '127.0.0.1' });
@@ -104,8 +108,6 @@ describe('dashboard in Chromium', () => {
     // HttpOnly: the page's script cannot read it.
     expect(await page.evaluate(() => document.cookie)).not.toContain(COOKIE);
 
-    const canvas = page.locator('[data-test=depth-chart] canvas');
-    await canvas.waitFor();
     const box = await canvas.boundingBox();
     expect(box!.width).toBeGreaterThan(100);
     expect(box!.height).toBeGreaterThan(100);
@@ -145,7 +147,7 @@ describe('dashboard in Chromium', () => {
     const status = await page.evaluate(async () => (await fetch('/api/dashboard/data', { credentials: 'same-origin' })).status);
     expect(status).toBe(401);
     // The browser did send it: it was refused, not left behind.
-    expect(sent.some((c) => c.includes(forged))).toBe(true);
+    await expect.poll(() => sent.some((c) => c.includes(forged))).toBe(true);
   });
 
   describe('a cross-site POST from a logged-in browser', () => {
