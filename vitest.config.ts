@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // The runtimes suite (next build, the Vercel CLI) is slow: npm run test:runtimes, vitest.runtimes.config.ts.
-    exclude: ['test/runtimes/**', '**/node_modules/**'],
+    // The browser suite needs Chromium: npm run test:browser, vitest.browser.config.ts.
+    exclude: ['test/runtimes/**', 'test/browser/**', '**/node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     // Each file works in its own database, so files run in parallel safely.
     testTimeout: 60_000,

@@ -12,13 +12,18 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
+/**
+ * The referrer policy is same-origin, not no-referrer: under no-referrer a browser sends `Origin: null`
+ * with the page's own POSTs (the login form, the actions' fetches), which the server's cross-site check
+ * refuses. same-origin still sends nothing to other sites. This <meta> overrides the header's policy.
+ */
 function documentShell(head: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <link rel="icon" href="data:,">
 <title>Sluice</title>
 ${head}
