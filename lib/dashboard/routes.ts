@@ -17,7 +17,9 @@ const PAGE_HEADERS = {
   'Content-Security-Policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with the page's own
+  // POSTs, which cannot be told from a sandboxed frame's. Other sites still get no referrer.
+  'Referrer-Policy': 'same-origin',
   'X-Content-Type-Options': 'nosniff',
 };
 /** A login form or a logout is a few fields: anything larger is refused unread. */
@@ -32,14 +34,16 @@ function adminSecret(sluice: Sluice): string {
 const sessionIn = (c: Context<SluiceEnv>, sluice: Sluice) => sessionOf(adminSecret(sluice), getCookie(c, SESSION_COOKIE));
 
 /**
- * A request another site made the browser send: refused before anything else. Browsers say so in
- * Sec-Fetch-Site; older ones only in Origin (compared by host: a proxy may have ended TLS).
+ * A request another site made the browser send: refused before anything else. Browsers say where a
+ * request comes from in Sec-Fetch-Site (same-origin, or none: typed or bookmarked); older ones only in
+ * Origin (compared by host: a proxy may have ended TLS). Without either it is no browser's request on
+ * another site's behalf (curl, a test), and the CSRF token still guards it.
  */
 function refuseCrossSite(c: Context<SluiceEnv>): void {
   const site = c.req.header('sec-fetch-site');
   const origin = c.req.header('origin');
-  let foreign = site === 'cross-site' || site === 'same-site';
-  if (!foreign && origin !== undefined) {
+  let foreign = site !== undefined && site !== 'same-origin' && site !== 'none';
+  if (site === undefined && origin !== undefined) {
     try {
       foreign = new URL(origin).host !== new URL(c.req.url).host;
     } catch {
