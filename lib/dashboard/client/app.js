@@ -236,7 +236,8 @@
   }
 
   function renderTimes(times) {
-    const cell = (ms) => el('td', { class: 'num', text: duration(ms) });
+    // The history's last bucket is "over 15 minutes": a percentile there is a floor, not a measure.
+    const cell = (ms) => el('td', { class: 'num', text: ms !== null && ms >= 900000 ? `≥ ${duration(900000)}` : duration(ms) });
     fillBody('times-table', times.map((t) => el('tr', {},
       el('td', { text: t.type }), el('td', { class: 'num', text: t.runs.toLocaleString() }),
       cell(t.runP50), cell(t.runP90), cell(t.runP99), cell(t.lagP50), cell(t.lagP90), cell(t.lagP99))), 'No runs in this range.', 8);
