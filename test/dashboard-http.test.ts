@@ -118,6 +118,8 @@ describe('dashboard actions', () => {
     expect(data.throughput.t).toHaveLength(360);
     expect(data.types.map((t: { type: string }) => t.type)).toContain('send-welcome-email');
     expect((await fetch(at('/api/dashboard/data?range=2d'), { headers: { cookie } })).status).toBe(400);
+    // Vercel's rewrite of /api/dashboard/:path* adds the matched path to the query.
+    expect((await fetch(at('/api/dashboard/data?path=data'), { headers: { cookie } })).status).toBe(200);
     // A week is a point an hour, not 10,080 minutes.
     const week = await (await fetch(at('/api/dashboard/data?range=7d'), { headers: { cookie } })).json();
     expect(week).toMatchObject({ step: 3_600 });

@@ -76,8 +76,8 @@ export function enqueueItems(jobs: JobRegistry, body: unknown): { bulk: boolean;
 /** POST /api/dead/retry and /cancel (and the dashboard's): every dead job, or one type's. */
 export const deadFilterBody = z.strictObject({ type: storableText(100).optional() });
 
-/** GET /api/dashboard/data. */
-export const dashboardDataQuery = z.strictObject({
+/** GET /api/dashboard/data. Not strict: Vercel's rewrite of /api/dashboard/:path* adds `path` to the query. */
+export const dashboardDataQuery = z.object({
   range: z.enum(['1h', '6h', '24h', '7d']).default('1h'),
   deadType: storableText(100).optional(),
 });
