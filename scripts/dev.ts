@@ -62,6 +62,7 @@ async function main() {
   console.log(`
 Sluice is running.
   API             ${base}/api   (try: curl ${base}/api/health)
+  Dashboard       ${base}/api/dashboard   (log in with ADMIN_SECRET)
   Postgres        ${embedded ? `${databaseUrl}   (embedded, data in ${relative(process.cwd(), join(dataRoot, 'postgres'))})` : '(DATABASE_URL from your environment)'}
   Crons           ${crons.map((c) => `${c.path} ${cronMs ? `every ${cronMs} ms (SLUICE_DEV_CRON_MS)` : `on "${c.schedule}"`}`).join('; ') || 'none'}
 Local secrets (DRAIN_SECRET falls back to CRON_SECRET):
