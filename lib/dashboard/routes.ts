@@ -90,7 +90,8 @@ const logout: RouteHandler = async (c, sluice) => {
 };
 
 const asset: RouteHandler = (c) => {
-  const found = Object.hasOwn(DASHBOARD_ASSETS, c.req.param('name')!) ? DASHBOARD_ASSETS[c.req.param('name')!] : undefined;
+  const name = c.req.param('name')!;
+  const found = Object.hasOwn(DASHBOARD_ASSETS, name) ? DASHBOARD_ASSETS[name] : undefined;
   if (!found) return c.json({ error: 'not found' }, 404);
   if (c.req.header('if-none-match') === found.etag) return c.body(null, 304, { ETag: found.etag, 'Cache-Control': 'no-cache' });
   // Revalidated on every load (a 304 while unchanged): the page's links carry no version, and a deploy

@@ -28,6 +28,8 @@ export interface QueueHistory {
   times: TypeTimes[];
 }
 
+const DEPTH_SERIES = ['pending', 'due', 'running', 'dead', 'oldestDueMs'] as const;
+
 const zeros = (n: number): Counts => ({ completed: new Array<number>(n).fill(0), retried: new Array<number>(n).fill(0), dead: new Array<number>(n).fill(0), rescued: new Array<number>(n).fill(0) });
 
 /**
@@ -40,21 +42,14 @@ export async function queueHistory(db: Db, rangeMs: number, stepSeconds = 60, no
   const depth: QueueHistory['depth'] = { t: [], pending: [], due: [], running: [], dead: [], oldestDueMs: [] };
   for (const s of samples) {
     const at = Math.floor(s.t / step) * step;
+    const point = { pending: s.pending, due: s.due, running: s.running, dead: s.dead, oldestDueMs: Math.round(s.oldest_due_ms) };
     const n = depth.t.length - 1;
-    if (n >= 0 && depth.t[n] === at) {
-      depth.pending[n] = Math.max(depth.pending[n]!, s.pending);
-      depth.due[n] = Math.max(depth.due[n]!, s.due);
-      depth.running[n] = Math.max(depth.running[n]!, s.running);
-      depth.dead[n] = Math.max(depth.dead[n]!, s.dead);
-      depth.oldestDueMs[n] = Math.max(depth.oldestDueMs[n]!, Math.round(s.oldest_due_ms));
-      continue;
+    const sameStep = n >= 0 && depth.t[n] === at;
+    if (!sameStep) depth.t.push(at);
+    for (const key of DEPTH_SERIES) {
+      if (sameStep) depth[key][n] = Math.max(depth[key][n]!, point[key]);
+      else depth[key].push(point[key]);
     }
-    depth.t.push(at);
-    depth.pending.push(s.pending);
-    depth.due.push(s.due);
-    depth.running.push(s.running);
-    depth.dead.push(s.dead);
-    depth.oldestDueMs.push(Math.round(s.oldest_due_ms));
   }
   // Every step of the range, so a quiet one shows as 0, not as a line drawn across it.
   const last = Math.floor(now / 1000 / step) * step;

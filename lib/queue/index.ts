@@ -9,7 +9,7 @@ export type { Housekeeping, LivePass } from './pass-types.js';
 export { queueHistory, type QueueHistory, type TypeTimes } from './history-view.js';
 export { HISTORY_BUCKETS_MS, percentile, addHistograms, type HistoryRow } from './history.js';
 export {
-  alertsCheck, alertStates, alertUnsent, ALERT_NAMES, type AlertChange, type AlertName, type AlertThresholds, type HousekeepingParams,
+  alertsCheck, alertUnsent, ALERT_NAMES, type AlertChange, type AlertName, type AlertThresholds, type HousekeepingParams,
   type HousekeepingReport, type QueueTotals,
 } from './queries-housekeeping.js';
 export { healthProblems, queueStats, type HealthThresholds, type QueueStats } from './stats.js';

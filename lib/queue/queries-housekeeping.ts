@@ -163,8 +163,3 @@ export async function alertsCheck(db: Db, a: AlertThresholds): Promise<{ totals:
 export async function alertUnsent(db: Db, name: AlertName): Promise<void> {
   await rows(db, sql`update sluice.alerts set sent_at = null where name = ${name}`);
 }
-
-/** Every condition's last known state (the dashboard). */
-export async function alertStates(db: Db): Promise<{ name: AlertName; active: boolean; changed_at: string }[]> {
-  return rows(db, sql`select name, active, changed_at from sluice.alerts order by name`);
-}

@@ -141,13 +141,16 @@ export interface JobChange {
   changed: boolean;
 }
 
+/** What a retry sets on a dead job, one or a bulk: pending, due now, attempts reset, no time of death. */
+const retried = sql`status = 'pending', attempts = 0, run_after = now(), dead_at = null`;
+
 /** A dead job back to pending, due now, attempts reset. Changes nothing in any other state. */
 export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
   const [result] = await rows<JobChange>(
     db,
     sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
     retried as (
-      update sluice.jobs j set status = 'pending', attempts = 0, run_after = now(), dead_at = null
+      update sluice.jobs j set ${retried}
       where j.id = ${id}::uuid and j.status = 'dead'
       returning j.*
     )
@@ -194,7 +197,7 @@ export async function jobsRetryDead(db: Db, type: string | null, limit: number):
   const [result] = await rows<{ count: number }>(
     db,
     sql`with retried as (
-          update sluice.jobs j set status = 'pending', attempts = 0, run_after = now(), dead_at = null
+          update sluice.jobs j set ${retried}
           where j.id = any(array(
             select id from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)
             order by dead_at limit ${limit} for update skip locked))
