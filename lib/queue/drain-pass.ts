@@ -4,7 +4,7 @@ import type { Db } from './db.js';
 import type { DrainSummary } from './drain.js';
 import type { JobDefinition } from './jobs.js';
 import { type Held, LeaseKeeper } from './lease-keeper.js';
-import { jobClaim, jobsOfClaim, jobWriteOutcomes, type Outcome } from './queries-drain.js';
+import { type ClaimResult, jobClaim, jobsOfClaim, jobWriteOutcomes, type Outcome } from './queries-drain.js';
 import { isConnectionError, isTransient } from './db-errors.js';
 import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
 import { drainMarkOk } from './queries.js';
@@ -13,6 +13,11 @@ import type { LivePass, PassSettings } from './pass-types.js';
 import { PassTrace } from './pass-trace.js';
 import { failure, logDead, runJob, type RunLimits } from './run-job.js';
 import { HistoryBatch, type HistoryRow } from './history.js';
+import { isDataError, setAsideClaimHead, writeOutcomesApart } from './set-aside.js';
+import { monotonicNow } from './clock.js';
+
+/** A pass that narrows down this many failures on bad data gives up: something else is wrong. */
+const MAX_NARROWINGS = 200;
 
 /**
  * The state of one drain pass, as an event loop: every change (a claim answered, a job finished, the
@@ -58,6 +63,10 @@ export class DrainPass implements LivePass {
   private backoffTimer: NodeJS.Timeout | undefined;
   private readonly lostClaims: string[] = []; // tokens of claims whose answer was lost: they may have leased jobs
   private trace: PassTrace | null = null; // set by run() when its drain span records: then claims and runs are spans too
+  // A claim failed on its data (set-aside.ts): claims are bare (no outcomes, rescue or housekeeping)
+  // and at most this big, halving on each failure until the bad row is the one job claimed.
+  private probeLimit = Infinity;
+  private narrowings = 0;
 
   private readonly inFlight = new Set<Promise<unknown>>();
   private wake = () => {};
@@ -87,7 +96,7 @@ export class DrainPass implements LivePass {
   }
 
   async run(): Promise<DrainSummary> {
-    const traced = (this.trace = PassTrace.start(this.s, Date.now()));
+    const traced = (this.trace = PassTrace.start(this.s, monotonicNow()));
     if (!traced) return this.pass();
     return traced.within(() => this.pass()).then(
       (summary) => { traced.end(summary); return summary; },
@@ -96,10 +105,10 @@ export class DrainPass implements LivePass {
   }
 
   private async pass(): Promise<DrainSummary> {
-    const start = Date.now();
+    const start = monotonicNow();
     this.s.observe?.(this);
-    // The timer's firing is the stop, not Date.now() reaching stopAt: Node truncates a fractional delay
-    // and its timer clock is not Date.now(), so it may fire a millisecond or two early. A loop that
+    // The timer's firing is the stop, not the clock reaching stopAt: Node truncates a fractional delay
+    // and its timer clock is not ours, so it may fire a millisecond or two early. A loop that
     // re-checked the time would then wait again, on a claim that may not return before the deadline.
     const stopTimer = setTimeout(() => { this.stopReached = true; this.wake(); }, Math.max(0, this.s.stopAt - start));
     let stopped: DrainSummary['stoppedBy'] = 'deadline';
@@ -126,12 +135,12 @@ export class DrainPass implements LivePass {
       await this.windDown();
     }
     if (this.failure !== undefined) throw this.failure;
-    return { ...this.summary, stoppedBy: stopped, durationMs: Date.now() - start };
+    return { ...this.summary, stoppedBy: stopped, durationMs: monotonicNow() - start };
   }
 
   /** stopAt has come, by the stop timer or by the clock, whichever says so first. */
   private stopping(): boolean {
-    return this.stopReached || Date.now() >= this.s.stopAt;
+    return this.stopReached || monotonicNow() >= this.s.stopAt;
   }
 
   /**
@@ -148,10 +157,10 @@ export class DrainPass implements LivePass {
 
   /** Claims start at 2 x concurrency and grow with the job rate, to what can start within the lease grace. */
   private claimSize(): number {
-    const elapsed = Date.now() - this.firstStart;
+    const elapsed = monotonicNow() - this.firstStart;
     const rate = this.finished > 0 && elapsed > 0 ? this.finished / elapsed : 0;
     const fit = rate ? Math.floor((rate * this.s.leaseGraceMs) / 2) : this.s.concurrency * 2;
-    return Math.min(this.s.batchSize, this.s.maxJobs - this.summary.claimed - this.asked, Math.max(this.s.concurrency, fit));
+    return Math.min(this.s.batchSize, this.s.maxJobs - this.summary.claimed - this.asked, Math.max(this.s.concurrency, fit), this.probeLimit);
   }
 
   private async claim(): Promise<void> {
@@ -160,28 +169,37 @@ export class DrainPass implements LivePass {
     const limit = this.claimSize();
     this.asked += limit;
     const token = randomUUID();
+    const bare = this.probeLimit < Infinity;
     // The first claim of a pass also finds expired leases (the rescue); their outcomes ride on the next.
-    const rescueLimit = this.rescueDone ? 0 : DRAIN_DEFAULTS.rescueLimit;
-    this.rescueDone = true;
+    const rescueLimit = this.rescueDone || bare ? 0 : DRAIN_DEFAULTS.rescueLimit;
+    this.rescueDone ||= !bare;
     // The housekeeping too, once; a claim that fails hands it on to the next.
-    const housekeeping = this.housekeepingDone ? undefined : this.s.housekeeping;
-    this.housekeepingDone = true;
+    const housekeeping = this.housekeepingDone || bare ? undefined : this.s.housekeeping;
+    this.housekeepingDone ||= !bare;
     // The lease is counted from when the claim was sent, by our clock: never later than the database's.
-    const sentAt = Date.now();
+    const sentAt = monotonicNow();
+    const sentAtWall = Date.now(); // for the idle hint's times, which other instances read
     const { flow, trace } = this;
     const leaseMs = this.s.leaseGraceMs;
-    const result = await this.send((outcomes, history) => {
-      this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-      const params = { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, housekeeping: housekeeping?.params };
-      if (!trace) return jobClaim(this.db, params);
-      return trace.claim(limit, outcomes.length, () => jobClaim(this.db, { ...params, traced: true }));
-    }).catch((error: unknown) => {
+    let result: ClaimResult;
+    try {
+      result = await this.send((outcomes, history) => {
+        this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
+        const params = { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, housekeeping: housekeeping?.params };
+        if (!trace) return jobClaim(this.db, params);
+        return trace.claim(limit, outcomes.length, () => jobClaim(this.db, { ...params, traced: true }));
+      }, !bare);
+    } catch (error) {
       // The answer is lost, but the claim may have committed: look for its jobs once the database answers.
       if (isConnectionError(error)) this.lostClaims.push(token);
       if (rescueLimit > 0) this.rescueDone = false; // the rescue goes with the next claim
       if (housekeeping) this.housekeepingDone = false;
+      if (isDataError(error) && (await this.narrow(error, limit, bare))) return;
       throw error;
-    }).finally(() => (this.asked -= limit));
+    } finally {
+      this.asked -= limit;
+    }
+    this.probeLimit = Infinity; // a bare claim that worked: the bad row, if any, lies further on
     if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
     if (housekeeping && result.housekeeping) housekeeping.onReport(result.housekeeping);
     for (const job of result.expired) {
@@ -195,10 +213,42 @@ export class DrainPass implements LivePass {
     this.summary.rescued += result.expired.length;
     if (result.expired.length > 0) this.scheduleFlush();
     this.heartbeatWritten = result.heartbeat;
-    if (result.next_due_ms !== null) this.noteDue(sentAt + Math.max(0, result.next_due_ms));
+    if (result.next_due_ms !== null) this.noteDue(sentAtWall + Math.max(0, result.next_due_ms));
     this.summary.claimed += result.jobs.length;
     for (const job of result.jobs) this.queue.push(this.leases.hold(job, token, sentAt + leaseMs));
     if (result.jobs.length < limit) this.exhausted = true;
+  }
+
+  /**
+   * A claim failed on the data it met (set-aside.ts). Outcomes it carried are written one by one (a bad
+   * one is set aside); then claims go bare, halving, until a claim of one fails: that job is set aside.
+   * Whether the pass can go on (false: the failure is not one row's, or it keeps failing).
+   */
+  private async narrow(error: unknown, limit: number, bare: boolean): Promise<boolean> {
+    if (++this.narrowings > MAX_NARROWINGS) return false;
+    if (!bare) await this.writeApart(); // a bare claim carried none
+    if (!bare) this.probeLimit = limit;
+    else if (limit > 1) this.probeLimit = Math.max(1, Math.floor(limit / 2));
+    else if ((await setAsideClaimHead(this.db, this.s.types, error)) === null) return false;
+    else this.probeLimit = Infinity;
+    this.exhausted = false;
+    return true;
+  }
+
+  /** Writes the buffered outcomes one at a time, after a statement carrying them failed on its data. */
+  private async writeApart(): Promise<void> {
+    const batch = this.outcomes.splice(0);
+    this.history.take(); // an operator's view: a batch that failed is not worth a row of its own
+    if (batch.length === 0) return;
+    this.statements++;
+    try {
+      for (const o of await writeOutcomesApart(this.db, batch, this.flow)) this.leases.drop(o.id, o.token);
+    } catch (error) {
+      this.outcomes.push(...batch);
+      throw error;
+    } finally {
+      this.statements--;
+    }
   }
 
   /**
@@ -209,7 +259,7 @@ export class DrainPass implements LivePass {
   private async adoptLostClaims(): Promise<void> {
     const tokens = this.lostClaims.splice(0);
     for (let i = 0; i < tokens.length; i++) {
-      const sentAt = Date.now();
+      const sentAt = monotonicNow();
       let jobs: Awaited<ReturnType<typeof jobsOfClaim>>;
       try {
         jobs = await jobsOfClaim(this.db, tokens[i]!);
@@ -230,14 +280,14 @@ export class DrainPass implements LivePass {
   private heldBack(written: number, rateWaitMs: number | null): void {
     if (written > 0) this.gaveBack = true;
     if (rateWaitMs === null) return;
-    const at = Date.now() + Math.max(1, rateWaitMs);
-    this.noteDue(at);
+    const at = monotonicNow() + Math.max(1, rateWaitMs);
+    this.noteDue(Date.now() + Math.max(1, rateWaitMs));
     if (at >= this.s.stopAt || this.windowTimer !== undefined) return;
     this.windowTimer = setTimeout(() => {
       this.windowTimer = undefined;
       this.exhausted = false;
       this.wake();
-    }, at - Date.now());
+    }, at - monotonicNow());
   }
 
   /**
@@ -249,7 +299,7 @@ export class DrainPass implements LivePass {
     const { job, token } = held;
     if (held.lost) return this.leases.drop(job.id, token); // another run has it now
     const definition = this.byType.get(job.type);
-    const now = Date.now();
+    const now = monotonicNow();
     // Less than a heartbeat interval of lease left means heartbeats are failing: the job may be
     // rescued elsewhere any moment, so it goes back rather than run twice.
     const leaseGone = held.leaseEnd - now < this.s.leaseGraceMs / 3;
@@ -268,7 +318,7 @@ export class DrainPass implements LivePass {
     void ran.then((outcome) => {
       this.running--;
       this.finished++;
-      const ranMs = Date.now() - now;
+      const ranMs = monotonicNow() - now;
       this.longestRun.set(job.type, Math.max(this.longestRun.get(job.type) ?? 0, ranMs));
       this.history.ran(job.type, outcome.kind, ranMs, job.lag_ms);
       if (outcome.kind === 'dead') logDead(job, outcome);
@@ -300,7 +350,11 @@ export class DrainPass implements LivePass {
       this.flushTimer = undefined;
       if (this.outcomes.length > 0 && !this.closing) {
         // If the write fails its outcomes are back in the buffer: try again after another delay.
-        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).catch((error) => { this.scheduleFlush(); throw error; }));
+        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).catch((error) => {
+          if (isDataError(error) && ++this.narrowings <= MAX_NARROWINGS) return this.writeApart();
+          this.scheduleFlush();
+          throw error;
+        }));
       }
     }, DRAIN_DEFAULTS.flushDelayMs);
   }
@@ -310,10 +364,10 @@ export class DrainPass implements LivePass {
    * buffer (outcome writes are idempotent; the sums of a statement that committed but whose answer was
    * lost are counted twice: the history is an operator's view, not a ledger).
    */
-  private async send<T>(statement: (outcomes: Outcome[], history: HistoryRow[]) => Promise<T>): Promise<T> {
-    const batch = this.outcomes;
-    this.outcomes = [];
-    const history = this.history.take();
+  private async send<T>(statement: (outcomes: Outcome[], history: HistoryRow[]) => Promise<T>, carry = true): Promise<T> {
+    const batch = carry ? this.outcomes : [];
+    if (carry) this.outcomes = [];
+    const history = carry ? this.history.take() : [];
     this.statements++;
     try {
       const result = await statement(batch, history);
@@ -370,14 +424,15 @@ export class DrainPass implements LivePass {
         for (const h of this.queue.splice(0)) if (!h.lost) this.record({ id: h.job.id, token: h.token, kind: 'release' });
         clearTimeout(this.flushTimer);
         // Dropped connections are waited out until the deadline; past it the leases settle what is left.
-        while (this.outcomes.length > 0 && Date.now() < this.s.deadline) {
+        while (this.outcomes.length > 0 && monotonicNow() < this.s.deadline) {
           try {
             await this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h));
           } catch (error) {
             if (isConnectionError(error)) {
               this.lastConnectionError = error;
-              await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, this.s.deadline - Date.now()))));
-            } else if (!isTransient(error) || ++this.transientErrors > 5) throw error;
+              await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, this.s.deadline - monotonicNow()))));
+            } else if (isDataError(error) && ++this.narrowings <= MAX_NARROWINGS) await this.writeApart();
+            else if (!isTransient(error) || ++this.transientErrors > 5) throw error;
           }
         }
         // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails

@@ -4,6 +4,7 @@ import type { Db } from './db.js';
 import { DrainPass } from './drain-pass.js';
 import type { Housekeeping, LivePass } from './pass-types.js';
 import type { JobDefinition } from './jobs.js';
+import { monotonicNow, toMonotonic } from './clock.js';
 
 const DAY_MS = 86_400_000;
 
@@ -60,8 +61,9 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
   // A listed type without a definition would be claimed only to go dead as unknown.
   const undefinedTypes = (o.types ?? []).filter((t) => !jobs.some((j) => j.type === t));
   if (undefinedTypes.length > 0) throw new TypeError(`drain() types have no definition: ${undefinedTypes.join(', ')}`);
-  const start = Date.now();
-  const deadline = o.deadline !== undefined ? +o.deadline : start + (o.budgetMs ?? DRAIN_DEFAULTS.budgetMs);
+  // The pass counts on the monotonic clock (clock.ts); a deadline given is converted once, here.
+  const start = monotonicNow();
+  const deadline = o.deadline !== undefined ? toMonotonic(+o.deadline) : start + (o.budgetMs ?? DRAIN_DEFAULTS.budgetMs);
   // Kept back at the end: handlers are signalled at stopAt, abandoned halfway to the deadline, then the last write.
   const reserve = Math.min(2_000, Math.max(50, (deadline - start) / 10));
   return new DrainPass(db, jobs, {

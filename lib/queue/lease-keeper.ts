@@ -2,6 +2,7 @@ import type { Db } from './db.js';
 import { type ClaimedJob, jobHeartbeat } from './queries-drain.js';
 import type { RunControl } from './run-job.js';
 import { LeaseLostError } from './steps.js';
+import { monotonicNow } from './clock.js';
 
 /**
  * A job a pass holds: claimed, running or waiting to start, with its lease by the local clock. A class,
@@ -78,7 +79,7 @@ export class LeaseKeeper {
   }
 
   private tick(): void {
-    const now = Date.now();
+    const now = monotonicNow();
     const due: Held[] = [];
     for (const h of this.held.values()) {
       // A lease that ran out here (heartbeats slow or failing): the job may already run elsewhere.
@@ -96,13 +97,13 @@ export class LeaseKeeper {
    */
   async beat(jobs: Held[], strict: boolean): Promise<void> {
     if (jobs.length === 0) return;
-    const sentAt = Date.now();
+    const sentAt = monotonicNow();
     const sent = jobHeartbeat(this.db, jobs.map((h) => ({ id: h.job.id, token: h.token })), this.leaseMs, this.flow);
     let renewed: Set<string>;
     try {
       renewed = new Set(await sent);
     } catch (error) {
-      for (const h of jobs) if (h.leaseEnd - Date.now() <= this.leaseMs / 3) h.abort?.('its lease could not be renewed (the database did not answer)');
+      for (const h of jobs) if (h.leaseEnd - monotonicNow() <= this.leaseMs / 3) h.abort?.('its lease could not be renewed (the database did not answer)');
       if (strict) throw error;
       return;
     }

@@ -174,7 +174,8 @@ export function jobClaimSql(p: ClaimParams): SQL {
     claimed as (
       update sluice.jobs j set
         status = 'running',
-        attempts = j.attempts + 1,
+        -- Never past the integer limit: a row written by hand with attempts at 2^31-1 must not fail the claim.
+        attempts = case when j.attempts < 2147483647 then j.attempts + 1 else j.attempts end,
         lock_token = ${p.token},
         started_at = now(),
         locked_until = ${lease}
@@ -183,7 +184,8 @@ export function jobClaimSql(p: ClaimParams): SQL {
       where j.id = any(array(${pick}))
       returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after,
                 -- date_part is float8 arithmetic; extract() would be numeric, several times slower a row.
-                greatest(0, date_part('epoch', now() - j.run_after) * 1000)::int as lag_ms${p.traced ? sql`, j.trace_parent` : sql``}
+                -- float8, never int: a job due 25 days ago would overflow an int and fail every claim.
+                greatest(0, date_part('epoch', now() - j.run_after) * 1000) as lag_ms${p.traced ? sql`, j.trace_parent` : sql``}
     ),
     -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
     -- empty tick costs this one statement.

@@ -6,6 +6,7 @@ import { StepResultError, StepRunner, StepYield, type StepOptions } from './step
 import type { ClaimedJob, Outcome } from './queries-drain.js';
 import { log } from './log.js';
 import { backoffDelayMs } from './retry.js';
+import { monotonicNow } from './clock.js';
 
 /** Why a run's signal fired. */
 export class AbortReason extends Error {
@@ -94,7 +95,7 @@ async function run(
   };
   // One timer a job: the timeout or the drain's stop, whichever is first. A lost lease is the drain's
   // to notice (its heartbeats), through control.abort.
-  const started = Date.now();
+  const started = monotonicNow();
   const timeoutAt = started + definition.timeoutMs;
   const abortAt = Math.min(timeoutAt, limits.stopAt);
   const why = abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms` : 'the drain reached its deadline';
@@ -117,7 +118,7 @@ async function run(
     if (result.kind === 'ok') return { id: job.id, token, kind: 'done', steps: steps?.used };
     if (result.kind === 'abandoned') {
       // It may still be running: keep others off the job until its lease would have ended anyway.
-      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - Date.now());
+      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - monotonicNow());
     }
     const { error } = result;
     if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };

@@ -2,6 +2,7 @@ import type { Db } from './db.js';
 import { SluiceError } from './errors.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from './json.js';
 import { stepSave, stepsOfJob } from './queries-steps.js';
+import { monotonicNow } from './clock.js';
 
 /** A step's result could not be stored: too large, or not JSON jsonb can hold. The job goes dead (a retry would repeat the step). */
 export class StepResultError extends SluiceError {
@@ -18,6 +19,9 @@ export class LeaseLostError extends SluiceError {
 }
 
 /** Not an error: the run hands its job back (attempt returned) to go on in a later drain, after `delayMs`. */
+/** The longest ctx.sleep: 100 years. */
+const MAX_SLEEP_MS = 100 * 365 * 86_400_000;
+
 export class StepYield {
   constructor(
     readonly delayMs: number,
@@ -68,10 +72,10 @@ export class StepRunner {
   async step<T>(name: string, fn: (db: Db) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
     const stored = await this.begin(name);
     if (stored.has(name)) return stored.get(name) as T;
-    if (this.finished > 0 && Date.now() + this.longestMs > this.host.stopAt) {
+    if (this.finished > 0 && monotonicNow() + this.longestMs > this.host.stopAt) {
       throw new StepYield(0, `handed back before step "${name}": the drain stops before it would finish`);
     }
-    const started = Date.now();
+    const started = monotonicNow();
     let json = '';
     const record = async (db: Db, value: T) => {
       json = this.serialize(name, value);
@@ -82,7 +86,7 @@ export class StepRunner {
     } else {
       await record(this.host.db, await fn(this.host.db));
     }
-    this.longestMs = Math.max(this.longestMs, Date.now() - started);
+    this.longestMs = Math.max(this.longestMs, monotonicNow() - started);
     this.finished++;
     // The first run sees what every replay will: the value as JSON gives it back.
     const value = JSON.parse(json) as T;
@@ -92,7 +96,9 @@ export class StepRunner {
 
   /** A durable sleep: the job is handed back, attempt returned, and resumes after `ms` in a later drain. */
   async sleep(name: string, ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`ctx.sleep("${name}") needs a number of ms >= 0, got ${ms}`);
+    // Bounded so that its end is a date (past about 270,000 years there is none, and the run would fail
+    // on every attempt at the step it saved).
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_SLEEP_MS) throw new TypeError(`ctx.sleep("${name}") needs a number of ms from 0 to at most ${MAX_SLEEP_MS} (100 years), got ${ms}`);
     const stored = await this.begin(name);
     let until = (stored.get(name) as { until?: number } | undefined)?.until;
     if (until === undefined) {
