@@ -14,6 +14,7 @@ import { PassTrace } from './pass-trace.js';
 import { failure, logDead, runJob, type RunLimits } from './run-job.js';
 import { HistoryBatch, type HistoryRow } from './history.js';
 import { isDataError, setAsideClaimHead, writeOutcomesApart } from './set-aside.js';
+import { FairCursor } from './fair-cursor.js';
 import { monotonicNow } from './clock.js';
 
 /** A pass that narrows down this many failures on bad data gives up: something else is wrong. */
@@ -28,6 +29,7 @@ export class DrainPass implements LivePass {
   readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
   private readonly byType: Map<string, JobDefinition>;
   private readonly flow: FlowLimits | null;
+  private readonly fair: FairCursor;
   private readonly leases: LeaseKeeper;
   private readonly limits: RunLimits;
 
@@ -66,6 +68,7 @@ export class DrainPass implements LivePass {
   // A claim failed on its data (set-aside.ts): claims are bare (no outcomes, rescue or housekeeping)
   // and at most this big, halving on each failure until the bad row is the one job claimed.
   private probeLimit = Infinity;
+  private deferring = false; // the last claim deferred jobs of full rate windows: claim big until past them
   private narrowings = 0;
 
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -78,7 +81,9 @@ export class DrainPass implements LivePass {
     private readonly s: PassSettings,
   ) {
     this.byType = new Map(jobs.map((j) => [j.type, j]));
-    this.flow = flowLimitsOf(s.types === null ? jobs : jobs.filter((j) => s.types!.includes(j.type)));
+    const own = jobs.filter((j) => s.types.includes(j.type));
+    this.flow = flowLimitsOf(own);
+    this.fair = new FairCursor(own);
     this.leases = new LeaseKeeper(db, s.leaseGraceMs, this.flow !== null, this.onStop);
     this.limits = { stopAt: s.stopAt, settleMs: s.settleMs, maxStepBytes: s.maxStepBytes };
   }
@@ -159,7 +164,7 @@ export class DrainPass implements LivePass {
   private claimSize(): number {
     const elapsed = monotonicNow() - this.firstStart;
     const rate = this.finished > 0 && elapsed > 0 ? this.finished / elapsed : 0;
-    const fit = rate ? Math.floor((rate * this.s.leaseGraceMs) / 2) : this.s.concurrency * 2;
+    const fit = this.deferring ? this.s.batchSize : rate ? Math.floor((rate * this.s.leaseGraceMs) / 2) : this.s.concurrency * 2;
     return Math.min(this.s.batchSize, this.s.maxJobs - this.summary.claimed - this.asked, Math.max(this.s.concurrency, fit), this.probeLimit);
   }
 
@@ -185,7 +190,7 @@ export class DrainPass implements LivePass {
     try {
       result = await this.send((outcomes, history) => {
         this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-        const params = { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, housekeeping: housekeeping?.params };
+        const params = { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, fair: this.fair.walk(), housekeeping: housekeeping?.params };
         if (!trace) return jobClaim(this.db, params);
         return trace.claim(limit, outcomes.length, () => jobClaim(this.db, { ...params, traced: true }));
       }, !bare);
@@ -201,6 +206,9 @@ export class DrainPass implements LivePass {
     }
     this.probeLimit = Infinity; // a bare claim that worked: the bad row, if any, lies further on
     if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
+    // Jobs deferred to their key's next window took places in this claim: the next one walks past them.
+    if (result.deferred > 0) this.gaveBack = true;
+    this.deferring = result.deferred > 0;
     if (housekeeping && result.housekeeping) housekeeping.onReport(result.housekeeping);
     for (const job of result.expired) {
       const why = 'lease expired: the drain running it crashed, was killed or overran';
@@ -215,7 +223,8 @@ export class DrainPass implements LivePass {
     this.heartbeatWritten = result.heartbeat;
     if (result.next_due_ms !== null) this.noteDue(sentAtWall + Math.max(0, result.next_due_ms));
     this.summary.claimed += result.jobs.length;
-    for (const job of result.jobs) this.queue.push(this.leases.hold(job, token, sentAt + leaseMs));
+    this.fair.served(result.jobs);
+    for (const job of this.fair.order(result.jobs)) this.queue.push(this.leases.hold(job, token, sentAt + leaseMs));
     if (result.jobs.length < limit) this.exhausted = true;
   }
 

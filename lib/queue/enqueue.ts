@@ -91,7 +91,7 @@ function serialize(value: unknown, type: string, index: number | undefined): str
  * whole type) without one; null for a type without that limit. A key function that throws or returns
  * no usable key fails the enqueue, as a bad payload does.
  */
-function flowKey(limit: FlowLimit | null, name: string, payload: unknown, type: string, index: number | undefined): string | null {
+function flowKey(limit: Pick<FlowLimit, 'key'> | null, name: string, payload: unknown, type: string, index: number | undefined): string | null {
   if (limit === null) return null;
   if (limit.key === null) return '';
   let key: unknown;
@@ -174,6 +174,7 @@ function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: 
     debounce_key: o.debounce?.key ?? null,
     concurrency_key: flowKey(job.concurrency, 'concurrency', payload.data, job.type, index),
     rate_key: flowKey(job.rateLimit, 'rateLimit', payload.data, job.type, index),
+    fairness_key: flowKey(job.fairness, 'fairness', payload.data, job.type, index),
   };
 }
 

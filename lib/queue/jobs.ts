@@ -44,6 +44,11 @@ export interface JobOptions<P = unknown> {
    * whole type. Jobs over the limit wait, pending, with their attempts untouched. Default: no limit.
    */
   rateLimit?: { limit: number; periodMs: number; key?: (payload: P) => string };
+  /**
+   * Claims this type's jobs round-robin across `key(payload)` (a tenant, an account), so one key's
+   * backlog does not hold the others' jobs behind it. Default: one queue in priority and due order.
+   */
+  fairness?: { key: (payload: P) => string };
 }
 
 /** A flow limit as a definition holds it: `key` is null for one limit over the whole type. */
@@ -65,6 +70,7 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   priority: number;
   concurrency: FlowLimit | null;
   rateLimit: FlowLimit | null;
+  fairness: { key: (payload: unknown) => string } | null;
 }
 
 const int32 = (name: string, value: number) => {
@@ -96,6 +102,12 @@ function flowLimit(name: string, spec: { limit: number; periodMs?: number; key?:
   };
 }
 
+function fairnessOf(spec: { key: (payload: never) => string } | undefined): JobDefinition['fairness'] {
+  if (spec === undefined) return null;
+  if (typeof spec?.key !== 'function') throw new TypeError('fairness.key must be a function of the payload');
+  return { key: spec.key as (payload: unknown) => string };
+}
+
 export function defineJob<S extends z.ZodType>(
   // Flow limits' key functions see the payload as the schema outputs it.
   spec: { type: string; payload: S; handler: JobHandler<z.output<S>> } & JobOptions<z.output<S>>,
@@ -116,6 +128,7 @@ export function defineJob<S extends z.ZodType>(
     priority: int32('priority', spec.priority ?? JOB_DEFAULTS.priority),
     concurrency: flowLimit('concurrency', spec.concurrency, false),
     rateLimit: flowLimit('rateLimit', spec.rateLimit, true),
+    fairness: fairnessOf(spec.fairness),
   };
   return definition;
 }

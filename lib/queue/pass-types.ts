@@ -19,7 +19,7 @@ export interface PassSettings {
   batchSize: number;
   maxJobs: number;
   leaseGraceMs: number;
-  types: string[] | null;
+  types: string[];
   /** Largest durable step result, in bytes of JSON. */
   maxStepBytes: number;
   /** Called once as the pass starts, with a live view of it (a tick's fan-out decision reads it). */

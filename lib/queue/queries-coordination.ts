@@ -5,15 +5,13 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import { notPaused, ofTypes, rows } from './queries.js';
+import { claimWalk, rows, typesTable } from './queries.js';
 
-/** Due pending jobs of these types (null: all), counted up to `cap`: enough to size a fan-out, cheap on a huge backlog. */
-export async function jobDueCount(db: Db, types: string[] | null, cap: number): Promise<number> {
+/** Due pending jobs of these types, counted up to `cap`: enough to size a fan-out, cheap on a huge backlog. */
+export async function jobDueCount(db: Db, types: string[], cap: number): Promise<number> {
   const [result] = await rows<{ due: number }>(
     db,
-    sql`select count(*)::int as due from (
-          select 1 from sluice.jobs where status = 'pending' and run_after <= now() and ${ofTypes(types)} and ${notPaused}
-          limit ${cap}) d`,
+    sql`select count(*)::int as due from (${claimWalk({ from: typesTable(types), columns: sql`id`, limit: cap })}) d`,
   );
   return result!.due;
 }

@@ -8,7 +8,7 @@ import { flowClaim, flowFreedCte, type FlowLimits } from './queries-flow.js';
 import type { HistoryRow } from './history.js';
 import { historyCte } from './queries-history.js';
 import { housekeepingCtes, housekeepingOutput, type HousekeepingParams, type HousekeepingReport } from './queries-housekeeping.js';
-import { notPaused, ofTypes, rows } from './queries.js';
+import { claimWalk, type FairWalk, rows, typesTable } from './queries.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;
 
@@ -41,6 +41,8 @@ export interface ClaimedJob {
   lag_ms?: number;
   /** The enqueue's span as a W3C traceparent; returned only to a traced pass (ClaimParams.traced). */
   trace_parent?: string | null;
+  /** The job's fairness key; returned only to a claim that walks fair types. */
+  fairness_key?: string | null;
 }
 
 /**
@@ -109,8 +111,8 @@ export interface ClaimParams {
   /** Lease token shared by every job of this claim. */
   token: string;
   limit: number;
-  /** Only these types; null for all. */
-  types: string[] | null;
+  /** Only these types (a drain's own: another app's jobs on the database stay pending). */
+  types: string[];
   /** The lease each claimed job gets, in ms; the drain's heartbeats renew it while it holds the job. */
   leaseMs: number;
   /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
@@ -124,6 +126,9 @@ export interface ClaimParams {
   /** The flow limits of the types this drain claims; null when none has any (the claim is then as
    *  it was before flow limits, statement for statement). */
   flow: FlowLimits | null;
+  /** The fair types among them, with where each one's round-robin resumes; none: the claim is as it
+   *  was before fairness. */
+  fair?: FairWalk | null;
   /** Return each job's trace_parent: only a pass whose drain span records asks (README "Traces and
    *  logs"), so an untraced claim is the statement it was before tracing, bytes and all. */
   traced?: boolean;
@@ -143,6 +148,8 @@ export interface ClaimResult {
   held_back: boolean;
   /** When held back: ms until a rate limit's window lets one of them start (null: no rate limit held any). */
   rate_wait_ms: number | null;
+  /** Walked jobs whose key's rate window is full, moved to when it opens: the next claim walks past them. */
+  deferred: number;
   /** What the housekeeping did, when the claim carried it. */
   housekeeping?: HousekeepingReport;
 }
@@ -150,25 +157,20 @@ export interface ClaimResult {
 /**
  * The claim: one atomic statement that writes earlier outcomes, picks due pending jobs in priority
  * order with FOR UPDATE SKIP LOCKED (so concurrent drains never take the same job), and leases them:
- * running, attempts + 1, a token and locked_until. Its ORDER BY matches jobs_claim_idx exactly.
+ * running, attempts + 1, a token and locked_until. It walks jobs_claim_idx one type at a time (claimWalk).
  */
 export async function jobClaim(db: Db, p: ClaimParams): Promise<ClaimResult> {
   const [result] = await rows<ClaimResult>(db, jobClaimSql(p));
   return result!;
 }
 
-/** The claim statement itself: jobClaim sends it; a test EXPLAINs it, so its plan stays on jobs_claim_idx. */
+/** The claim statement itself: jobClaim sends it; tests EXPLAIN it on skewed tables, so it never walks rows it will not take. */
 export function jobClaimSql(p: ClaimParams): SQL {
   const lease = sql`now() + ${p.leaseMs}::float8 * interval '1 millisecond'`;
   // With flow limits the jobs are picked by flowClaim's CTEs, which take the limits' slots; without,
   // straight from the index.
   const flow = p.flow ? flowClaim(p, p.flow, lease) : null;
-  const pick = flow ? flow.pick : sql`select id from sluice.jobs
-        where status = 'pending' and run_after <= now()
-          and ${ofTypes(p.types)} and ${notPaused}
-        order by priority desc nulls last, run_after
-        limit ${p.limit}
-        for update skip locked`;
+  const pick = flow ? flow.pick : sql`select id from (${claimWalk({ from: typesTable(p.types), columns: sql`id`, limit: p.limit, lock: true, fair: p.fair })}) w`;
   const hk = p.housekeeping;
   return sql`with ${outcomesCte(p.outcomes, p.flow, p.history ?? [])},${flow ? sql` ${flow.ctes},` : sql``}${hk ? sql` ${housekeepingCtes(hk)},` : sql``}
     claimed as (
@@ -185,7 +187,8 @@ export function jobClaimSql(p: ClaimParams): SQL {
       returning j.id, j.type, j.payload, j.attempts, j.max_attempts, j.created_at, j.priority, j.run_after,
                 -- date_part is float8 arithmetic; extract() would be numeric, several times slower a row.
                 -- float8, never int: a job due 25 days ago would overflow an int and fail every claim.
-                greatest(0, date_part('epoch', now() - j.run_after) * 1000) as lag_ms${p.traced ? sql`, j.trace_parent` : sql``}
+                greatest(0, date_part('epoch', now() - j.run_after) * 1000) as lag_ms${p.traced ? sql`, j.trace_parent` : sql``}${
+                  p.fair?.types.length ? sql`, j.fairness_key` : sql``}
     ),
     -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
     -- empty tick costs this one statement.
@@ -199,17 +202,15 @@ export function jobClaimSql(p: ClaimParams): SQL {
            -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
            -- hint. Looked up only for an empty claim, along jobs_claim_idx.
            case when not exists (select 1 from claimed) then (
-             select (extract(epoch from run_after - now()) * 1000)::float8 from sluice.jobs
-             where status = 'pending'
-               and ${ofTypes(p.types)} and ${notPaused}
-             order by priority desc nulls last, run_after limit 1) end as next_due_ms,
+             select (extract(epoch from w.run_after - now()) * 1000)::float8
+             from (${claimWalk({ from: typesTable(p.types), columns: sql`id`, limit: 1, due: false })}) w) end as next_due_ms,
            coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
            coalesce((select json_agg(x) from (
              select id, type, attempts, max_attempts, lock_token from sluice.jobs
              where status = 'running' and locked_until < now()
              order by locked_until limit ${p.rescueLimit}
            ) x), '[]') as expired,
-           ${flow ? flow.outputs : sql`false as held_back, null::float8 as rate_wait_ms`}${hk ? sql`, ${housekeepingOutput(hk)}` : sql``}`;
+           ${flow ? flow.outputs : sql`false as held_back, null::float8 as rate_wait_ms, 0 as deferred`}${hk ? sql`, ${housekeepingOutput(hk)}` : sql``}`;
 }
 
 /** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */

@@ -23,6 +23,8 @@ export interface NewJobRow {
   /** Flow limits' keys ('' for a limit over the whole type); null for a type without that limit. */
   concurrency_key: string | null;
   rate_key: string | null;
+  /** The key a fair type's jobs are claimed round-robin under; null for a type without fairness. */
+  fairness_key: string | null;
 }
 
 /** A text value as an element of an array literal: quoted, its quotes and backslashes escaped. */
@@ -49,6 +51,7 @@ function columns(jobs: NewJobRow[]) {
   let noKey = true;
   let noConcurrencyKey = true;
   let noRateKey = true;
+  let noFairnessKey = true;
   // One pass, no callback per row: in a process that has enqueued only a few times this runs unoptimized.
   for (let i = 0; i < jobs.length; i++) {
     const r = jobs[i]!;
@@ -62,6 +65,7 @@ function columns(jobs: NewJobRow[]) {
     noKey &&= r.idempotency_key === null;
     noConcurrencyKey &&= r.concurrency_key === null;
     noRateKey &&= r.rate_key === null;
+    noFairnessKey &&= r.fairness_key === null;
   }
   const values = <T>(one: boolean, pick: (r: NewJobRow) => T) => `{${(one ? [pick(first)] : jobs.map(pick)).join(',')}}`;
   return {
@@ -75,6 +79,8 @@ function columns(jobs: NewJobRow[]) {
     keys: noKey ? '{}' : values(false, (r) => element(r.idempotency_key)),
     concurrencyKeys: noConcurrencyKey ? '{}' : values(false, (r) => element(r.concurrency_key)),
     rateKeys: noRateKey ? '{}' : values(false, (r) => element(r.rate_key)),
+    // null: no row has one, and the statement leaves the column out (as it was before fairness).
+    fairnessKeys: noFairnessKey ? null : values(false, (r) => element(r.fairness_key)),
   };
 }
 
@@ -89,16 +95,17 @@ function columns(jobs: NewJobRow[]) {
 function insertRows(jobs: NewJobRow[], traceParent: string | undefined) {
   const c = columns(jobs);
   const traced = traceParent !== undefined;
-  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key, concurrency_key, rate_key${traced ? sql`, trace_parent` : sql``})
+  const fair = c.fairnessKeys !== null;
+  return sql`insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, idempotency_key, concurrency_key, rate_key${fair ? sql`, fairness_key` : sql``}${traced ? sql`, trace_parent` : sql``})
         select r.id, coalesce(r.type, c.type[1]), c.payloads -> (r.n - 1)::int, coalesce(r.priority, c.priority[1]),
                coalesce(r.max_attempts, c.max_attempts[1]),
                coalesce(r.run_at, now() + coalesce(r.delay_ms, c.delay_ms[1]) * interval '1 millisecond'), r.idempotency_key,
-               r.concurrency_key, r.rate_key${traced ? sql`, ${traceParent}::text` : sql``}
+               r.concurrency_key, r.rate_key${fair ? sql`, r.fairness_key` : sql``}${traced ? sql`, ${traceParent}::text` : sql``}
         from (select ${c.payloads}::jsonb as payloads, ${c.types}::text[] as type, ${c.priorities}::int[] as priority,
                      ${c.maxAttempts}::int[] as max_attempts, ${c.delays}::float8[] as delay_ms) c,
              unnest(${c.ids}::uuid[], c.type, c.priority, c.max_attempts, c.delay_ms, ${c.runAts}::timestamptz[], ${c.keys}::text[],
-                    ${c.concurrencyKeys}::text[], ${c.rateKeys}::text[])
-               with ordinality as r(id, type, priority, max_attempts, delay_ms, run_at, idempotency_key, concurrency_key, rate_key, n)`;
+                    ${c.concurrencyKeys}::text[], ${c.rateKeys}::text[]${fair ? sql`, ${c.fairnessKeys}::text[]` : sql``})
+               with ordinality as r(id, type, priority, max_attempts, delay_ms, run_at, idempotency_key, concurrency_key, rate_key, ${fair ? sql`fairness_key, ` : sql``}n)`;
 }
 
 /** Inserts rows that carry no idempotency key, in one statement; `traceParent`: the enqueue's span. */
@@ -136,7 +143,8 @@ export async function jobDebounce(db: Db, r: NewJobRow, traceParent?: string): P
     db,
     sql`with replaced as (
           update sluice.jobs set payload = ${r.payload_json}::jsonb, run_after = now() + ${r.delay_ms} * interval '1 millisecond',
-                                 concurrency_key = ${r.concurrency_key}::text, rate_key = ${r.rate_key}::text${traced ? sql`,
+                                 concurrency_key = ${r.concurrency_key}::text, rate_key = ${r.rate_key}::text,
+                                 fairness_key = ${r.fairness_key}::text${traced ? sql`,
                                  trace_parent = ${traceParent}::text` : sql``}
           where id = (select id from sluice.jobs where type = ${r.type} and debounce_key = ${r.debounce_key} and status = 'pending'
                       order by id limit 1)
@@ -144,10 +152,10 @@ export async function jobDebounce(db: Db, r: NewJobRow, traceParent?: string): P
           returning id
         ),
         inserted as (
-          insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, debounce_key, concurrency_key, rate_key, trace_parent)
+          insert into sluice.jobs (id, type, payload, priority, max_attempts, run_after, debounce_key, concurrency_key, rate_key, fairness_key, trace_parent)
           select ${r.id}::uuid, ${r.type}, ${r.payload_json}::jsonb, ${r.priority}, ${r.max_attempts},
                  now() + ${r.delay_ms} * interval '1 millisecond', ${r.debounce_key}, ${r.concurrency_key}::text, ${r.rate_key}::text,
-                 ${traceParent ?? null}::text
+                 ${r.fairness_key}::text, ${traceParent ?? null}::text
           where not exists (select 1 from replaced)
           returning id
         )

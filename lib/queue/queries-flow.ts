@@ -6,7 +6,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import type { JobDefinition } from './jobs.js';
-import { notPaused, ofTypes, rows } from './queries.js';
+import { claimWalk, type FairWalk, rows } from './queries.js';
 
 /** The limits of the limited types among a drain's definitions, as parallel arrays (null: no such limit). */
 export interface FlowLimits {
@@ -78,45 +78,57 @@ export interface FlowClaim {
   outputs: SQL;
 }
 
+/** Slots of one limiter held now for a job row's key (walks the key's rows of the primary key). */
+const heldFor = (limiter: 'concurrency' | 'rate', key: SQL) =>
+  sql`(select count(*) from sluice.flow_slots s where s.type = t.type and s.limiter = ${limiter} and s.key = ${key} and s.held_until > now())`;
+
 /**
- * The claim's picking with flow limits, still one statement. The walk along jobs_claim_idx skips jobs
- * of keys whose every slot is held (so a saturated key cannot fill a claim with jobs it cannot start);
- * the walked jobs then take rate slots, those that got one (or need none) concurrency slots, and only
- * jobs with every slot they need are claimed. A job refused a slot stays pending, attempts untouched.
- * Rate slots are taken first: one taken for a job that then finds no concurrency slot is a start
- * counted that did not happen (a window under-used, never over-used), while a concurrency slot taken
- * for a job that did not start would block its key for a whole lease.
+ * The claim's picking with flow limits, still one statement. The walk (claimWalk, a type at a time)
+ * passes over jobs of keys whose every concurrency slot is held, so a saturated key cannot fill a claim
+ * with jobs it cannot start. A walked job whose key's rate slots are all held is deferred instead: its
+ * run_after moves to when the key's first slot frees, so later claims do not walk it again while the
+ * window lasts (50,000 held keys cost one walk a window, not one a claim). The other walked jobs take
+ * rate slots, those that got one (or need none) concurrency slots, and only jobs with every slot they
+ * need are claimed. A job refused a slot stays pending, attempts untouched. Rate slots are taken first:
+ * one taken for a job that then finds no concurrency slot is a start counted that did not happen (a
+ * window under-used, never over-used), while a concurrency slot taken for a job that did not start
+ * would block its key for a whole lease.
  */
-export function flowClaim(p: { token: string; limit: number; types: string[] | null }, f: FlowLimits, lease: SQL): FlowClaim {
+export function flowClaim(p: { token: string; limit: number; types: string[]; fair?: FairWalk | null }, f: FlowLimits, lease: SQL): FlowClaim {
   const ckey = sql`coalesce(concurrency_key, '')`;
   const rkey = sql`coalesce(rate_key, '')`;
+  // Every type the drain claims, with its limits (null: none), for the walk.
+  const all = { types: p.types, c: p.types.map((t) => f.concurrency[f.types.indexOf(t)] ?? null), r: p.types.map((t) => f.rate[f.types.indexOf(t)] ?? null) };
   // Jobs enqueued before their type had a limit carry no key: they count under the whole type's ('').
-  const notBusy = sql`(type, ${ckey}) not in (select type, key from busy where limiter = 'concurrency')
-          and (type, ${rkey}) not in (select type, key from busy where limiter = 'rate')`;
+  const concurrencyFree = sql`(t.c_limit is null or ${heldFor('concurrency', ckey)} < t.c_limit)`;
+  const walk = (limit: number, filter: SQL, columns: SQL, lock = false) => claimWalk({
+    from: sql`unnest(${sql.param(all.types)}::text[], ${sql.param(all.c)}::int[], ${sql.param(all.r)}::int[]) as t(type, c_limit, r_limit)`,
+    columns, limit, filter, lock, fair: lock ? p.fair : null,
+  });
   const ranked = (key: string) => sql`row_number() over (partition by c.type, c.${sql.raw(key)} order by c.priority desc, c.run_after)`;
+  const walked = walk(p.limit, concurrencyFree, sql`id, type, ${ckey} as ckey, ${rkey} as rkey,
+            t.r_limit is not null and ${heldFor('rate', rkey)} >= t.r_limit as r_full`, true);
   const ctes = sql`limits as (
       select * from unnest(${sql.param(f.types)}::text[], ${sql.param(f.concurrency)}::int[], ${sql.param(f.rate)}::int[],
                            ${sql.param(f.periodMs)}::float8[]) as l(type, c_limit, r_limit, period_ms)
     ),
-    -- Keys with every slot held, as this statement's snapshot sees them.
-    busy as (
-      select s.type, s.limiter, s.key from sluice.flow_slots s join limits l on l.type = s.type
-      where s.held_until > now()
-      group by s.type, s.limiter, s.key
-      having count(*) >= min(case s.limiter when 'concurrency' then l.c_limit else l.r_limit end)
+    walked as (${walked}),
+    deferred as (
+      update sluice.jobs j set run_after = greatest(j.run_after, (
+        select min(s.held_until) from sluice.flow_slots s
+        where s.type = w.type and s.limiter = 'rate' and s.key = w.rkey and s.held_until > now()))
+      from walked w where w.r_full and j.id = w.id
+      returning j.id, j.run_after
     ),
-    candidates as (
-      select id, type, priority, run_after, ${ckey} as ckey, ${rkey} as rkey from sluice.jobs
-      where status = 'pending' and run_after <= now()
-        and ${ofTypes(p.types)} and ${notPaused}
-        and ${notBusy}
-      order by priority desc nulls last, run_after
-      limit ${p.limit}
-      for update skip locked
-    ),
+    candidates as (select * from walked where not r_full),
+    -- Rate slots only for jobs that can also get a concurrency slot (as far as this snapshot sees): a
+    -- rate slot taken for a job that then waits for concurrency is a start counted that did not happen.
     r_want as (
-      select c.id, c.type, c.rkey as key, ${ranked('rkey')} as rank
-      from candidates c join limits l on l.type = c.type where l.r_limit is not null
+      select c.id, c.type, c.rkey as key, ${ranked('rkey')} as rank from (
+        select c.*, ${ranked('ckey')} as c_rank, l.c_limit - (select count(*) from sluice.flow_slots s where s.type = c.type
+                 and s.limiter = 'concurrency' and s.key = c.ckey and s.held_until > now()) as c_free
+        from candidates c join limits l on l.type = c.type where l.r_limit is not null
+      ) c where c.c_free is null or c.c_rank <= c.c_free
     ),
     ${takeSlots('r', 'rate', 'r_want', sql`l.r_limit`, sql`now() + l.period_ms * interval '1 millisecond'`, p.token)},
     c_want as (
@@ -132,21 +144,17 @@ export function flowClaim(p: { token: string; limit: number; types: string[] | n
     )`;
   const outputs = sql`case when (select count(*) from claimed) < ${p.limit} then
              exists (select 1 from candidates c where c.id not in (select id from claimable))
-             -- Or a due job of a busy key, looked for along jobs_claim_idx: a scalar subquery, as
-             -- EXISTS would drop the order that keeps the planner on the index.
-             or (exists (select 1 from busy) and (
-               select true from sluice.jobs
-               where status = 'pending' and run_after <= now() and ${ofTypes(p.types)} and ${notPaused} and not (${notBusy})
-               order by priority desc nulls last, run_after limit 1) is not null)
+             or exists (select 1 from deferred)
+             -- Or a due job of a key whose concurrency slots are all held, walked for until the first.
+             or exists (${walk(1, sql`not ${concurrencyFree}`, sql`id`)})
            else false end as held_back,
-           -- The soonest a rate window opens for a held-back job: a held slot of its key frees, or
-           -- at the latest a period after this claim took the key's last free slots.
+           -- The soonest a rate window opens for a held-back job: a deferred job comes due, or at the
+           -- latest a period after this claim took the key's last free slots.
            (select (extract(epoch from least(
-              (select min(s.held_until) from sluice.flow_slots s
-               where s.limiter = 'rate' and s.held_until > now()
-                 and (s.type, s.key) in (select type, key from busy where limiter = 'rate' union select type, key from r_want)),
+              (select min(run_after) from deferred),
               (select now() + min(l.period_ms) * interval '1 millisecond' from r_want w join limits l on l.type = w.type
-               where w.id not in (select job_id from r_taken))) - now()) * 1000)::float8) as rate_wait_ms`;
+               where w.id not in (select job_id from r_taken))) - now()) * 1000)::float8) as rate_wait_ms,
+           (select count(*) from deferred)::int as deferred`;
   return { ctes, pick: sql`select id from claimable`, outputs };
 }
 

@@ -4,19 +4,14 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import { notPaused, ofTypes, rows } from './queries.js';
+import { claimWalk, rows, typesTable } from './queries.js';
 
 /**
  * The first due job in claim order, read without locking it: the job a claim of one took when it
  * failed. Only what the claim's walk reads, so a row whose data breaks the claim's writes is found here.
  */
-export async function jobClaimHead(db: Db, types: string[] | null): Promise<string | null> {
-  const [head] = await rows<{ id: string }>(
-    db,
-    sql`select id from sluice.jobs
-        where status = 'pending' and run_after <= now() and ${ofTypes(types)} and ${notPaused}
-        order by priority desc nulls last, run_after limit 1`,
-  );
+export async function jobClaimHead(db: Db, types: string[]): Promise<string | null> {
+  const [head] = await rows<{ id: string }>(db, claimWalk({ from: typesTable(types), columns: sql`id`, limit: 1 }));
   return head?.id ?? null;
 }
 

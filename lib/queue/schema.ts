@@ -43,6 +43,9 @@ export const jobs = sluiceSchema.table(
      *  set at enqueue from the definition's key function; null when its type had no such limit. */
     concurrencyKey: text('concurrency_key'),
     rateKey: text('rate_key'),
+    /** Fairness: the key (a tenant, an account) a job of a fair type is claimed round-robin under, set at
+     *  enqueue from the definition's key function; null when its type had none. */
+    fairnessKey: text('fairness_key'),
     /** When the job went dead (null unless dead): SLUICE_DEAD_RETENTION counts from here. Not a check
      *  constraint: an older deployment still running during a deploy writes dead rows without it, and
      *  the cron tick stamps those (queries-housekeeping.ts) rather than failing its outcome writes. */
@@ -54,8 +57,11 @@ export const jobs = sluiceSchema.table(
     check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead')`),
     check('jobs_attempts_check', sql`${t.attempts} >= 0 and ${t.maxAttempts} >= 1`),
     check('jobs_lease_check', sql`(${t.status} = 'running') = (${t.lockToken} is not null and ${t.lockedUntil} is not null)`),
-    // The claim walks this index in order; dead rows and running rows are not in it.
-    index('jobs_claim_idx').on(t.priority.desc(), t.runAfter).where(sql`${t.status} = 'pending'`),
+    // The claim walks this index in order, one type at a time (claimWalk in queries.ts): other types'
+    // rows, dead rows and running rows are never read.
+    index('jobs_claim_idx').on(t.type, t.priority.desc(), t.runAfter).where(sql`${t.status} = 'pending'`),
+    // A fair type's claim walks this one key at a time (and finds its keys by skipping along it).
+    index('jobs_fair_idx').on(t.type, t.fairnessKey, t.priority.desc(), t.runAfter).where(sql`${t.status} = 'pending' and ${t.fairnessKey} is not null`),
     // The rescue looks only at running rows.
     index('jobs_rescue_idx').on(t.lockedUntil).where(sql`${t.status} = 'running'`),
     // The dashboard lists dead jobs newest first, and retention deletes the oldest: only dead rows.

@@ -43,7 +43,7 @@ export async function writeOutcomesApart(db: Db, outcomes: Outcome[], flow: Flow
  * A claim of one job, with nothing else in it, failed on its data: the job at the head of the claim
  * order is the one. Sets it aside; its id, or null when there is none (the failure lies elsewhere).
  */
-export async function setAsideClaimHead(db: Db, types: string[] | null, error: unknown): Promise<string | null> {
+export async function setAsideClaimHead(db: Db, types: string[], error: unknown): Promise<string | null> {
   const id = await jobClaimHead(db, types);
   if (id === null || !(await jobSetAside(db, id, null, why('the claim', error)))) return null;
   log.warn('job set aside: claiming it failed', { jobId: id, error });
