@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { backoffDelayMs, defineJob, defineSchedule, drain, dueSlots, enqueue, enqueueMany, queueStats, type LivePass } from '../lib/queue/index.js';
+import { backoffDelayMs, defineJob, defineSchedule, drain, dueSlots, enqueue, enqueueMany, queueStats, RetryLaterError, type LivePass } from '../lib/queue/index.js';
 import { HISTORY_BUCKETS_MS } from '../lib/queue/history.js';
 import { freshDatabase } from './support/db.js';
 import { countJobs, jobRow, select } from './support/sql.js';
@@ -85,6 +85,23 @@ describe('extreme times and counts', () => {
     await drain(conn.db, [sleeper], { budgetMs: 5_000 });
     expect(thrown).toBeInstanceOf(TypeError);
     expect(String(thrown)).toMatch(/ctx\.sleep\("forever"\) .* at most/);
+  });
+
+  it('orders priorities at both ends of the integer range, and settles a retry asked for in 30,000 years at a year', async () => {
+    const order: number[] = [];
+    const later = defineJob({ type: 'later', payload: n, handler: async ({ n }) => {
+      order.push(n);
+      if (n === 3) throw new RetryLaterError(1e15);
+    } });
+    await enqueue(conn.db, later, { n: 1 }, { priority: -2147483647, runAt: new Date('0001-01-01T00:00:00Z') });
+    await enqueue(conn.db, later, { n: 2 }, { priority: 2147483647 });
+    const { id } = await enqueue(conn.db, later, { n: 3 });
+    await drain(conn.db, [later], { budgetMs: 10_000, concurrency: 1, leaseGraceMs: 86_400_000 });
+    expect(order).toEqual([2, 3, 1]);
+    const retried = await jobRow(conn.db, id);
+    expect(retried!.status).toBe('pending');
+    expect(retried!.due_in_ms).toBeGreaterThan(364 * 86_400_000);
+    expect(retried!.due_in_ms).toBeLessThanOrEqual(YEAR_MS);
   });
 
   it('catches up a schedule idle for ten years by its own bound', () => {
