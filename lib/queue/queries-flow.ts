@@ -146,7 +146,7 @@ export function flowClaim(p: { token: string; limit: number; types: string[]; fa
              exists (select 1 from candidates c where c.id not in (select id from claimable))
              or exists (select 1 from deferred)
              -- Or a due job of a key whose concurrency slots are all held, walked for until the first.
-             or exists (${walk(1, sql`not ${concurrencyFree}`, sql`id`)})
+             ${f.concurrency.some((c) => c !== null) ? sql`or exists (${walk(1, sql`not ${concurrencyFree}`, sql`id`)})` : sql``}
            else false end as held_back,
            -- The soonest a rate window opens for a held-back job: a deferred job comes due, or at the
            -- latest a period after this claim took the key's last free slots.
