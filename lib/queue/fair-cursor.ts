@@ -9,15 +9,23 @@ import type { FairWalk } from './queries.js';
  */
 export class FairCursor {
   private readonly after = new Map<string, string>();
+  // Types whose jobs without a key (enqueued before the type had fairness) may still wait: looked for
+  // by each claim (a walk of a claim's worth of rows) until one claim of the type finds none.
+  private readonly unkeyed = new Set<string>();
 
   constructor(jobs: readonly JobDefinition[]) {
-    for (const job of jobs) if (job.fairness !== null) this.after.set(job.type, '');
+    for (const job of jobs) {
+      if (job.fairness === null) continue;
+      this.after.set(job.type, '');
+      this.unkeyed.add(job.type);
+    }
   }
 
   /** The claim's fair types and their cursors; null when the pass has none (the claim is as before fairness). */
   walk(): FairWalk | null {
     if (this.after.size === 0) return null;
-    return { types: [...this.after.keys()], after: [...this.after.values()] };
+    const types = [...this.after.keys()];
+    return { types, after: [...this.after.values()], unkeyed: types.map((t) => this.unkeyed.has(t)) };
   }
 
   /**
@@ -43,6 +51,8 @@ export class FairCursor {
   /** Moves each fair type's cursor to the last key (in visiting order) that the claim served. */
   served(jobs: readonly { type: string; fairness_key?: string | null }[]): void {
     if (this.after.size === 0) return;
+    const withoutKey = new Set(jobs.filter((j) => this.after.has(j.type) && j.fairness_key == null).map((j) => j.type));
+    for (const type of this.unkeyed) if (!withoutKey.has(type) && jobs.some((j) => j.type === type)) this.unkeyed.delete(type);
     const last = new Map<string, { wrapped: string | null; ahead: string | null }>();
     for (const job of jobs) {
       const from = this.after.get(job.type);

@@ -35,6 +35,8 @@ export const typesTable = (types: string[]) => sql`unnest(${sql.param(types)}::t
 export interface FairWalk {
   types: string[];
   after: string[];
+  /** Look for the type's jobs without a key (enqueued before it had fairness) at the head of its order. */
+  unkeyed: boolean[];
 }
 
 export interface ClaimWalk {
@@ -72,7 +74,8 @@ export function claimWalk(p: ClaimWalk): SQL {
         order by j.priority desc nulls last, j.run_after limit ${p.limit}`;
   }
   return sql`select j.* from ${p.from}
-        left join unnest(${sql.param(p.fair.types)}::text[], ${sql.param(p.fair.after)}::text[]) as f(type, after) on f.type = t.type
+        left join unnest(${sql.param(p.fair.types)}::text[], ${sql.param(p.fair.after)}::text[], ${sql.param(p.fair.unkeyed)}::boolean[])
+          as f(type, after, unkeyed) on f.type = t.type
         cross join lateral (
           select x.*, null::text as fair_key, row_number() over (${order}) as fair_rank from (${plain}) x where f.type is null
           union all
@@ -115,7 +118,7 @@ function fairBranch(p: ClaimWalk, where: SQL, order: SQL, lock: SQL): SQL {
             select ${p.columns}, priority, run_after, null::text as fair_key from sluice.jobs where ${where} and id in (
               select w.id from (select id, fairness_key from sluice.jobs where ${where} ${order} limit ${p.limit}) w
               where w.fairness_key is null)${lock}
-          ) u
+          ) u where f.unkeyed
         ) y where f.type is not null`;
 }
 
