@@ -6,7 +6,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SECRETS, setEnv } from './support/api.js';
 import { freshDatabase } from './support/db.js';
 import { functionUrlEvent, lambdaContext, scheduledRuleEvent, type EventRequest } from './support/lambda.js';
-import { countJobs, jobRow } from './support/sql.js';
+import { countJobs, jobRow, select } from './support/sql.js';
 
 // deploy/aws/handler.ts invoked as Lambda invokes it: AWS's documented event shapes and a context object.
 let conn: Awaited<ReturnType<typeof freshDatabase>>;
@@ -76,6 +76,12 @@ describe('http: the Function URL handler', () => {
     expect(res.statusCode).toBe(status);
     expect(res.json.error).toEqual(expect.any(String));
     expect(await countJobs(conn.db)).toBe(0);
+  });
+
+  it('counts a wrong secret under the caller AWS saw (sourceIp), not under headers the client chose', async () => {
+    const res = await invoke('GET', '/api/queue/stats', { token: 'wrong-secret-guess', headers: { 'x-forwarded-for': '203.0.113.9', 'x-real-ip': '203.0.113.9' } });
+    expect(res.statusCode).toBe(401);
+    expect(await select(conn.db, sql`select client, failures from sluice.auth_failures`)).toEqual([{ client: '123.123.123.123', failures: 1 }]);
   });
 
   it('answers HEAD /api/health like GET, without a body', async () => {

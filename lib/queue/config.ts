@@ -51,6 +51,12 @@ const envSchema = z.object({
   DRAIN_SECRET: optionalSecret,
   /** When set, /api/health shows its counts only to callers sending it; others get { ok }. Default: unset (public counts). */
   HEALTH_SECRET: optionalSecret,
+  /** Wrong secrets (a dashboard password, a bearer token) one client address may send per
+   *  SLUICE_AUTH_FAILURE_WINDOW; past it, the address is answered 429 until the window ends, even with
+   *  the right secret. 0 turns the throttle off. Default 10. */
+  SLUICE_AUTH_MAX_FAILURES: z.coerce.number().int().nonnegative().default(10),
+  /** The throttle's window, counted from an address's first wrong secret: ms, or "15m". Default 15 min. */
+  SLUICE_AUTH_FAILURE_WINDOW: duration.default(15 * 60_000),
   /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
   ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),
   /** The dead-man switch: /api/health answers 503 when a job has been due this long and no drain has
