@@ -19,9 +19,11 @@ export const LIMITS = { SLUICE_MAX_PAYLOAD_BYTES: '256', SLUICE_MAX_BODY_BYTES: 
  */
 export const QUIET = { SLUICE_KICK: 'off', SLUICE_IDLE_CHECK_MS: '0' };
 
-export const welcome = (extra: Partial<{ userId: string; email: string; name: string }> = {}) => ({
-  userId: `u-${randomUUID()}`, email: 'ada@example.com', name: 'Ada', ...extra,
-});
+/** A welcome job's payload; each of its own address, as the job sends one email per address. */
+export const welcome = (extra: Partial<{ userId: string; email: string; name: string }> = {}) => {
+  const id = randomUUID();
+  return { userId: `u-${id}`, email: `ada-${id}@example.com`, name: 'Ada', ...extra };
+};
 export const allowOf = (res: Answer) => (res.headers.get('allow') ?? '').split(',').map((m) => m.trim().toUpperCase()).filter(Boolean);
 export const SUMMARY = {
   claimed: expect.any(Number), completed: expect.any(Number), retried: expect.any(Number), dead: expect.any(Number),
