@@ -60,6 +60,17 @@ describe('the throttle of wrong secrets', () => {
     expect(await rows()).toEqual([]);
   });
 
+  it('looks an address that showed the right secret up once per window on an instance, until it sends a wrong one', async () => {
+    expect((await stats(viaA, '203.0.113.7', SECRETS.ADMIN_SECRET)).status).toBe(200);
+    for (let i = 0; i < 4; i++) await stats(viaB, '203.0.113.7', 'wrong-secret-guess');
+    // The price of letting an idle queue's database sleep: instance A does not ask again within the window...
+    expect((await stats(viaA, '203.0.113.7', SECRETS.ADMIN_SECRET)).status).toBe(200);
+    expect((await stats(viaB, '203.0.113.7', SECRETS.ADMIN_SECRET)).status).toBe(429);
+    // ...until a wrong secret from the address reaches it too.
+    expect((await stats(viaA, '203.0.113.7', 'wrong-secret-guess')).status).toBe(429);
+    expect((await stats(viaA, '203.0.113.7', SECRETS.ADMIN_SECRET)).status).toBe(429);
+  });
+
   it('counts concurrent wrong secrets exactly: three are answered 401, the rest 429', async () => {
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => stats(i % 2 ? viaA : viaB, '203.0.113.7', `wrong-${i}`)));
     expect(answers.filter((a) => a.status === 401)).toHaveLength(3);
