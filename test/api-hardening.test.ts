@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, enqueue, parseConfig, ValidationError } from '../lib/queue/index.js';
+import { allJobs } from '../lib/jobs/index.js';
+import { createSluice } from '../lib/sluice.js';
 import { SECRETS, setEnv, startApi } from './support/api.js';
 import { countJobs } from './support/sql.js';
 
@@ -115,11 +117,11 @@ describe('answers that must not leak or be cached', () => {
   });
 
   it('HEALTH_SECRET hides the counts from callers without it; the status still says ok or not', async () => {
-    setEnv({ HEALTH_SECRET: 'health-secret' });
+    setEnv({ HEALTH_SECRET: 'test-health-secret' });
     const open = await api.call('GET', '/api/health');
     expect(open.json).toEqual({ ok: true });
     expect((await api.call('GET', '/api/health', { token: 'wrong' })).json).toEqual({ ok: true });
-    expect((await api.call('GET', '/api/health', { token: 'health-secret' })).json).toMatchObject({ ok: true, pending: 0, dead: 0 });
+    expect((await api.call('GET', '/api/health', { token: 'test-health-secret' })).json).toMatchObject({ ok: true, pending: 0, dead: 0 });
     await api.db.execute(sql`insert into sluice.jobs (type, payload, status, dead_at) values ('send-welcome-email', '{}', 'dead', now())`);
     const failing = await api.call('GET', '/api/health');
     expect(failing.status).toBe(503);
@@ -127,19 +129,44 @@ describe('answers that must not leak or be cached', () => {
   });
 });
 
-describe('secret rotation', () => {
+describe('secrets', () => {
   it('a secret variable may hold two values, "new,old": both work (and the whole value, as Vercel Cron sends it), nothing else', async () => {
-    setEnv({ ADMIN_SECRET: 'admin-new,admin-old' });
-    for (const token of ['admin-new', 'admin-old', 'admin-new,admin-old']) {
+    const [fresh, old] = ['test-admin-secret-new', 'test-admin-secret-old'];
+    setEnv({ ADMIN_SECRET: `${fresh},${old}` });
+    for (const token of [fresh, old, `${fresh},${old}`]) {
       expect((await api.call('GET', '/api/queue/stats', { token })).status).toBe(200);
     }
-    for (const token of ['admin', 'admin-new,', 'admin-old,admin-new', '']) expect((await api.call('GET', '/api/queue/stats', { token })).status).toBe(401);
+    for (const token of ['test-admin-secret', `${fresh},`, `${old},${fresh}`, '']) expect((await api.call('GET', '/api/queue/stats', { token })).status).toBe(401);
   });
 
   it('refuses a secret with three values or an empty one at configuration time', () => {
-    expect(() => parseConfig({ ADMIN_SECRET: 'a,b,c' })).toThrow(/ADMIN_SECRET/);
-    expect(() => parseConfig({ CRON_SECRET: 'a,' })).toThrow(/CRON_SECRET/);
-    expect(parseConfig({ DRAIN_SECRET: 'a,b' }).DRAIN_SECRET).toBe('a,b');
+    const [a, b, c] = ['a'.repeat(16), 'b'.repeat(16), 'c'.repeat(16)];
+    expect(() => parseConfig({ ADMIN_SECRET: `${a},${b},${c}` })).toThrow(/ADMIN_SECRET/);
+    expect(() => parseConfig({ CRON_SECRET: `${a},` })).toThrow(/CRON_SECRET/);
+    expect(parseConfig({ DRAIN_SECRET: `${a},${b}` }).DRAIN_SECRET).toBe(`${a},${b}`);
+  });
+
+  it('refuses a secret shorter than 16 characters or holding whitespace, naming the setting, never the value', () => {
+    // Every value holds "zq", which no message may show.
+    const long = 'zq-long-enough-value';
+    const bad = ['zq-fifteen-char', `${long} `, ` ${long}`, `${long}\n`, 'zq-long-enough\tvalue', 'zq-long enough-value', `${long},zq-too-short`, `${long}, ${long}`];
+    for (const name of ['ENQUEUE_SECRET', 'ADMIN_SECRET', 'CRON_SECRET', 'DRAIN_SECRET', 'HEALTH_SECRET'] as const) {
+      for (const value of bad) {
+        const message = (() => {
+          try {
+            parseConfig({ [name]: value });
+          } catch (error) {
+            return (error as Error).message;
+          }
+          return `accepted ${JSON.stringify(value)}`;
+        })();
+        expect(message).toMatch(new RegExp(`(at least 16 characters|whitespace)[^]*at ${name}$`));
+        expect(message).not.toMatch(/zq/);
+      }
+      expect(parseConfig({ [name]: 'x'.repeat(16) })[name]).toBe('x'.repeat(16));
+    }
+    // An instance's settings are held to the same rule.
+    expect(() => createSluice({ jobs: allJobs, settings: { ENQUEUE_SECRET: 'tiny-value' } })).toThrow(/invalid settings[^]*16 characters[^]*ENQUEUE_SECRET/);
   });
 });
 

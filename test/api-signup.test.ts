@@ -20,24 +20,42 @@ beforeEach(async () => {
 const signup = (json: unknown) => api.call('POST', '/api/signup', { json });
 const count = async (table: 'users' | 'sent_emails') =>
   (await select<{ n: number }>(api.db, sql`select count(*)::int as n from ${sql.identifier(table)}`))[0]!.n;
+const user = async (email: string) => (await select<{ id: string; name: string }>(api.db, sql`select id, name from users where email = ${email}`))[0]!;
+const welcomeJobs = () => select<{ id: string }>(api.db, sql`select id from sluice.jobs where type = 'send-welcome-email' order by id`);
+const drainNow = () => api.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET });
 
 describe('POST /api/signup', () => {
-  it('creates the user and enqueues send-welcome-email in the same transaction', async () => {
+  it('creates the user and enqueues send-welcome-email in the same transaction; answers 202 { accepted: true }', async () => {
     const res = await signup({ email: 'Ada@Example.com', name: 'Ada' });
-    expect(res.status).toBe(201);
-    expect(res.json.user).toEqual({ id: expect.any(String), email: 'ada@example.com', name: 'Ada' });
-    expect(await jobRow(api.db, res.json.jobId)).toMatchObject({
-      type: 'send-welcome-email', status: 'pending', payload: { userId: res.json.user.id, email: 'ada@example.com', name: 'Ada' },
+    expect([res.status, res.json]).toEqual([202, { accepted: true }]);
+    const { id } = await user('ada@example.com');
+    const [job] = await welcomeJobs();
+    expect(await jobRow(api.db, job!.id)).toMatchObject({
+      type: 'send-welcome-email', status: 'pending', payload: { userId: id, email: 'ada@example.com', name: 'Ada' },
     });
   });
 
-  it('a failed user insert (email taken) answers 409 and leaves no job behind', async () => {
-    expect((await signup({ email: 'ada@example.com', name: 'Ada' })).status).toBe(201);
-    const again = await signup({ email: 'ADA@example.com', name: 'Ada Again' });
-    expect(again.status).toBe(409);
-    expect(again.json.code).toBe('email_taken');
+  it('answers a taken address exactly as a new one, and sends it no second welcome email', async () => {
+    const first = await signup({ email: 'ada@example.com', name: 'Ada' });
+    const pending = await signup({ email: 'ADA@example.com', name: 'Mallory' }); // while the first job waits
+    expect(await welcomeJobs()).toHaveLength(1);
+    expect((await drainNow()).json).toMatchObject({ completed: 1 });
+    const after = await signup({ email: 'ada@example.com', name: 'Mallory' }); // after it has sent
+    for (const res of [pending, after]) {
+      expect([res.status, res.text, res.headers.get('content-type')]).toEqual([first.status, first.text, first.headers.get('content-type')]);
+    }
+    expect((await drainNow()).json).toMatchObject({ completed: 1 }); // the later signup's job: it finds the email sent
+    expect(webhook.received).toEqual([{ body: expect.objectContaining({ to: 'ada@example.com', subject: 'Welcome to Sluice, Ada!' }) }]);
     expect(await count('users')).toBe(1);
-    expect(await countJobs(api.db)).toBe(1);
+    expect((await user('ada@example.com')).name).toBe('Ada'); // a stranger's signup changes nothing
+  });
+
+  it('takes concurrent signups of one new address as one: one user, one job, one email', async () => {
+    const answers = await Promise.all(['Linus', 'Linus', 'Linux'].map((name) => signup({ email: 'linus@example.com', name })));
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
+    expect([await count('users'), (await welcomeJobs()).length]).toEqual([1, 1]);
+    await drainNow();
+    expect(webhook.received).toHaveLength(1);
   });
 
   it.each([
@@ -61,33 +79,34 @@ describe('POST /api/signup', () => {
 });
 
 describe('send-welcome-email', () => {
-  it('sends one email however often it runs', async () => {
-    const { json } = await signup({ email: 'grace@example.com', name: 'Grace' });
+  it('sends one email per address however often it runs, whatever user id a job names', async () => {
+    await signup({ email: 'grace@example.com', name: 'Grace' });
     const first = await api.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET });
     expect(first.json).toMatchObject({ completed: 1 });
     expect(webhook.received).toEqual([{ body: { to: 'grace@example.com', subject: 'Welcome to Sluice, Grace!', text: expect.stringContaining('Grace') } }]);
-    // The same job again (a crash after sending, a replay): the sent_emails key stops it.
-    await enqueue(api.db, sendWelcomeEmail, { userId: json.user.id, email: 'grace@example.com', name: 'Grace' });
+    // The same address again (a crash after sending, a replay, a job enqueued by hand): the sent_emails key stops it.
+    await enqueue(api.db, sendWelcomeEmail, { userId: 'another-user', email: 'Grace@Example.com', name: 'Grace' });
     expect((await api.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET })).json).toMatchObject({ completed: 1 });
     expect(webhook.received).toHaveLength(1);
     expect(await count('sent_emails')).toBe(1);
   });
 
   it('two runs at once still send one email', async () => {
-    const { json } = await signup({ email: 'linus@example.com', name: 'Linus' });
-    await enqueue(api.db, sendWelcomeEmail, { userId: json.user.id, email: 'linus@example.com', name: 'Linus' });
+    await signup({ email: 'linus@example.com', name: 'Linus' });
+    await enqueue(api.db, sendWelcomeEmail, { userId: (await user('linus@example.com')).id, email: 'linus@example.com', name: 'Linus' });
     const summary = await drain(api.db, [sendWelcomeEmail], { concurrency: 2 });
     expect(summary).toMatchObject({ claimed: 2, completed: 2 });
     expect(webhook.received).toHaveLength(1);
   });
 
   it('a failed delivery records nothing, so the retry sends', async () => {
-    const { json } = await signup({ email: 'barbara@example.com', name: 'Barbara' });
+    await signup({ email: 'barbara@example.com', name: 'Barbara' });
+    const [job] = await welcomeJobs();
     webhook.status = 503;
     expect((await api.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET })).json).toMatchObject({ retried: 1 });
     expect(await count('sent_emails')).toBe(0);
     webhook.status = 200;
-    await api.db.execute(sql`update sluice.jobs set run_after = now() where id = ${json.jobId}`); // skip the backoff
+    await api.db.execute(sql`update sluice.jobs set run_after = now() where id = ${job!.id}`); // skip the backoff
     expect((await api.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET })).json).toMatchObject({ completed: 1 });
     expect(webhook.received).toHaveLength(2);
     expect(await count('sent_emails')).toBe(1);

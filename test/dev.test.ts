@@ -49,15 +49,14 @@ describe('npm run dev', () => {
     const signup = await fetch(`${base}/api/signup`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'dev@example.com', name: 'Dev' }),
     });
-    expect(signup.status).toBe(201);
-    const { jobId } = await signup.json();
+    expect(signup.status).toBe(202);
     const gone = (id: string) => waitFor(`job ${id} to run`, async () => {
       const res = await fetch(`${base}/api/jobs/${id}`, { headers: { authorization: `Bearer ${SECRETS.ADMIN_SECRET}` } });
       return res.status === 404 ? true : undefined;
     });
-    // The signup's kick runs it: the job row is gone (success deletes it) and the email was logged.
-    await gone(jobId);
-    expect(dev.output()).toMatch(/^\{"time":"[^"]+","level":"info","msg":"welcome email[^"]*".*"to":"dev@example\.com"/m);
+    // The signup's kick runs its job: the email is logged.
+    const welcomed = /^\{"time":"[^"]+","level":"info","msg":"welcome email[^"]*".*"to":"dev@example\.com"/m;
+    await waitFor('the welcome email', async () => (welcomed.test(dev.output()) ? true : undefined));
     // A delayed job is no kick's: the local cron's tick runs it once it is due.
     const delayed = await fetch(`${base}/api/jobs`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRETS.ENQUEUE_SECRET}` },

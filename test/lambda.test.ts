@@ -6,7 +6,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SECRETS, setEnv } from './support/api.js';
 import { freshDatabase } from './support/db.js';
 import { functionUrlEvent, lambdaContext, scheduledRuleEvent, type EventRequest } from './support/lambda.js';
-import { countJobs, jobRow } from './support/sql.js';
+import { countJobs, select } from './support/sql.js';
 
 // deploy/aws/handler.ts invoked as Lambda invokes it: AWS's documented event shapes and a context object.
 let conn: Awaited<ReturnType<typeof freshDatabase>>;
@@ -56,10 +56,13 @@ describe('http: the Function URL handler', () => {
       body: JSON.stringify({ email: 'b64@example.com', name: 'Base' }), base64: true,
       headers: { 'content-type': 'application/json' }, cookies: ['session=abc', 'theme=dark'],
     });
-    expect(res.statusCode).toBe(201);
-    expect(res.json.user).toMatchObject({ email: 'b64@example.com', name: 'Base' });
-    expect(await jobRow(conn.db, res.json.jobId)).toMatchObject({ type: 'send-welcome-email', status: 'pending' });
-    expect((await invoke('POST', '/api/signup', { json: { email: 'b64@example.com', name: 'Again' } })).statusCode).toBe(409);
+    expect([res.statusCode, res.json]).toEqual([202, { accepted: true }]);
+    expect(await select(conn.db, sql`select name from users where email = 'b64@example.com'`)).toEqual([{ name: 'Base' }]);
+    expect(await countJobs(conn.db, sql`type = 'send-welcome-email' and status = 'pending'`)).toBe(1);
+    // Taken: the same answer, and no second job.
+    const again = await invoke('POST', '/api/signup', { json: { email: 'b64@example.com', name: 'Again' } });
+    expect([again.statusCode, again.json]).toEqual([202, { accepted: true }]);
+    expect(await countJobs(conn.db)).toBe(1);
   });
 
   it.each([
@@ -76,6 +79,12 @@ describe('http: the Function URL handler', () => {
     expect(res.statusCode).toBe(status);
     expect(res.json.error).toEqual(expect.any(String));
     expect(await countJobs(conn.db)).toBe(0);
+  });
+
+  it('counts a wrong secret under the caller AWS saw (sourceIp), not under headers the client chose', async () => {
+    const res = await invoke('GET', '/api/queue/stats', { token: 'wrong-secret-guess', headers: { 'x-forwarded-for': '203.0.113.9', 'x-real-ip': '203.0.113.9' } });
+    expect(res.statusCode).toBe(401);
+    expect(await select(conn.db, sql`select client, failures from sluice.auth_failures`)).toEqual([{ client: '123.123.123.123', failures: 1 }]);
   });
 
   it('answers HEAD /api/health like GET, without a body', async () => {
@@ -102,7 +111,7 @@ describe('scheduled: the EventBridge drain', () => {
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     setEnv({ EMAIL_WEBHOOK_URL: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/send` });
     try {
-      const jobs = Array.from({ length: 25 }, (_, n) => ({ type: 'send-welcome-email', payload: { ...welcome, userId: `slow${n}` } }));
+      const jobs = Array.from({ length: 25 }, (_, n) => ({ type: 'send-welcome-email', payload: { ...welcome, userId: `slow${n}`, email: `slow${n}@example.com` } }));
       expect((await invoke('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { jobs } })).statusCode).toBe(202);
       const context = lambdaContext(3_000);
       const summary = await handler.scheduled(scheduledRuleEvent(), context);

@@ -87,10 +87,10 @@ async function expectMoved(db: Db, before: Record<string, unknown>[]) {
   const after = await select<{ job: Record<string, unknown> }>(db, sql`select to_jsonb(j) as job from sluice.jobs j order by id`);
   // Every row as it was, plus the columns later migrations add, null for old rows (0006: debounce_key;
   // 0007: concurrency_key, rate_key; 0009: trace_parent, and dead_at, which a dead row gets from its last
-  // run or, never started, its creation).
-  const added = ['debounce_key', 'concurrency_key', 'rate_key', 'trace_parent', 'dead_at'];
+  // run or, never started, its creation; 0010: fairness_key).
+  const added = ['debounce_key', 'concurrency_key', 'rate_key', 'fairness_key', 'trace_parent', 'dead_at'];
   expect(after.map(({ job }) => added.map((column) => (column === 'dead_at' && job.status === 'dead' ? job[column] === job.created_at : job[column]))))
-    .toEqual(before.map((job) => [null, null, null, null, job.status === 'dead' ? true : null]));
+    .toEqual(before.map((job) => [null, null, null, null, null, job.status === 'dead' ? true : null]));
   expect(after.map(({ job }) => Object.fromEntries(Object.entries(job).filter(([column]) => !added.includes(column))))).toEqual(before);
   expect(after.map((r) => r.job.status)).toEqual(['pending', 'running', 'dead']);
   // What is left in public is a view onto sluice.jobs, for the old deployment still running.

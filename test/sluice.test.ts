@@ -44,14 +44,14 @@ describe('createSluice', () => {
   });
 
   it('serves its HTTP app through fetch(), with the instance\'s settings over the environment\'s', async () => {
-    const sluice = createSluice({ jobs: [ping], url: conn.url, settings: { ENQUEUE_SECRET: 'instance-secret' } });
+    const sluice = createSluice({ jobs: [ping], url: conn.url, settings: { ENQUEUE_SECRET: 'test-instance-secret' } });
     try {
       const enqueue = (token: string) => sluice.fetch(new Request('http://app.test/api/jobs', {
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ type: 'ping', payload: { n: 4 } }),
       }));
       expect((await enqueue('wrong')).status).toBe(401);
-      const res = await enqueue('instance-secret');
+      const res = await enqueue('test-instance-secret');
       expect(res.status).toBe(202);
       expect(await res.json()).toMatchObject({ duplicate: false });
     } finally {
@@ -61,10 +61,10 @@ describe('createSluice', () => {
 
   it('lets the app\'s own routes win over Sluice\'s parameter paths, and refuses one of Sluice\'s paths', async () => {
     const sluice = createSluice({
-      jobs: [ping], db: conn.db, settings: { ADMIN_SECRET: 's' },
+      jobs: [ping], db: conn.db, settings: { ADMIN_SECRET: 'test-instance-secret' },
       routes: { '/api/jobs/export': { GET: (c) => c.json({ exported: true }) } },
     });
-    const call = (method: string, path: string) => sluice.fetch(new Request(`http://app.test${path}`, { method, headers: { authorization: 'Bearer s' } }));
+    const call = (method: string, path: string) => sluice.fetch(new Request(`http://app.test${path}`, { method, headers: { authorization: 'Bearer test-instance-secret' } }));
     expect(await (await call('GET', '/api/jobs/export')).json()).toEqual({ exported: true });
     const post = await call('POST', '/api/jobs/export');
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
@@ -88,8 +88,8 @@ describe('createSluice', () => {
   });
 
   it('answers 500 naming DATABASE_URL when it has no connection', async () => {
-    const sluice = createSluice({ jobs: [ping], settings: { DATABASE_URL: undefined, ADMIN_SECRET: 's' } });
-    const res = await sluice.fetch(new Request('http://app.test/api/queue/stats', { headers: { authorization: 'Bearer s' } }));
+    const sluice = createSluice({ jobs: [ping], settings: { DATABASE_URL: undefined, ADMIN_SECRET: 'test-instance-secret' } });
+    const res = await sluice.fetch(new Request('http://app.test/api/queue/stats', { headers: { authorization: 'Bearer test-instance-secret' } }));
     expect(res.status).toBe(500);
     expect((await res.json()).error).toMatch(/DATABASE_URL is not set/);
   });

@@ -72,7 +72,7 @@ describe('kicks on Lambda', () => {
     const event = functionUrlEvent('POST', '/api/signup', {
       headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'kick@example.com', name: 'Kick' }),
     });
-    expect(((await handler.http(event, lambdaContext())) as APIGatewayProxyStructuredResultV2).statusCode).toBe(201);
+    expect(((await handler.http(event, lambdaContext())) as APIGatewayProxyStructuredResultV2).statusCode).toBe(202);
     expect(invokes.map((i) => i.payload)).toEqual([{ sluice: { reason: 'kick', hop: 0, slot: null } }]);
   });
 

@@ -87,7 +87,7 @@ async function drainByTicks(
   ctx: Context, url: string, db: pg.Client, postmaster: number | null, jobs: number, fanout: number, drainMaxMs: number,
 ): Promise<BacklogRow> {
   const app = await startWakeApp(url, {
-    CRON_SECRET: 'bench-cron', SLUICE_MAX_FANOUT: fanout, DRAIN_MAX_DURATION_MS: drainMaxMs, DRAIN_SAFETY_MARGIN_MS: SAFETY_MARGIN_MS, SLUICE_KICK: false,
+    CRON_SECRET: 'bench-cron-secret', SLUICE_MAX_FANOUT: fanout, DRAIN_MAX_DURATION_MS: drainMaxMs, DRAIN_SAFETY_MARGIN_MS: SAFETY_MARGIN_MS, SLUICE_KICK: false,
   });
   const capMs = ctx.quick ? 60_000 : 150_000;
   const ticks: Promise<BacklogTick>[] = [];
@@ -126,7 +126,7 @@ async function drainByTicks(
 
 async function tick(base: string, start: number): Promise<BacklogTick> {
   const atMs = Math.round(performance.now() - start);
-  const res = await fetch(`${base}/api/cron/drain`, { headers: { authorization: 'Bearer bench-cron' } });
+  const res = await fetch(`${base}/api/cron/drain`, { headers: { authorization: 'Bearer bench-cron-secret' } });
   if (!res.ok) throw new Error(`GET /api/cron/drain answered ${res.status}: ${await res.text()}`);
   const s = (await res.json()) as TickSummary;
   return { atMs, stoppedBy: s.stoppedBy, completed: s.completed, fannedOut: s.fannedOut, continued: s.continued };

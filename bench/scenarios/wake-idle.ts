@@ -35,7 +35,7 @@ export interface WakeIdle {
 
 const HOUR = 60; // ticks: one a minute
 const CHECK_MIN = 15; // SLUICE_IDLE_CHECK_MS's default, in minutes
-const SECRETS = { CRON_SECRET: 'bench-cron', ENQUEUE_SECRET: 'bench-enqueue' };
+const SECRETS = { CRON_SECRET: 'bench-cron-secret', ENQUEUE_SECRET: 'bench-enqueue-secret' };
 
 /**
  * One idle hour of cron ticks (GET /api/cron/drain) in compressed time, a tick every `idleTickMs`

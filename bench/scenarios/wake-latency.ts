@@ -26,7 +26,7 @@ export interface WakeLatency {
   handlerPreludeMs: number;
 }
 
-const SECRETS = { ENQUEUE_SECRET: 'bench-enqueue', ADMIN_SECRET: 'bench-admin', CRON_SECRET: 'bench-cron' };
+const SECRETS = { ENQUEUE_SECRET: 'bench-enqueue-secret', ADMIN_SECRET: 'bench-admin-secret', CRON_SECRET: 'bench-cron-secret' };
 const email = (i: number) => `u${i}@example.com`;
 
 /**

@@ -24,13 +24,15 @@ const AFTER_RESPONSE_WAIT_MS = 2_000;
  */
 export function lambdaHttpHandler(app: FetchApp): LambdaHttpHandler {
   const bridge = {
-    fetch: async (request: Request, env: { lambdaContext?: LambdaContext }) => {
+    fetch: async (request: Request, env: { lambdaContext?: LambdaContext; requestContext?: { http?: { sourceIp?: string } } }) => {
       const context = env.lambdaContext;
       const pending: Promise<unknown>[] = [];
       const response = await app.fetch(request, {
         deadline: () => (context ? lambdaDeadline(context) : undefined),
         waitUntil: (work) => void pending.push(work),
         runsAfterResponse: false,
+        // The caller as AWS saw it; X-Forwarded-For there starts with whatever the client sent.
+        clientAddress: env.requestContext?.http?.sourceIp,
       });
       if (pending.length > 0) await untilSettled(pending, AFTER_RESPONSE_WAIT_MS);
       return response;

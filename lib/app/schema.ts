@@ -8,7 +8,7 @@ export const users = pgTable(
   'users',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    /** Stored lower-cased; unique, so signing up twice fails (and enqueues nothing). */
+    /** Stored lower-cased; unique: signing up again finds this row (lib/app/users.ts). */
     email: text('email').notNull(),
     name: text('name').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -17,7 +17,7 @@ export const users = pgTable(
 );
 
 export const sentEmails = pgTable('sent_emails', {
-  /** What was sent to whom, e.g. welcome:<user id>. A job records it before it sends. */
+  /** What was sent to whom, e.g. welcome:<address>. A job records it before it sends. */
   key: text('key').primaryKey(),
   to: text('to').notNull(),
   subject: text('subject').notNull(),

@@ -1,6 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { sendWelcomeEmail } from '../jobs/send-welcome-email.js';
-import { SluiceError } from '../queue/index.js';
+import { sendWelcomeEmail, welcomeKey } from '../jobs/send-welcome-email.js';
 import type { Sluice } from '../sluice.js';
 import { users } from './schema.js';
 
@@ -9,35 +9,20 @@ export const signupSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).refine((n) => !n.includes('\0') && n.isWellFormed(), 'name holds a character Postgres cannot store'),
 });
 
-/** A user with this email exists already; nothing was written and no job was enqueued. */
-export class EmailTakenError extends SluiceError {
-  constructor(readonly email: string) {
-    super('email_taken', `a user with email ${email} exists already`);
-  }
-}
-
-/** Postgres' unique_violation, wherever the driver or drizzle put it. */
-function isUniqueViolation(error: unknown): boolean {
-  for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === '23505') return true;
-  }
-  return false;
-}
-
 /**
- * Creates the user and enqueues their welcome email in one transaction: either both exist or
- * neither does. The job's idempotency key makes a replayed request unable to queue a second email.
+ * Signs an address up: the user row and their welcome email's job, in one transaction (both exist or
+ * neither does). A taken address runs the same two statements and gets the same answer, so the route
+ * tells no one which addresses have accounts: its row is left as it was (the upsert changes nothing
+ * but returns it), and its job's idempotency key, welcome:<address>, finds the first job's (while that
+ * is pending or dead: no second job) or, once that has run, a new job finds the address's email sent
+ * already (sent_emails) and sends nothing. One welcome email per address, however often it signs up.
  */
-export async function signUp(sluice: Sluice, input: z.input<typeof signupSchema>) {
+export async function signUp(sluice: Sluice, input: z.input<typeof signupSchema>): Promise<void> {
   const { email, name } = signupSchema.parse(input);
-  try {
-    return await sluice.db.transaction(async (tx) => {
-      const [user] = await tx.insert(users).values({ email, name }).returning();
-      const job = await sluice.enqueue(sendWelcomeEmail, { userId: user!.id, email, name }, { tx, idempotencyKey: `welcome:${user!.id}` });
-      return { user: user!, jobId: job.id };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new EmailTakenError(email);
-    throw error;
-  }
+  await sluice.db.transaction(async (tx) => {
+    const [user] = await tx.insert(users).values({ email, name })
+      .onConflictDoUpdate({ target: users.email, set: { email: sql`excluded.email` } }).returning();
+    // The stored name, not this request's: a stranger's signup never writes into another's email.
+    await sluice.enqueue(sendWelcomeEmail, { userId: user!.id, email, name: user!.name }, { tx, idempotencyKey: welcomeKey(email) });
+  });
 }

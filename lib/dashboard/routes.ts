@@ -2,15 +2,16 @@ import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { RouteHandler, RouteTable, SluiceEnv } from '../http/app.js';
 import { formBody, jsonBody, parse, queryObject } from '../http/body.js';
-import { HttpError } from '../http/errors.js';
+import { HttpError, orUnavailable } from '../http/errors.js';
 import { kickFrom } from '../http/routes.js';
 import { dashboardDataQuery, deadFilterBody, jobIdParam, typeParam } from '../http/schemas.js';
+import { throttle } from '../http/throttle.js';
 import { healthProblems } from '../queue/index.js';
 import type { Sluice } from '../sluice.js';
 import { DASHBOARD_ASSETS } from './assets.generated.js';
 import { DASHBOARD_BASE, DASHBOARD_RANGES, type DashboardData } from './contract.js';
 import { dashboardPage, loginPage } from './html.js';
-import { clearedCookie, newSession, passwordMatches, SESSION_COOKIE, sessionCookie, sessionOf, type Session } from './session.js';
+import { clearedCookie, endSession, passwordMatches, SESSION_COOKIE, sessionCookie, sessionOf, startSession, type Session } from './session.js';
 
 /** The page loads nothing from elsewhere and runs no inline script; no other site may frame it. */
 const PAGE_HEADERS = {
@@ -31,7 +32,9 @@ function adminSecret(sluice: Sluice): string {
   return secret;
 }
 
-const sessionIn = (c: Context<SluiceEnv>, sluice: Sluice) => sessionOf(adminSecret(sluice), getCookie(c, SESSION_COOKIE));
+/** The request's session, or null. A lookup that fails is a 503 (orUnavailable), never a 500. */
+const sessionIn = (c: Context<SluiceEnv>, sluice: Sluice) =>
+  orUnavailable(() => sessionOf(() => sluice.db, adminSecret(sluice), getCookie(c, SESSION_COOKIE)), 'the session lookup');
 
 /**
  * A request another site made the browser send: refused before anything else. Browsers say where a
@@ -54,24 +57,25 @@ function refuseCrossSite(c: Context<SluiceEnv>): void {
 }
 
 /** A read: a valid session, else 401. */
-function reader(c: Context<SluiceEnv>, sluice: Sluice): Session {
-  const session = sessionIn(c, sluice);
+async function reader(c: Context<SluiceEnv>, sluice: Sluice): Promise<Session> {
+  const session = await sessionIn(c, sluice);
   if (!session) throw new HttpError(401, 'log in at /api/dashboard first');
   return session;
 }
 
 /** An action: same site, a valid session and its CSRF token (header, or the form field for a plain form). */
-function actor(c: Context<SluiceEnv>, sluice: Sluice, formToken?: string | null): Session {
+async function actor(c: Context<SluiceEnv>, sluice: Sluice, formToken?: string | null): Promise<Session> {
   refuseCrossSite(c);
-  const session = reader(c, sluice);
+  const session = await reader(c, sluice);
   if (!session.csrfMatches(c.req.header('x-sluice-csrf') ?? formToken)) throw new HttpError(403, 'missing or wrong CSRF token');
   return session;
 }
 
-const html = (c: Context<SluiceEnv>, body: string, status: 200 | 401 = 200) => c.html(body, status, PAGE_HEADERS);
+const html = (c: Context<SluiceEnv>, body: string, status: 200 | 401 | 429 = 200, headers: Record<string, string> = {}) =>
+  c.html(body, status, { ...PAGE_HEADERS, ...headers });
 
-const page: RouteHandler = (c, sluice) => {
-  const session = sessionIn(c, sluice);
+const page: RouteHandler = async (c, sluice) => {
+  const session = await sessionIn(c, sluice);
   return session ? html(c, dashboardPage({ csrf: session.csrf })) : html(c, loginPage({}));
 };
 
@@ -79,13 +83,23 @@ const login: RouteHandler = async (c, sluice) => {
   refuseCrossSite(c);
   const secret = adminSecret(sluice);
   const password = (await formBody(c.req.raw, FORM_LIMIT)).get('password') ?? '';
-  if (!passwordMatches(secret, password)) return html(c, loginPage({ error: 'Wrong password.' }), 401);
-  return c.body(null, 303, { Location: DASHBOARD_BASE, 'Set-Cookie': sessionCookie(newSession(secret)) });
+  const right = passwordMatches(secret, password);
+  // Counted like a wrong bearer token, by address (lib/http/throttle.ts); an empty form is no guess.
+  const throttled = await throttle(c, sluice, password === '' ? 'none' : right ? 'right' : 'wrong');
+  if (throttled) {
+    const error = `Too many wrong passwords from this address: try again in ${Math.ceil(throttled.retryAfterS / 60)} min.`;
+    return html(c, loginPage({ error }), 429, { 'Retry-After': String(throttled.retryAfterS) });
+  }
+  if (!right) return html(c, loginPage({ error: 'Wrong password.' }), 401);
+  const cookie = await orUnavailable(() => startSession(sluice.db, secret), 'starting a session');
+  return c.body(null, 303, { Location: DASHBOARD_BASE, 'Set-Cookie': sessionCookie(cookie) });
 };
 
 const logout: RouteHandler = async (c, sluice) => {
   const form = c.req.header('content-type')?.startsWith('application/x-www-form-urlencoded') ? await formBody(c.req.raw, FORM_LIMIT) : null;
-  actor(c, sluice, form?.get('csrf'));
+  const session = await actor(c, sluice, form?.get('csrf'));
+  // Deleted on the server, not only in this browser: a copy of the cookie is refused from now on.
+  await endSession(sluice.db, session);
   return c.body(null, 303, { Location: DASHBOARD_BASE, 'Set-Cookie': clearedCookie() });
 };
 
@@ -100,7 +114,7 @@ const asset: RouteHandler = (c) => {
 };
 
 const data: RouteHandler = async (c, sluice) => {
-  reader(c, sluice);
+  await reader(c, sluice);
   const { range, deadType } = parse(dashboardDataQuery, queryObject(c.req.raw));
   const [stats, history, dead, types, schedules] = await Promise.all([
     sluice.stats(), sluice.admin.history(DASHBOARD_RANGES[range].ms, DASHBOARD_RANGES[range].step), sluice.admin.dead({ type: deadType }), sluice.admin.types(), sluice.admin.schedules(),
@@ -122,7 +136,7 @@ const data: RouteHandler = async (c, sluice) => {
 
 /** A POST of the page: checked by actor(), then one engine call; `kicks` when it made jobs due now. */
 const action = (act: (c: Context<SluiceEnv>, sluice: Sluice) => Promise<unknown>, kicks = false): RouteHandler => async (c, sluice) => {
-  actor(c, sluice);
+  await actor(c, sluice);
   const result = await act(c, sluice);
   if (kicks) kickFrom(c, sluice);
   return c.json(result);
@@ -139,7 +153,7 @@ export const dashboardRoutes: RouteTable = {
   [`${DASHBOARD_BASE}/logout`]: { POST: logout },
   [`${DASHBOARD_BASE}/assets/:name`]: { GET: asset },
   [`${DASHBOARD_BASE}/data`]: { GET: data },
-  [`${DASHBOARD_BASE}/jobs/:id`]: { GET: async (c, sluice) => { reader(c, sluice); return c.json(await sluice.admin.get(jobId(c))); } },
+  [`${DASHBOARD_BASE}/jobs/:id`]: { GET: async (c, sluice) => { await reader(c, sluice); return c.json(await sluice.admin.get(jobId(c))); } },
   [`${DASHBOARD_BASE}/jobs/:id/retry`]: { POST: action((c, s) => s.admin.retry(jobId(c)), true) },
   [`${DASHBOARD_BASE}/jobs/:id/cancel`]: { POST: action((c, s) => s.admin.cancel(jobId(c))) },
   [`${DASHBOARD_BASE}/dead/retry`]: { POST: action(async (c, s) => s.admin.retryDead(await filter(c, s)), true) },

@@ -12,6 +12,9 @@ export interface SluiceBindings {
   runsAfterResponse?: boolean;
   /** Where this server answers, as the server itself knows it (serve()): hand-overs go there. */
   baseUrl?: string;
+  /** The client's address as the platform knows it (a socket's, Lambda's sourceIp): the throttle of
+   *  wrong secrets counts by it. Default: X-Real-IP, else X-Forwarded-For's first hop (lib/http/throttle.ts). */
+  clientAddress?: string;
 }
 export type SluiceEnv = { Bindings: SluiceBindings };
 

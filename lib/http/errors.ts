@@ -10,8 +10,25 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Headers of the answer, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
+  }
+}
+
+/**
+ * `work`, a lookup a request's authentication needs (a session, the throttle); when it fails, a 503
+ * with Retry-After, whatever the error: an unauthenticated request never gets a 500. A missing
+ * DATABASE_URL stays the 500 naming it (MisconfiguredError), as every route answers without it.
+ */
+export async function orUnavailable<T>(work: () => Promise<T>, what: string): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof MisconfiguredError || error instanceof HttpError) throw error;
+    log.error(`${what} failed`, { error });
+    throw new HttpError(503, 'database unavailable; try again shortly', {}, { 'Retry-After': '5' });
   }
 }
 
@@ -46,7 +63,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
 export function errorResponse(error: unknown): Response {
   if (error instanceof HttpError) {
     if (error.status >= 500) log.error(error.message, { status: error.status });
-    return json(error.status, { error: error.message, ...error.extra }, error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
+    return json(error.status, { error: error.message, ...error.extra }, { ...(error.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}), ...error.headers });
   }
   if (error instanceof z.ZodError) {
     return json(400, { error: `invalid request: ${z.prettifyError(error)}`, issues: error.issues });

@@ -5,13 +5,11 @@ import { alertThresholds, announce } from '../wake/alerts.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
 import type { RouteHandler, RouteTable } from './app.js';
-import { authorize, bearerMatches, type SecretName } from './auth.js';
+import { authorize, bearerAttempt } from './auth.js';
+import { throttle } from './throttle.js';
 import { jsonBody, parse, queryObject } from './body.js';
 import { deadFilterBody, enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
 import type { Context } from 'hono';
-
-const auth = (c: Context, settings: Config, ...names: [SecretName, ...SecretName[]]) =>
-  authorize(c.req.header('authorization'), settings, ...names);
 
 /** When a drain of this request must be done (invocationDeadline: the adapter's deadline, else Vercel's, else the setting). */
 const drainDeadline = (c: Context, settings: Config, start: number) => invocationDeadline(settings, c.env?.deadline?.(), start);
@@ -26,7 +24,7 @@ const dueNow = (item: EnqueueItem, now: number) =>
 /** POST /api/jobs: one job or a bulk of up to 1,000, all or nothing. */
 const enqueueJobs: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
-  auth(c, s, 'ENQUEUE_SECRET');
+  await authorize(c, sluice, 'ENQUEUE_SECRET');
   const { bulk, items } = enqueueItems(sluice.jobs, await jsonBody(c.req.raw, z.unknown(), { limit: s.SLUICE_MAX_BODY_BYTES }));
   const { ids, duplicate } = await sluice.enqueueMany(items);
   const now = Date.now();
@@ -38,19 +36,19 @@ const enqueueJobs: RouteHandler = async (c, sluice) => {
 };
 
 const listJobs: RouteHandler = async (c, sluice) => {
-  auth(c, sluice.settings(), 'ADMIN_SECRET');
+  await authorize(c, sluice, 'ADMIN_SECRET');
   return c.json(await sluice.admin.list(parse(listJobsQuery, queryObject(c.req.raw))));
 };
 
 const admin = (act: (id: string, sluice: Parameters<RouteHandler>[1]) => Promise<unknown>): RouteHandler => async (c, sluice) => {
-  auth(c, sluice.settings(), 'ADMIN_SECRET');
+  await authorize(c, sluice, 'ADMIN_SECRET');
   return c.json(await act(parse(jobIdParam, { id: c.req.param('id') }).id, sluice));
 };
 
 /** POST /api/types/:type/pause and /resume: every drain skips (or claims again) the type's jobs; a resume kicks. */
 const pauseOrResume = (action: 'pause' | 'resume'): RouteHandler => async (c, sluice) => {
   const s = sluice.settings();
-  auth(c, s, 'ADMIN_SECRET');
+  await authorize(c, sluice, 'ADMIN_SECRET');
   const { type } = parse(typeParam, { type: c.req.param('type') });
   if (action === 'pause') return c.json({ ...(await sluice.admin.pause(type)), paused: true });
   const resumed = await sluice.admin.resume(type);
@@ -66,7 +64,7 @@ export function kickFrom(c: Context, sluice: Parameters<RouteHandler>[1]): void 
 
 /** POST /api/jobs/:id/retry: the dead job is due now, so a kick starts it rather than the next tick. */
 const retryJob: RouteHandler = async (c, sluice) => {
-  auth(c, sluice.settings(), 'ADMIN_SECRET');
+  await authorize(c, sluice, 'ADMIN_SECRET');
   const job = await sluice.admin.retry(parse(jobIdParam, { id: c.req.param('id') }).id);
   kickFrom(c, sluice);
   return c.json(job);
@@ -75,7 +73,7 @@ const retryJob: RouteHandler = async (c, sluice) => {
 /** POST /api/dead/retry and /api/dead/cancel { type? }: every dead job of the filter, BULK_LIMIT a call. */
 const bulkDead = (action: 'retry' | 'cancel'): RouteHandler => async (c, sluice) => {
   const s = sluice.settings();
-  auth(c, s, 'ADMIN_SECRET');
+  await authorize(c, sluice, 'ADMIN_SECRET');
   const filter = await jsonBody(c.req.raw, deadFilterBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
   if (action === 'cancel') return c.json(await sluice.admin.cancelDead(filter));
   const result = await sluice.admin.retryDead(filter);
@@ -86,14 +84,14 @@ const bulkDead = (action: 'retry' | 'cancel'): RouteHandler => async (c, sluice)
 /** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
 const cronDrain: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
-  auth(c, s, 'CRON_SECRET');
+  await authorize(c, sluice, 'CRON_SECRET');
   return c.json(await sluice.tick({ reason: 'tick', deadline: drainDeadline(c, s, Date.now()), runtime: runtimeOf(c, s) }));
 };
 
 /** POST /api/drain { budgetMs?, types?, maxJobs? }: a drain on demand, e.g. from an external scheduler. */
 const manualDrain: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
-  auth(c, s, 'DRAIN_SECRET', 'CRON_SECRET');
+  await authorize(c, sluice, 'DRAIN_SECRET', 'CRON_SECRET');
   const start = Date.now();
   const body = await jsonBody(c.req.raw, manualDrainBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
   if (body?.continuation) {
@@ -118,9 +116,19 @@ const manualDrain: RouteHandler = async (c, sluice) => {
 const ALERT_CHECK_EVERY_MS = 15_000;
 const lastAlertCheck = new WeakMap<object, number>();
 
+/**
+ * Whether the caller holds HEALTH_SECRET. Wrong ones count in the throttle like any secret's; a
+ * throttled address, or a database that cannot say, gets the short answer: health never answers 429.
+ */
+async function healthSecretHeld(c: Parameters<RouteHandler>[0], sluice: Parameters<RouteHandler>[1], secret: string): Promise<boolean> {
+  const attempt = bearerAttempt(c.req.header('authorization'), secret);
+  const throttled = await throttle(c, sluice, attempt).catch(() => true);
+  return attempt === 'right' && !throttled;
+}
+
 const health: RouteHandler = async (c, sluice) => {
   const s = sluice.settings();
-  const detailed = s.HEALTH_SECRET === undefined || bearerMatches(c.req.header('authorization'), s.HEALTH_SECRET);
+  const detailed = s.HEALTH_SECRET === undefined || await healthSecretHeld(c, sluice, s.HEALTH_SECRET);
   const stats = await sluice.stats().catch((error) => void log.error('health: database check failed', { error }));
   if (!stats) return c.json(detailed ? { ok: false, problems: ['database unreachable'] } : { ok: false }, 503);
   const { pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
@@ -148,11 +156,11 @@ export const sluiceRoutes: RouteTable = {
   '/api/jobs/:id/retry': { POST: retryJob },
   '/api/dead/retry': { POST: bulkDead('retry') },
   '/api/dead/cancel': { POST: bulkDead('cancel') },
-  '/api/schedules': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json({ schedules: await sluice.admin.schedules() }); } },
-  '/api/types': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json({ types: await sluice.admin.types() }); } },
+  '/api/schedules': { GET: async (c, sluice) => { await authorize(c, sluice, 'ADMIN_SECRET'); return c.json({ schedules: await sluice.admin.schedules() }); } },
+  '/api/types': { GET: async (c, sluice) => { await authorize(c, sluice, 'ADMIN_SECRET'); return c.json({ types: await sluice.admin.types() }); } },
   '/api/types/:type/pause': { POST: pauseOrResume('pause') },
   '/api/types/:type/resume': { POST: pauseOrResume('resume') },
-  '/api/queue/stats': { GET: async (c, sluice) => { auth(c, sluice.settings(), 'ADMIN_SECRET'); return c.json(await sluice.stats()); } },
+  '/api/queue/stats': { GET: async (c, sluice) => { await authorize(c, sluice, 'ADMIN_SECRET'); return c.json(await sluice.stats()); } },
   '/api/cron/drain': { GET: cronDrain },
   '/api/drain': { POST: manualDrain },
   '/api/health': { GET: health },

@@ -5,21 +5,25 @@ import { log } from '../queue/log.js';
 
 const payload = z.object({ userId: z.string().min(1).max(100), email: z.email(), name: z.string().min(1).max(200) });
 
+/** What one welcome email is keyed by, as a job's idempotency key and in sent_emails: its address. */
+export const welcomeKey = (email: string) => `welcome:${email.toLowerCase()}`;
+
 /**
  * The example job: welcomes a user who signed up (POST /api/signup enqueues it in the same
- * transaction as the user row). Idempotent: it claims the key welcome:<userId> in sent_emails, in a
- * transaction held open while it delivers, so a second run (or a concurrent one) finds the key and
- * sends nothing; a failed delivery rolls the claim back and the job is retried.
+ * transaction as the user row). Idempotent per address: it claims the key welcome:<address> in
+ * sent_emails, in a transaction held open while it delivers, so a second run, a concurrent one, or
+ * another job for the same address finds the key and sends nothing; a failed delivery rolls the
+ * claim back and the job is retried.
  */
 export const sendWelcomeEmail = defineJob({
   type: 'send-welcome-email',
   payload,
   maxAttempts: 5,
   timeoutMs: 10_000,
-  handler: async ({ userId, email, name }, ctx) => {
+  handler: async ({ email, name }, ctx) => {
     const subject = `Welcome to Sluice, ${name}!`;
     await ctx.db.transaction(async (tx) => {
-      const claimed = await tx.insert(sentEmails).values({ key: `welcome:${userId}`, to: email, subject })
+      const claimed = await tx.insert(sentEmails).values({ key: welcomeKey(email), to: email, subject })
         .onConflictDoNothing().returning({ key: sentEmails.key });
       if (claimed.length === 0) return; // sent by an earlier run
       await deliver({ to: email, subject, text: `Hi ${name}, thanks for signing up.` }, ctx.signal);

@@ -4,11 +4,21 @@ import { z } from 'zod';
  * Every setting Sluice reads from the environment, parsed once by zod. Each default is stated here
  * and nowhere else; README.md's variable table mirrors this file.
  */
+/** The shortest value a secret may have. Secrets are the only thing between the internet and the
+ *  queue: 16 random characters are beyond any online guessing, even unthrottled. */
+export const SECRET_MIN_LENGTH = 16;
 // Empty counts as unset (parseConfig), never as an empty secret. Two values, "new,old", while rotating.
+// The messages name the setting (zod's path), never the value: a refused secret must not reach a log.
 const optionalSecret = z
   .string()
-  .refine((s) => s.split(',').length <= 2 && s.split(',').every((v) => v.trim() === v && v.length > 0), {
-    error: 'a secret is one value, or two separated by a comma while rotating ("new,old"), without spaces or empty values',
+  .refine((s) => s.split(',').length <= 2 && s.split(',').every((v) => v.length > 0), {
+    error: 'a secret is one value, or two separated by a comma while rotating ("new,old"), without empty values',
+  })
+  // Whitespace is what a copy-paste or `echo value | vercel env add` leaves behind, and a bearer token
+  // cannot carry it: such a secret would only ever answer 401.
+  .refine((s) => !/\s/.test(s), { error: 'a secret must not contain whitespace (a space, tab or newline)' })
+  .refine((s) => s.split(',').every((v) => v.length === 0 || v.length >= SECRET_MIN_LENGTH), {
+    error: `each value of a secret must be at least ${SECRET_MIN_LENGTH} characters long (e.g. the output of openssl rand -base64 24)`,
   })
   .optional();
 
@@ -41,6 +51,12 @@ const envSchema = z.object({
   DRAIN_SECRET: optionalSecret,
   /** When set, /api/health shows its counts only to callers sending it; others get { ok }. Default: unset (public counts). */
   HEALTH_SECRET: optionalSecret,
+  /** Wrong secrets (a dashboard password, a bearer token) one client address may send per
+   *  SLUICE_AUTH_FAILURE_WINDOW; past it, the address is answered 429 until the window ends, even with
+   *  the right secret. 0 turns the throttle off. Default 10. */
+  SLUICE_AUTH_MAX_FAILURES: z.coerce.number().int().nonnegative().default(10),
+  /** The throttle's window, counted from an address's first wrong secret: ms, or "15m". Default 15 min. */
+  SLUICE_AUTH_FAILURE_WINDOW: duration.default(15 * 60_000),
   /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
   ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),
   /** The dead-man switch: /api/health answers 503 when a job has been due this long and no drain has

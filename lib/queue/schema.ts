@@ -226,3 +226,38 @@ export const alerts = sluiceSchema.table('alerts', {
   /** When the last message about it went out; null when sending it failed (the next check sends again). */
   sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
 });
+
+/**
+ * The dashboard's sessions: the cookie names a row here (and is signed, so only a holder of
+ * ADMIN_SECRET could name one), and the row, not the cookie, says until when it is valid. Logging out
+ * deletes the row, so a copied cookie is refused everywhere at once; expired rows are deleted by later
+ * logins (queries-auth.ts).
+ */
+export const sessions = sluiceSchema.table(
+  'sessions',
+  {
+    /** Random, 24 base64url characters: the cookie's middle part. */
+    id: text('id').primaryKey(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Set by the server at login (SESSION_MS later), never read from the cookie. */
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('sessions_expires_idx').on(t.expiresAt)],
+);
+
+/**
+ * Wrong secrets per client address (a dashboard password or a bearer token), in a fixed window from
+ * the first one: an address past SLUICE_AUTH_MAX_FAILURES is refused until its window ends. In the
+ * database so every serverless instance counts together; one row per address, rows of ended windows
+ * deleted a few at a time by later failures.
+ */
+export const authFailures = sluiceSchema.table(
+  'auth_failures',
+  {
+    /** The client's address (an IPv6 address by its /64: one host holds that many). */
+    client: text('client').primaryKey(),
+    windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    failures: integer('failures').notNull(),
+  },
+  (t) => [index('auth_failures_window_idx').on(t.windowStart)],
+);

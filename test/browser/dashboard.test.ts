@@ -136,7 +136,7 @@ describe('dashboard in Chromium', () => {
 
   it('refuses a forged session cookie: the login form, and 401 for the data', async () => {
     const context = await newContext();
-    const forged = `v1.9999999999.${'A'.repeat(24)}.${'B'.repeat(43)}`;
+    const forged = `v2.${'A'.repeat(24)}.${'B'.repeat(43)}`;
     await context.addCookies([{ name: COOKIE, value: forged, domain: '127.0.0.1', path: '/api/dashboard', secure: true, httpOnly: true, sameSite: 'Strict' }]);
     const page = await context.newPage();
     const sent: string[] = [];

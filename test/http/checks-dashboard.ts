@@ -27,7 +27,7 @@ export function dashboardChecks(t: SuiteContext): void {
       const res = await login(SECRETS.ADMIN_SECRET);
       expect(res.status, res.text).toBe(303);
       const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-      expect(cookie).toMatch(/^sluice_session=v1\./);
+      expect(cookie).toMatch(/^sluice_session=v2\./);
       const page = await t.call('GET', '/api/dashboard', { headers: { cookie } });
       const csrf = /<meta name="sluice-csrf" content="([^"]+)"/.exec(page.text)?.[1];
       expect(csrf, page.text).toBeDefined();

@@ -7,17 +7,23 @@ import type { Answer, Call, SuiteDb, Webhook } from './support.js';
 
 /** The secrets every runtime is started with (and the in-process API tests, test/support/api.ts). */
 export const SECRETS = { ENQUEUE_SECRET: 'test-enqueue-secret', ADMIN_SECRET: 'test-admin-secret', CRON_SECRET: 'test-cron-secret' };
-/** Small limits, so 413s take small requests: a welcome payload with a long name is over 256 bytes. */
-export const LIMITS = { SLUICE_MAX_PAYLOAD_BYTES: '256', SLUICE_MAX_BODY_BYTES: String(256 * 1024) };
+/**
+ * Small limits, so 413s take small requests: a welcome payload with a long name is over 256 bytes. And
+ * a large one: the checks send wrong secrets on purpose, all from one address, far past the throttle's
+ * default (which test/throttle.test.ts checks).
+ */
+export const LIMITS = { SLUICE_MAX_PAYLOAD_BYTES: '256', SLUICE_MAX_BODY_BYTES: String(256 * 1024), SLUICE_AUTH_MAX_FAILURES: '1000' };
 /**
  * Kicks off and every tick querying: each check drives the drains it expects itself (a kick would run
  * a job a check wants pending). Kicks, idle ticks and fan-out have tests of their own (test/wake*.test.ts).
  */
 export const QUIET = { SLUICE_KICK: 'off', SLUICE_IDLE_CHECK_MS: '0' };
 
-export const welcome = (extra: Partial<{ userId: string; email: string; name: string }> = {}) => ({
-  userId: `u-${randomUUID()}`, email: 'ada@example.com', name: 'Ada', ...extra,
-});
+/** A welcome job's payload; each of its own address, as the job sends one email per address. */
+export const welcome = (extra: Partial<{ userId: string; email: string; name: string }> = {}) => {
+  const id = randomUUID();
+  return { userId: `u-${id}`, email: `ada-${id}@example.com`, name: 'Ada', ...extra };
+};
 export const allowOf = (res: Answer) => (res.headers.get('allow') ?? '').split(',').map((m) => m.trim().toUpperCase()).filter(Boolean);
 export const SUMMARY = {
   claimed: expect.any(Number), completed: expect.any(Number), retried: expect.any(Number), dead: expect.any(Number),

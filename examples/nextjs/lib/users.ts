@@ -1,5 +1,7 @@
-import { HttpError, type Db } from 'sluice';
+import { sql } from 'drizzle-orm';
+import type { Db } from 'sluice';
 import { z } from 'zod';
+import { welcomeKey } from './jobs';
 import { users } from './schema';
 import { sendWelcomeEmail, sluice } from './sluice';
 
@@ -8,28 +10,18 @@ export const signupSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).refine((n) => !n.includes('\0') && n.isWellFormed(), 'name holds a character Postgres cannot store'),
 });
 
-/** Postgres' unique_violation, wherever the driver or drizzle put it. */
-function isUniqueViolation(error: unknown): boolean {
-  for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === '23505') return true;
-  }
-  return false;
-}
-
 /**
- * Creates the user and enqueues their welcome email in one transaction: either both exist or neither
- * does. The job's idempotency key makes a replayed request unable to queue a second email.
- * A taken email is a 409 (nothing written, nothing enqueued).
+ * Signs an address up: the user row and their welcome email's job, in one transaction (both exist or
+ * neither does). A taken address runs the same two statements and gets the same answer, so no one
+ * learns which addresses have accounts: its row stays as it was (the upsert only returns it), and the
+ * job's idempotency key, welcome:<address>, finds the first job, or a later job finds the email sent
+ * already (sent_emails) and sends nothing. One welcome email per address.
  */
-export async function signUp({ email, name }: z.output<typeof signupSchema>, db: Db = sluice.db) {
-  try {
-    return await db.transaction(async (tx) => {
-      const [user] = await tx.insert(users).values({ email, name }).returning();
-      const job = await sluice.enqueue(sendWelcomeEmail, { userId: user!.id, email, name }, { tx, idempotencyKey: `welcome:${user!.id}` });
-      return { user: user!, jobId: job.id };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new HttpError(409, `a user with email ${email} exists already`, { code: 'email_taken' });
-    throw error;
-  }
+export async function signUp({ email, name }: z.output<typeof signupSchema>, db: Db = sluice.db): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [user] = await tx.insert(users).values({ email, name })
+      .onConflictDoUpdate({ target: users.email, set: { email: sql`excluded.email` } }).returning();
+    // The stored name, not this request's: a stranger's signup never writes into another's email.
+    await sluice.enqueue(sendWelcomeEmail, { userId: user!.id, email, name: user!.name }, { tx, idempotencyKey: welcomeKey(email) });
+  });
 }

@@ -6,17 +6,18 @@ import { signUp, signupSchema } from '@/lib/users';
 export const runtime = 'nodejs';
 
 /**
- * POST /api/signup { email, name }: 201 { user, jobId }, the user and their welcome email enqueued in
- * one transaction, which a kick starts once the response is sent. 400 bad JSON (or nested absurdly deep) or zod issues, 409 email taken, 413 over
- * SLUICE_MAX_BODY_BYTES, 415 not JSON: Sluice's jsonBody/errorResponse, so bad input never becomes a 500.
+ * POST /api/signup { email, name }: 202 { accepted: true }, the user and their welcome email enqueued in
+ * one transaction, which a kick starts once the response is sent; the same answer for a taken email,
+ * so it never says whether an address has an account. 400 bad JSON (or nested absurdly deep) or zod
+ * issues, 413 over SLUICE_MAX_BODY_BYTES, 415 not JSON: Sluice's jsonBody/errorResponse, so bad input never becomes a 500.
  */
 export async function POST(request: Request): Promise<Response> {
   try {
     const input = await jsonBody(request, signupSchema, { limit: sluice.settings().SLUICE_MAX_BODY_BYTES });
-    const { user, jobId } = await signUp(input);
+    await signUp(input);
     // The transaction has committed: start the welcome email now, after the response, not at the next cron tick.
     after(() => sluice.kick());
-    return Response.json({ user: { id: user.id, email: user.email, name: user.name }, jobId }, { status: 201 });
+    return Response.json({ accepted: true }, { status: 202 });
   } catch (error) {
     return errorResponse(error);
   }
