@@ -30,7 +30,7 @@ const outcome: Outcome = { id: crypto.randomUUID(), token: crypto.randomUUID(), 
 describe('the claim statement', () => {
   for (const [types, flow] of [null, ['noop']].flatMap((t) => FLOWS.map((f) => [t, f] as const))) {
     it(`walks jobs_claim_idx and never scans the whole jobs table (types ${JSON.stringify(types)}, flow ${JSON.stringify(flow?.types ?? null)})`, async () => {
-      const claim = jobClaimSql({ token: crypto.randomUUID(), limit: 1000, types, leaseMs: 40_000, outcomes: [outcome], rescueLimit: 1000, flow });
+      const claim = jobClaimSql({ token: crypto.randomUUID(), limit: 1000, types, app: 'test', leaseMs: 40_000, outcomes: [outcome], rescueLimit: 1000, flow });
       const [row] = await select<{ 'QUERY PLAN': { Plan: Record<string, unknown> }[] }>(conn.db, sql`explain (format json) ${claim}`);
       const all = nodes(row!['QUERY PLAN'][0]!.Plan);
       expect(all.some((n) => n['Index Name'] === 'jobs_claim_idx')).toBe(true);
