@@ -9,10 +9,8 @@ export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from 
 export type { Housekeeping, LivePass } from './pass-types.js';
 export { queueHistory, type QueueHistory, type TypeTimes } from './history-view.js';
 export { HISTORY_BUCKETS_MS, percentile, addHistograms, type HistoryRow } from './history.js';
-export {
-  alertsCheck, alertUnsent, ALERT_NAMES, type AlertChange, type AlertName, type AlertThresholds, type HousekeepingParams,
-  type HousekeepingReport, type QueueTotals,
-} from './queries-housekeeping.js';
+export { alertsCheck, alertUnsent, ALERT_NAMES, type AlertChange, type AlertName, type AlertThresholds } from './queries-alerts.js';
+export type { HousekeepingParams, HousekeepingReport, QueueTotals } from './queries-housekeeping.js';
 export { healthProblems, queueStats, toQueueStats, STATS_LIVE_LIMIT, type HealthThresholds, type QueueStats } from './stats.js';
 export { listJobs, getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT, type BulkResult, type JobDetail, type JobView, type ListJobsOptions, type StepView } from './admin.js';
 export { LeaseLostError, StepResultError, type StepOptions } from './steps.js';

@@ -4,24 +4,12 @@
  * alert conditions' state. Everything is of the app's own types (lib/queue/app.ts): another app's jobs are
  * neither counted, alerted on nor pruned. It rides as CTEs on the tick's first claim, so an empty tick is
  * still one statement; a `due` guard (no sample of the app yet this minute) makes every tick after the
- * first in a minute skip it all.
+ * first in a minute skip it all. The alert conditions' CTEs are queries-alerts.ts'.
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppScope } from './app.js';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
-import { perType, statsCtes, statsOutput, type StatsResult } from './queries-stats.js';
-
-export const ALERT_NAMES = ['dead', 'oldest_pending', 'drains_stale'] as const;
-export type AlertName = (typeof ALERT_NAMES)[number];
-
-export interface AlertThresholds {
-  deadMax: number;
-  oldestPendingMs: number;
-  drainStaleMs: number;
-  /** A condition that holds is announced again at most this often. */
-  repeatMs: number;
-}
+import { alertCtes, type AlertChange, type AlertThresholds } from './queries-alerts.js';
+import { perType } from './queries-stats.js';
 
 export interface HousekeepingParams {
   /** The app whose queue this is. */
@@ -45,20 +33,6 @@ export interface QueueTotals {
   last_drain_age_ms: number | null;
 }
 
-/** A condition whose message is due: it started, cleared, or holds past its reminder time. */
-export interface AlertChange {
-  name: AlertName;
-  active: boolean;
-  /** The measure: dead jobs, the oldest due job's wait (ms), the last good drain's age (ms; -1: never). */
-  value: number;
-  /** Its state changed with this check (false and active: a reminder, or a message that failed before). */
-  changed: boolean;
-  /** First check ever of this condition. */
-  fresh: boolean;
-  /** The last message about it could not be sent: this is that message again. */
-  resend: boolean;
-}
-
 export interface HousekeepingReport {
   /** This statement took the minute's sample (false: another tick already had). */
   sampled: boolean;
@@ -66,8 +40,6 @@ export interface HousekeepingReport {
   pruned: { dead: number; history: number; samples: number; stamped: number };
   alerts: AlertChange[];
 }
-
-const ms = (n: number) => sql`${n}::float8 * interval '1 millisecond'`;
 
 /**
  * The app's exact counts per type (hk_by_type) and in all (hk_total), when `hk_due` says so. Each walks
@@ -100,34 +72,6 @@ const totalsCtes = (scope: AppScope) => sql`hk_running as (
              coalesce(sum(dead), 0)::int as dead, coalesce(max(oldest_due_ms), 0)::float8 as oldest_due_ms,
              (select date_part('epoch', now() - last_drain_ok_at) * 1000 from sluice.apps where app = ${scope.app})::float8 as last_drain_age_ms
       from hk_by_type having (select due from hk_due)
-    )`;
-
-/**
- * The app's conditions' state, recorded; a row comes back for each whose message is due (see
- * AlertChange). `totals` names the CTE the figures come from: hk_total (the tick's exact counts) or
- * st_total (the cheap ones of queries-stats.ts, for /api/health).
- */
-const alertCtes = (app: string, a: AlertThresholds, totals: 'hk_total' | 'st_total') => sql`hk_conditions as (
-      select c.name, c.active, c.value from ${sql.raw(totals)} t, lateral (values
-        ('dead', t.dead > ${a.deadMax}::int, t.dead::float8),
-        ('oldest_pending', t.oldest_due_ms > ${a.oldestPendingMs}::float8, t.oldest_due_ms),
-        ('drains_stale', t.oldest_due_ms > ${a.drainStaleMs}::float8 and coalesce(t.last_drain_age_ms > ${a.drainStaleMs}::float8, true),
-         coalesce(t.last_drain_age_ms, -1))
-      ) c(name, active, value)
-    ),
-    -- The state before this statement: a message that failed last time is the same message again.
-    hk_unsent as (select name from sluice.app_alerts where app = ${app} and sent_at is null),
-    -- The compare-and-set: of ticks checking at once, the one whose upsert changes the row sends.
-    hk_alerts as (
-      insert into sluice.app_alerts as a (app, name, active, detail, changed_at, sent_at)
-      select ${app}, name, active, value::text, now(), now() from hk_conditions
-      on conflict (app, name) do update set
-        active = excluded.active, detail = excluded.detail, sent_at = now(),
-        changed_at = case when a.active <> excluded.active then now() else a.changed_at end
-      where a.active <> excluded.active or a.sent_at is null
-         or (excluded.active and a.sent_at < now() - ${ms(a.repeatMs)})
-      returning a.name, a.active, a.detail::float8 as value, a.changed_at = now() as changed, a.xmax = 0 as fresh,
-                a.name in (select name from hk_unsent) as resend
     )`;
 
 /** The housekeeping CTEs, to follow a claim's (each name starts hk_). */
@@ -188,21 +132,3 @@ export function housekeepingOutput(p: HousekeepingParams): SQL {
     ) as housekeeping`;
 }
 
-/**
- * The alert check on its own (GET /api/health runs it when alerts are on, so a cron that stopped
- * altogether is still announced): the app's stats now, from the cheap figures stats use (queries-stats.ts),
- * the conditions recorded, the changes back.
- */
-export async function alertsCheck(db: Db, scope: AppScope, a: AlertThresholds, liveLimit: number): Promise<StatsResult & { alerts: AlertChange[] }> {
-  const [result] = await rows<StatsResult & { alerts: AlertChange[] }>(
-    db,
-    sql`with ${statsCtes(scope, liveLimit)}, ${alertCtes(scope.app, a, 'st_total')}
-        select ${statsOutput}, coalesce((select json_agg(x) from hk_alerts x), '[]') as alerts`,
-  );
-  return result!;
-}
-
-/** A message that could not be sent: the next check sends it again. */
-export async function alertUnsent(db: Db, app: string, name: AlertName): Promise<void> {
-  await rows(db, sql`update sluice.app_alerts set sent_at = null where app = ${app} and name = ${name}`);
-}

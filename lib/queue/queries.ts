@@ -1,7 +1,8 @@
 /**
  * Every SQL statement of the queue, each a named function, split by topic: the drain's claim and outcomes
  * in queries-drain.ts (flow limits' part of the claim in queries-flow.ts), enqueue's in queries-enqueue.ts,
- * the drains' coordination in queries-coordination.ts, stats in queries-stats.ts; admin here. Nothing else in
+ * the drains' coordination in queries-coordination.ts, stats in queries-stats.ts, the tick's housekeeping and
+ * alerts in queries-housekeeping.ts and queries-alerts.ts; admin here. Nothing else in
  * Sluice writes SQL.
  * Each is a single statement, so all of them work on every driver, with or without transactions,
  * and inside a caller's transaction. Values are always parameters.
