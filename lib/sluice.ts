@@ -4,9 +4,9 @@ import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
 import { sluiceRoutes } from './http/routes.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import {
-  cancelDeadJobs, cancelJob, config, connect, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
+  appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
   pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
-  type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
+  type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
   type EnqueueOptions, type BulkResult, type QueueHistory, type JobDefinition, type JobDetail, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
@@ -50,6 +50,9 @@ export interface Sluice {
   readonly db: Db;
   /** The settings in force: the environment's, parsed once (config()), under the instance's overrides. */
   settings(): Config;
+  /** The app this instance is on its database (SLUICE_APP, else derived from its job types) and its types:
+   *  the scope of its coordination, stats, alerts and retention (lib/queue/app.ts). */
+  scope(): AppScope;
   /** The Web-standard HTTP app (Hono). */
   readonly app: Hono<SluiceEnv>;
   /** Request in, Response out: what every runtime adapter calls. */
@@ -111,7 +114,7 @@ export function createSluice(options: SluiceOptions): Sluice {
       const url = options.url ?? settings().DATABASE_URL;
       if (!url) throw new MisconfiguredError('server misconfigured: DATABASE_URL is not set');
       const s = settings();
-      connection = connect(url, { driver: options.driver ?? s.DATABASE_DRIVER, max: options.poolMax, wsProxy: s.NEON_WS_PROXY });
+      connection = connect(url, { driver: pickDriver(url, options.driver ?? s.DATABASE_DRIVER), max: options.poolMax, wsProxy: s.NEON_WS_PROXY });
       // On Vercel, keeps the instance alive until idle clients have closed before it suspends.
       attachDatabasePool(connection.pool as Parameters<typeof attachDatabasePool>[0]);
     }
@@ -120,11 +123,18 @@ export function createSluice(options: SluiceOptions): Sluice {
   const context = () => ({ jobs, maxPayloadBytes: settings().SLUICE_MAX_PAYLOAD_BYTES });
   const definitions = [...jobs.values()];
   const ownTypes = [...jobs.keys()];
-  const gate = new IdleGate(options.hints ?? defaultHintStore(), () => settings().SLUICE_IDLE_CHECK_MS);
+  // Worked out at each use, as the settings are: SLUICE_APP may come from an override or the environment.
+  let scoped: { name: string | undefined; scope: AppScope } | undefined;
+  const scope = (): AppScope => {
+    const name = settings().SLUICE_APP;
+    if (scoped === undefined || scoped.name !== name) scoped = { name, scope: appScope(ownTypes, name) };
+    return scoped.scope;
+  };
+  const gate = new IdleGate(options.hints ?? defaultHintStore(() => scope().app), () => settings().SLUICE_IDLE_CHECK_MS);
   // Only this instance's types: another app (or an older deployment) on the same database may have
   // types this one cannot run, and claiming them would send them dead as unknown.
   const drainOwn = async (drainOptions: DrainOptions = {}) =>
-    drain(db(), definitions, { maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, ...drainOptions, types: drainOptions.types ?? ownTypes });
+    drain(db(), definitions, { maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, app: scope().app, ...drainOptions, types: drainOptions.types ?? ownTypes });
   // Heartbeats renew a drain's leases until it ends: were it to die, they end a grace after its deadline.
   const longestLeaseMs = DRAIN_DEFAULTS.leaseGraceMs;
   const scheduleDefs = checkSchedules(options.schedules ?? [], jobs);
@@ -135,7 +145,7 @@ export function createSluice(options: SluiceOptions): Sluice {
     limited ? flowSlotsPrune(db(), DRAIN_DEFAULTS.pruneBatch) : 0,
     stepsPruneOrphans(db(), DRAIN_DEFAULTS.pruneBatch),
   ]);
-  const host = { db, settings, drain: drainOwn, gate, types: ownTypes, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
+  const host = { db, settings, scope, drain: drainOwn, gate, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
   const noteDueAt = (at: number) => resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));
@@ -148,6 +158,7 @@ export function createSluice(options: SluiceOptions): Sluice {
     jobs,
     get db() { return db(); },
     settings,
+    scope,
     app: undefined as never, // set below: the app's handlers close over the finished instance
     fetch: (request, env) => Promise.resolve(sluice.app.fetch(request, env)),
     enqueue: async (job, payload, { tx, ...enqueueOptions } = {}) => {
@@ -168,7 +179,7 @@ export function createSluice(options: SluiceOptions): Sluice {
     },
     tick: (tickOptions) => tick(host, tickOptions),
     // async throughout: a missing DATABASE_URL rejects (callers' .catch() sees it) rather than throws.
-    stats: async () => queueStats(db()),
+    stats: async () => queueStats(db(), scope()),
     admin: {
       list: async (listOptions) => listJobs(db(), listOptions),
       get: async (id) => getJob(db(), id),
@@ -186,7 +197,7 @@ export function createSluice(options: SluiceOptions): Sluice {
         return result;
       },
       cancelDead: async (o) => cancelDeadJobs(db(), o),
-      history: async (rangeMs, stepSeconds) => queueHistory(db(), rangeMs, stepSeconds),
+      history: async (rangeMs, stepSeconds) => queueHistory(db(), rangeMs, stepSeconds, scope()),
       pause: async (type) => {
         if (!jobs.has(type)) throw new UnknownJobTypeError(type, [...ownTypes].sort());
         return pauseType(db(), type);

@@ -174,12 +174,12 @@ function idAt(ms: number): string {
   return `${t.slice(0, 8)}-${t.slice(8)}-7${r.slice(0, 3)}-${((parseInt(r[3]!, 16) & 3) | 8).toString(16)}${r.slice(4, 7)}-${r.slice(7, 19)}`;
 }
 
-async function seed(db: Db) {
+async function seed(db: Db, app: string) {
   const [{ now }] = ((await db.execute(sql`select (extract(epoch from date_trunc('minute', now())) * 1000)::float8 as now`)) as unknown as { rows: { now: number }[] }).rows as [{ now: number }];
   const nowMs = Date.now();
   const { samples, history, pending } = simulate(now);
   await db.execute(sql`insert into sluice.queue_samples select * from jsonb_populate_recordset(null::sluice.queue_samples,
-    ${JSON.stringify(samples.map((s) => ({ ...s, minute: iso(s.minute) })))}::jsonb)`);
+    ${JSON.stringify(samples.map((s) => ({ ...s, app, minute: iso(s.minute) })))}::jsonb)`);
   await db.execute(sql`insert into sluice.job_history select * from jsonb_populate_recordset(null::sluice.job_history,
     ${JSON.stringify(history.map((h) => ({ ...h, minute: iso(h.minute) })))}::jsonb)`);
 
@@ -249,7 +249,7 @@ async function seed(db: Db) {
   await db.execute(sql`insert into sluice.jobs select * from jsonb_populate_recordset(null::sluice.jobs, ${JSON.stringify(jobs)}::jsonb)`);
   await db.execute(sql`insert into sluice.flow_slots select * from jsonb_populate_recordset(null::sluice.flow_slots, ${JSON.stringify(slots)}::jsonb)`);
   await db.execute(sql`insert into sluice.paused_types (type, paused_at) values (${PAUSED}, ${iso(nowMs - PAUSED_MINUTES_AGO * 60_000 - 12_000)})`);
-  await db.execute(sql`insert into sluice.queue_state (id, last_drain_ok_at) values (1, ${iso(nowMs - lastDrainAgo)})`);
+  await db.execute(sql`insert into sluice.apps (app, last_drain_ok_at) values (${app}, ${iso(nowMs - lastDrainAgo)})`);
   const lastSlots = schedules.map((s) => ({ name: s.name, last_slot: iso(+s.pattern.previousRuns(1, new Date(nowMs))[0]!), updated_at: iso(nowMs) }));
   await db.execute(sql`insert into sluice.schedules select * from jsonb_populate_recordset(null::sluice.schedules, ${JSON.stringify(lastSlots)}::jsonb)`);
   return jobs.length;
@@ -302,7 +302,7 @@ async function main() {
       settings: { ADMIN_SECRET: secret, SLUICE_KICK: false },
     });
     await sluice.migrate();
-    log(`seeded ${await seed(sluice.db)} jobs and six hours of history`);
+    log(`seeded ${await seed(sluice.db, sluice.scope().app)} jobs and six hours of history`);
     server = await serve(sluice, { port: 0 });
     browser = await launchChromium();
     mkdirSync(docs, { recursive: true });

@@ -33,7 +33,7 @@ async function main() {
     process.env.DATABASE_URL = databaseUrl = pg.url;
     resetConfig();
   }
-  const migrator = connect(databaseUrl, { max: 1 });
+  const migrator = connect(databaseUrl, { max: 1, driver: config().DATABASE_DRIVER, wsProxy: config().NEON_WS_PROXY });
   try {
     await migrateApp(migrator.db);
   } finally {

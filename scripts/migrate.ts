@@ -13,7 +13,7 @@ if (!url) {
   console.error('db:migrate: DATABASE_URL is not set (on Vercel, add Neon from the Marketplace or set it in Project Settings)');
   process.exit(1);
 }
-const { db, driver, close } = connect(url, { max: 1 });
+const { db, driver, close } = connect(url, { max: 1, driver: config().DATABASE_DRIVER, wsProxy: config().NEON_WS_PROXY });
 try {
   await migrateApp(db);
   console.log(`db:migrate: migrations applied (${driver} driver, host ${new URL(url).hostname})`);

@@ -92,7 +92,7 @@ describe('admin routes', () => {
     expect((await admin('DELETE', `/api/jobs/${dead}`)).status).toBe(200);
 
     const running = await enqueue('r');
-    const claim = await jobClaim(api.db, { token: randomUUID(), limit: 1, types: ['send-welcome-email'], leaseMs: 60_000, outcomes: [], rescueLimit: 0, flow: null });
+    const claim = await jobClaim(api.db, { token: randomUUID(), limit: 1, types: ['send-welcome-email'], app: 'test', leaseMs: 60_000, outcomes: [], rescueLimit: 0, flow: null });
     expect(claim.jobs.map((j) => j.id)).toEqual([running]);
     const refused = await admin('DELETE', `/api/jobs/${running}`);
     expect(refused.status).toBe(409);

@@ -55,7 +55,7 @@ const CASES: Case[] = [
 async function measure(url: string, c: Case): Promise<{ buffers: number; scans: Record<string, unknown>[]; claimed: number }> {
   const conn = freshDatabase.reconnect(url, 'pg');
   const params = (): ClaimParams => ({
-    token: randomUUID(), limit: 100, types: ['noop', 'reports', 'email'], leaseMs: 30_000, outcomes: [], rescueLimit: 100, flow: c.flow ?? null,
+    token: randomUUID(), limit: 100, types: ['noop', 'reports', 'email'], app: 'test', leaseMs: 30_000, outcomes: [], rescueLimit: 100, flow: c.flow ?? null,
   });
   for (let i = 0; i < (c.warmClaims ?? 0); i++) await jobClaim(conn.db, { ...params(), types: ['email'], limit: 1000 });
   await conn.close();

@@ -73,20 +73,26 @@ describe.each(DRIVERS)('queueStats (%s driver)', (driver) => {
   beforeAll(async () => { conn = await freshDatabase(driver); });
   afterAll(async () => { await conn?.close(); });
 
-  it('counts by status and type, and measures the oldest due pending job', async () => {
-    expect(await queueStats(conn.db)).toEqual({ pending: 0, running: 0, dead: 0, oldestPendingAgeMs: 0, lastDrainAgeMs: null, paused: [], byType: {} });
+  it('counts by status and type of the jobs given, and measures the oldest due pending job', async () => {
     const a = defineJob({ type: 'stats-a', payload: z.object({}), handler: async () => {} });
     const b = defineJob({ type: 'stats-b', payload: z.object({}), handler: async () => {} });
+    const none = { pending: 0, running: 0, dead: 0, oldestPendingAgeMs: 0, paused: false };
+    expect(await queueStats(conn.db, [a, b])).toEqual({
+      pending: 0, running: 0, dead: 0, oldestPendingAgeMs: 0, lastDrainAgeMs: null, paused: [], byType: { 'stats-a': none, 'stats-b': none }, exact: true, sampledAt: null,
+    });
+    await expect(queueStats(conn.db, [])).rejects.toThrow(/job definitions/);
     await enqueue(conn.db, a, {}, { runAt: new Date(Date.now() - 90_000) });
     await enqueue(conn.db, a, {}, { delayMs: 3_600_000 }); // not due: does not count towards the age
     const dead = await enqueue(conn.db, b, {});
     await conn.db.execute(sql`update sluice.jobs set status = 'dead', dead_at = now() where id = ${dead.id}`);
-    const stats = await queueStats(conn.db);
+    const stats = await queueStats(conn.db, [a, b]);
     expect(stats).toMatchObject({ pending: 2, running: 0, dead: 1 });
     expect(stats.oldestPendingAgeMs).toBeGreaterThanOrEqual(89_000);
     expect(stats.oldestPendingAgeMs).toBeLessThan(200_000);
     expect(stats.byType['stats-a']).toMatchObject({ pending: 2, dead: 0 });
     expect(stats.byType['stats-b']).toMatchObject({ pending: 0, dead: 1, oldestPendingAgeMs: 0 });
+    // Type names work as well as definitions; a type not named is not counted.
+    expect(await queueStats(conn.db, ['stats-b'])).toMatchObject({ pending: 0, dead: 1, byType: { 'stats-b': { dead: 1 } } });
   });
 });
 

@@ -37,12 +37,12 @@ describe('extreme times and counts', () => {
 
   it('reports a wait of years in stats and in the tick\'s sample without overflow', async () => {
     await enqueue(conn.db, ok, { n: 1 }, { runAt: new Date(Date.now() - 10 * YEAR_MS) });
-    expect((await queueStats(conn.db)).oldestPendingAgeMs).toBeGreaterThan(9 * YEAR_MS);
+    expect((await queueStats(conn.db, [ok])).oldestPendingAgeMs).toBeGreaterThan(9 * YEAR_MS);
     let totals: { oldest_due_ms: number } | null = null;
     await drain(conn.db, [ok], {
       budgetMs: 10_000,
       housekeeping: {
-        params: { historyRetentionMs: 7 * 86_400_000, deadRetentionMs: 30 * 86_400_000, pruneBatch: 100,
+        params: { scope: { app: 'test', types: ['ok'] }, historyRetentionMs: 7 * 86_400_000, deadRetentionMs: 30 * 86_400_000, pruneBatch: 100,
                   alerts: { deadMax: 0, oldestPendingMs: 60_000, drainStaleMs: 60_000, repeatMs: 3_600_000 } },
         onReport: (report) => { totals = report.totals; },
       },

@@ -61,7 +61,7 @@ describe('history', () => {
     const history = watched.statements.filter((s) => s.includes('sluice.job_history'));
     expect(history.length).toBeGreaterThan(0);
     expect(history.every((s) => s.includes('outcome as'))).toBe(true);
-    expect(watched.statements.every((s) => s.includes('outcome as') || s.includes('sluice.queue_state'))).toBe(true);
+    expect(watched.statements.every((s) => s.includes('outcome as') || s.includes('sluice.apps'))).toBe(true);
   });
 
   it('adds up the sums of several drains in one minute, and reads them back as series and percentiles', async () => {
@@ -94,17 +94,17 @@ describe('the tick\'s housekeeping', () => {
     return { watched, tick };
   };
 
-  it('samples the depth once a minute, on the empty tick\'s one statement', async () => {
+  it('samples the depth once a minute, per type and in all, on the empty tick\'s one statement', async () => {
     await enqueueMany(conn.db, [{ job: ok, payload: { n: 1 }, delayMs: 3_600_000 }]);
     await conn.db.execute(sql`insert into sluice.jobs (type, payload, status, dead_at) values ('ok', '{"n":2}', 'dead', now())`);
     const { watched, tick } = tickOf();
     await tick();
     expect(watched.statements).toHaveLength(1);
     const samples = await select(conn.db, sql`select type, pending, due, running, dead from sluice.queue_samples order by type`);
-    expect(samples).toEqual([{ type: '', pending: 1, due: 0, running: 0, dead: 1 }]);
+    expect(samples).toEqual([{ type: '', pending: 1, due: 0, running: 0, dead: 1 }, { type: 'ok', pending: 1, due: 0, running: 0, dead: 1 }]);
     await tick(); // the same minute: no second sample
     expect(watched.statements).toHaveLength(2);
-    expect(await select(conn.db, sql`select count(*)::int as n from sluice.queue_samples`)).toEqual([{ n: 1 }]);
+    expect(await select(conn.db, sql`select count(*)::int as n from sluice.queue_samples`)).toEqual([{ n: 2 }]);
   });
 
   it('prunes history and samples past SLUICE_HISTORY_RETENTION and dead jobs past SLUICE_DEAD_RETENTION; stamps dead rows without dead_at', async () => {

@@ -57,7 +57,7 @@ async function shape(db: Db) {
 }
 
 const EXPECTED_SHAPE = {
-  indexes: ['jobs_claim_idx', 'jobs_dead_idx', 'jobs_debounce_idx', 'jobs_fair_idx', 'jobs_pkey', 'jobs_rescue_idx', 'jobs_type_idempotency_key_idx'],
+  indexes: ['jobs_claim_idx', 'jobs_dead_idx', 'jobs_dead_type_idx', 'jobs_debounce_idx', 'jobs_fair_idx', 'jobs_pending_type_idx', 'jobs_pkey', 'jobs_rescue_idx', 'jobs_type_idempotency_key_idx'],
   checks: ['jobs_attempts_check', 'jobs_lease_check', 'jobs_status_check'],
   options: [
     'autovacuum_analyze_scale_factor=0.01',
@@ -202,6 +202,24 @@ describe('migrate', () => {
     expect(await select(db, sql`select status from sluice.jobs where id = ${inserted!.id}`)).toEqual([{ status: 'running' }]);
     await db.execute(sql`delete from jobs where id = ${inserted!.id}`);
     expect(await count(db, 'sluice.jobs')).toBe(3);
+  });
+
+  it('keeps the previous version\'s coordination statements working once apps are told apart (0010)', async () => {
+    const { db } = await database();
+    await migrateApp(db);
+    // The shapes of 0009's queries: they write the tables of before apps (still there, unused) and samples
+    // naming no app; each must succeed, or that deployment's claims would fail while the new one builds.
+    const before = [
+      sql`insert into sluice.queue_state (id, last_drain_ok_at) select 1, now() on conflict (id) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null`,
+      sql`insert into sluice.queue_state as q (id, kick_sent_at) values (1, now()) on conflict (id) do update set kick_sent_at = now()`,
+      sql`insert into sluice.drain_slots as d (slot, held_until) values (1, now()) on conflict (slot) do update set held_until = excluded.held_until`,
+      sql`insert into sluice.alerts as a (name, active, detail) values ('dead', true, '1') on conflict (name) do update set active = excluded.active`,
+      sql`insert into sluice.queue_samples (minute, type, pending, due, running, dead, oldest_due_ms)
+          select date_trunc('minute', now()), '', 0, 0, 0, 0, 0 on conflict do nothing`,
+      sql`select (extract(epoch from now() - last_drain_ok_at) * 1000)::float8 from sluice.queue_state where id = 1`,
+    ];
+    for (const statement of before) expect(await sqlState(db.execute(statement))).toBeUndefined();
+    expect(await select(db, sql`select app, type from sluice.queue_samples`)).toEqual([{ app: '', type: '' }]);
   });
 
   it('is idempotent on a fresh database, several processes at once', async () => {

@@ -52,14 +52,14 @@ describe('a paused type', () => {
 
   it('shows in stats and types as paused, and its waiting jobs trip no alert', async () => {
     await insertDue('report', 3, '2 hours');
-    const before = await app.call('GET', '/api/health');
+    const before = await admin('GET', '/api/health');
     expect(before.status).toBe(503); // due for two hours, not paused: stuck
     await admin('POST', '/api/types/report/pause');
     const stats = (await admin('GET', '/api/queue/stats')).json;
     expect(stats).toMatchObject({ pending: 3, paused: ['report'], oldestPendingAgeMs: 0 });
     expect(stats.byType.report).toMatchObject({ pending: 3, paused: true });
     expect(stats.byType.report.oldestPendingAgeMs).toBeGreaterThan(3_600_000);
-    expect((await app.call('GET', '/api/health')).status).toBe(200);
+    expect((await admin('GET', '/api/health')).status).toBe(200);
     expect((await admin('GET', '/api/types')).json).toEqual({
       types: [
         { type: 'mail', paused: false, pausedAt: null, concurrency: null, rateLimit: null },

@@ -68,7 +68,7 @@ describe('kicks on Lambda', () => {
   });
 
   it('follow the example signup\'s commit too, sent before the answer', async () => {
-    await conn.db.execute(sql`update sluice.queue_state set kick_sent_at = null`);
+    await conn.db.execute(sql`update sluice.apps set kick_sent_at = null`);
     const event = functionUrlEvent('POST', '/api/signup', {
       headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'kick@example.com', name: 'Kick' }),
     });
@@ -77,7 +77,7 @@ describe('kicks on Lambda', () => {
   });
 
   it('lose nothing when Invoke is refused: the schedule drains the job, and the next kick tries at once', async () => {
-    await conn.db.execute(sql`update sluice.queue_state set kick_sent_at = null`);
+    await conn.db.execute(sql`update sluice.apps set kick_sent_at = null`);
     answer = {
       status: 403,
       headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' },

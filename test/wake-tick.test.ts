@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await conn.db.execute(sql`delete from sluice.jobs`);
-  await conn.db.execute(sql`delete from sluice.drain_slots`);
+  await conn.db.execute(sql`delete from sluice.app_drain_slots`);
 });
 
 describe('an idle queue', () => {
@@ -48,7 +48,7 @@ describe('an idle queue', () => {
     for (let i = 0; i < 5; i++) expect(await tick(app)).toMatchObject({ claimed: 0, stoppedBy: 'idle' });
     expect(app.watched.statements).toHaveLength(2);
     // That one statement also wrote the dead-man switch's heartbeat.
-    expect(await select(conn.db, sql`select 1 from sluice.queue_state where last_drain_ok_at > now() - interval '1 minute'`)).toHaveLength(1);
+    expect(await select(conn.db, sql`select 1 from sluice.apps where last_drain_ok_at > now() - interval '1 minute'`)).toHaveLength(1);
   });
 
   it('wakes for a job enqueued through the instance, and for a delayed one once it is due', async () => {
@@ -104,7 +104,7 @@ describe('a backlog', () => {
     await waitFor('two hand-overs', async () => (app.drainBodies.length === 2 ? true : undefined));
     // The second continuation (hop 2) ends without a third: the slot comes free and work stays for the next tick.
     await waitFor('the chain to end', async () => {
-      const [held] = await select<{ n: number }>(conn.db, sql`select count(*)::int as n from sluice.drain_slots where held_until > now()`);
+      const [held] = await select<{ n: number }>(conn.db, sql`select count(*)::int as n from sluice.app_drain_slots where held_until > now()`);
       return held!.n === 0 && (await countJobs(conn.db, sql`status = 'running'`)) === 0 ? true : undefined;
     });
     expect(app.drainBodies).toHaveLength(2);
@@ -116,7 +116,7 @@ describe('a backlog', () => {
     await insertDue('slow', 3_000);
     let mostSlots = 0;
     const watching = setInterval(() => {
-      void select<{ n: number }>(conn.db, sql`select count(*)::int as n from sluice.drain_slots where held_until > now()`)
+      void select<{ n: number }>(conn.db, sql`select count(*)::int as n from sluice.app_drain_slots where held_until > now()`)
         .then(([r]) => (mostSlots = Math.max(mostSlots, r!.n)), () => {});
     }, 20);
     try {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import { connect, DRAIN_DEFAULTS, migrate, type Db } from '../../lib/queue/index.js';
+import { appScope, connect, DRAIN_DEFAULTS, migrate, type Db } from '../../lib/queue/index.js';
 import { jobClaim, type ClaimParams } from '../../lib/queue/queries-drain.js';
 import { round, type Context } from '../context.js';
 
@@ -35,13 +35,16 @@ function claimQuery(params: ClaimParams): Promise<{ sql: string; params: unknown
   return jobClaim(capture as unknown as Db, params).then(() => new PgDialect().sqlToQuery(captured!));
 }
 
+const APP = appScope(['noop']);
+
 // As a drain sends it: its own types only (issue 11), the lease its heartbeats renew.
 const params = (limit: number): ClaimParams => ({
-  token: randomUUID(), limit, types: ['noop'], rescueLimit: 0, leaseMs: DRAIN_DEFAULTS.leaseGraceMs, outcomes: [], flow: null,
+  token: randomUUID(), limit, types: ['noop'], app: APP.app, rescueLimit: 0, leaseMs: DRAIN_DEFAULTS.leaseGraceMs, outcomes: [], flow: null,
 });
 
 /** The cron tick's housekeeping with alerts on (queries-housekeeping.ts), its defaults' retention. */
 const HOUSEKEEPING = {
+  scope: APP,
   historyRetentionMs: 7 * 86_400_000, deadRetentionMs: 30 * 86_400_000, pruneBatch: DRAIN_DEFAULTS.pruneBatch,
   alerts: { deadMax: 0, oldestPendingMs: 300_000, drainStaleMs: 1_200_000, repeatMs: 4 * 3_600_000 },
 };

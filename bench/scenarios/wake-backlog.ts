@@ -66,7 +66,7 @@ export async function wakeBacklog(ctx: Context): Promise<WakeBacklog> {
     const postmaster = await postmasterPid(db);
     for (const fanout of [4, 1]) {
       ctx.log(`wake backlog: ${jobs.toLocaleString('en')} jobs of 5 ms, fan-out ${fanout}`);
-      await db.query('truncate sluice.jobs, sluice.drain_slots, sluice.queue_state');
+      await db.query('truncate sluice.jobs, sluice.app_drain_slots, sluice.apps');
       for (let i = 0; i < jobs; i += 20_000) {
         await enqueueMany(seeder.db, Array.from({ length: Math.min(20_000, jobs - i) }, () => ({ job: sleep5, payload: {} })));
       }

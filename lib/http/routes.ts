@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { alertsCheck, healthProblems, type Config, type EnqueueItem } from '../queue/index.js';
+import type { Config, EnqueueItem } from '../queue/index.js';
 import { log } from '../queue/log.js';
-import { alertThresholds, announce } from '../wake/alerts.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
 import type { RouteHandler, RouteTable } from './app.js';
-import { authorize, bearerAttempt } from './auth.js';
-import { throttle } from './throttle.js';
+import { authorize } from './auth.js';
+import { health } from './health.js';
 import { jsonBody, parse, queryObject } from './body.js';
 import { deadFilterBody, enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
 import type { Context } from 'hono';
@@ -106,47 +105,6 @@ const manualDrain: RouteHandler = async (c, sluice) => {
   types?.forEach((type) => jobOfType(sluice.jobs, type)); // an unknown type is a 400, not a drain that kills its jobs
   const deadline = Math.min(drainDeadline(c, s, start), budgetMs === undefined ? Infinity : start + budgetMs);
   return c.json(await sluice.drain({ deadline, types, maxJobs }));
-};
-
-/**
- * GET /api/health: 200, or 503 when jobs wait too long, too many are dead, drains have stopped (the
- * dead-man switch) or the database is down.
- * With HEALTH_SECRET set, only callers holding it see the counts; others get { ok } and the status.
- */
-const ALERT_CHECK_EVERY_MS = 15_000;
-const lastAlertCheck = new WeakMap<object, number>();
-
-/**
- * Whether the caller holds HEALTH_SECRET. Wrong ones count in the throttle like any secret's; a
- * throttled address, or a database that cannot say, gets the short answer: health never answers 429.
- */
-async function healthSecretHeld(c: Parameters<RouteHandler>[0], sluice: Parameters<RouteHandler>[1], secret: string): Promise<boolean> {
-  const attempt = bearerAttempt(c.req.header('authorization'), secret);
-  const throttled = await throttle(c, sluice, attempt).catch(() => true);
-  return attempt === 'right' && !throttled;
-}
-
-const health: RouteHandler = async (c, sluice) => {
-  const s = sluice.settings();
-  const detailed = s.HEALTH_SECRET === undefined || await healthSecretHeld(c, sluice, s.HEALTH_SECRET);
-  const stats = await sluice.stats().catch((error) => void log.error('health: database check failed', { error }));
-  if (!stats) return c.json(detailed ? { ok: false, problems: ['database unreachable'] } : { ok: false }, 503);
-  const { pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs } = stats;
-  const problems = healthProblems(stats, s);
-  // With alerts on, an uptime monitor's visit checks them too: a cron that stopped altogether runs no
-  // tick to say so. The check sends only on a change (its upsert is the compare-and-set), never a storm,
-  // and runs at most every 15 s an instance, however often a public /api/health is called.
-  const thresholds = alertThresholds(s);
-  const now = Date.now();
-  if (thresholds && now - (lastAlertCheck.get(sluice) ?? 0) >= ALERT_CHECK_EVERY_MS) {
-    lastAlertCheck.set(sluice, now);
-    const runtime = runtimeOf(c, s);
-    runtime.waitUntil(alertsCheck(sluice.db, thresholds).then((r) => announce(sluice.db, s, r.alerts))
-      .catch((error) => log.error('health: alert check failed', { error })));
-  }
-  const ok = problems.length === 0;
-  const body = { ok, problems, pending, running, dead, oldestPendingAgeMs, lastDrainAgeMs };
-  return c.json(detailed ? body : { ok }, ok ? 200 : 503);
 };
 
 /** Sluice's routes; README "HTTP API" is their manual. */

@@ -49,7 +49,8 @@ const envSchema = z.object({
   CRON_SECRET: optionalSecret,
   /** Manual drain secret. Default: CRON_SECRET. */
   DRAIN_SECRET: optionalSecret,
-  /** When set, /api/health shows its counts only to callers sending it; others get { ok }. Default: unset (public counts). */
+  /** /api/health shows its counts and problems to callers sending this (or ADMIN_SECRET); anyone else
+   *  gets { ok } and the status. Default: unset (only ADMIN_SECRET sees them). */
   HEALTH_SECRET: optionalSecret,
   /** Wrong secrets (a dashboard password, a bearer token) one client address may send per
    *  SLUICE_AUTH_FAILURE_WINDOW; past it, the address is answered 429 until the window ends, even with
@@ -57,6 +58,14 @@ const envSchema = z.object({
   SLUICE_AUTH_MAX_FAILURES: z.coerce.number().int().nonnegative().default(10),
   /** The throttle's window, counted from an address's first wrong secret: ms, or "15m". Default 15 min. */
   SLUICE_AUTH_FAILURE_WINDOW: duration.default(15 * 60_000),
+  /** How long /api/health answers a caller without a secret from its last result: at most one query per
+   *  instance in this time, however often it is called. Default 5 s; 1 s to 10 min. */
+  SLUICE_HEALTH_CACHE_MS: z.coerce.number().int().min(1_000).max(600_000).default(5_000),
+  /** This app's name on a database other Sluice apps may share (lib/queue/app.ts): the scope of its
+   *  coordination, stats, alerts and retention. Default: derived from the sorted job type names, so apps
+   *  with different jobs are apart with no setting; set it to keep one name across deploys that add or
+   *  remove types (else those start a new dead-man mark, samples and alert states). */
+  SLUICE_APP: z.string().max(200).regex(/^\S+$/, 'no spaces').optional(),
   /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
   ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),
   /** The dead-man switch: /api/health answers 503 when a job has been due this long and no drain has
@@ -118,6 +127,9 @@ const envSchema = z.object({
 });
 
 export type Config = z.infer<typeof envSchema>;
+
+/** The defaults alone: what an engine call uses for a value its caller did not pass (an instance passes its settings). */
+export const DEFAULT_SETTINGS: Config = envSchema.parse({});
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
   // An empty variable (easy to leave behind in a dashboard) means unset, for every variable.

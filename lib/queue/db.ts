@@ -1,10 +1,9 @@
-import { neonConfig, Pool as NeonPool } from '@neondatabase/serverless';
+import { Client as NeonClient, Pool as NeonPool } from '@neondatabase/serverless';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzleNeon } from 'drizzle-orm/neon-serverless';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import ws from 'ws';
-import { config } from './config.js';
 
 /** A drizzle database or transaction on either driver: everything in lib/queue accepts one. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,8 +27,8 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** neon for hosts under neon.tech, pg otherwise; DATABASE_DRIVER overrides the guess. */
-export function pickDriver(url: string, override = config().DATABASE_DRIVER): Driver {
+/** neon for hosts under neon.tech, pg otherwise; `override` (DATABASE_DRIVER, passed by the caller) wins. */
+export function pickDriver(url: string, override?: Driver): Driver {
   if (override) return override;
   let host: string;
   try {
@@ -41,8 +40,12 @@ export function pickDriver(url: string, override = config().DATABASE_DRIVER): Dr
   return host === 'neon.tech' || host.endsWith('.neon.tech') ? 'neon' : 'pg';
 }
 
-export function connect(url = config().DATABASE_URL, opts: ConnectOptions = {}): Connection {
-  if (!url) throw new Error('DATABASE_URL is not set: pass a connection string to connect() or set the variable');
+/**
+ * A pool on `url`. Reads no environment: an instance passes its own settings (DATABASE_URL,
+ * DATABASE_DRIVER, NEON_WS_PROXY), so two in one process can differ.
+ */
+export function connect(url: string | undefined, opts: ConnectOptions = {}): Connection {
+  if (!url) throw new Error('DATABASE_URL is not set: pass a connection string to connect()');
   const driver = opts.driver ?? pickDriver(url);
   const max = opts.max ?? 20;
   if (driver === 'pg') {
@@ -54,18 +57,31 @@ export function connect(url = config().DATABASE_URL, opts: ConnectOptions = {}):
     pool.on('connect', (client) => client.on('error', () => {}));
     return { db: drizzlePg(pool), driver, pool, close: () => pool.end() };
   }
-  // Node 20 has no global WebSocket.
-  neonConfig.webSocketConstructor = ws;
-  const wsProxy = opts.wsProxy ?? config().NEON_WS_PROXY;
-  if (wsProxy) {
-    // A local relay speaks plain ws and plain Postgres protocol behind it.
-    neonConfig.wsProxy = wsProxy;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
-  }
   const pool = new NeonPool({ connectionString: url, max });
+  // The pool's own constructor sets the Client it makes (a `Client` option is overwritten): set after it.
+  pool.Client = neonClientClass(opts.wsProxy);
   pool.on('error', () => {});
   pool.on('connect', (client: { on(event: 'error', listener: () => void): unknown }) => client.on('error', () => {}));
   return { db: drizzleNeon(pool), driver, pool, close: () => pool.end() };
+}
+
+/**
+ * The neon driver's options, per pool: its module-wide `neonConfig` would make one instance's relay
+ * every instance's. Each client of the pool sets them on itself (client.neonConfig), before connecting.
+ */
+function neonClientClass(wsProxy: string | undefined): typeof NeonClient {
+  return class extends NeonClient {
+    constructor(config?: ConstructorParameters<typeof NeonClient>[0]) {
+      super(config);
+      // Node 20 has no global WebSocket.
+      this.neonConfig.webSocketConstructor = ws;
+      if (wsProxy) {
+        // A local relay speaks plain ws and plain Postgres protocol behind it.
+        this.neonConfig.wsProxy = wsProxy;
+        this.neonConfig.useSecureWebSocket = false;
+        this.neonConfig.pipelineTLS = false;
+        this.neonConfig.pipelineConnect = false;
+      }
+    }
+  };
 }

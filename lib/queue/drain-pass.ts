@@ -7,7 +7,7 @@ import { type Held, LeaseKeeper } from './lease-keeper.js';
 import { type ClaimResult, jobClaim, jobsOfClaim, jobWriteOutcomes, type Outcome } from './queries-drain.js';
 import { isConnectionError, isTransient } from './db-errors.js';
 import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
-import { drainMarkOk } from './queries.js';
+import { drainMarkOk } from './queries-coordination.js';
 import { untilDeadline } from './deadline.js';
 import type { LivePass, PassSettings } from './pass-types.js';
 import { PassTrace } from './pass-trace.js';
@@ -190,7 +190,7 @@ export class DrainPass implements LivePass {
     try {
       result = await this.send((outcomes, history) => {
         this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-        const params = { token, limit, types: this.s.types, leaseMs, outcomes, history, rescueLimit, flow, fair: this.fair.walk(), housekeeping: housekeeping?.params };
+        const params = { token, limit, types: this.s.types, app: this.s.app, leaseMs, outcomes, history, rescueLimit, flow, fair: this.fair.walk(), housekeeping: housekeeping?.params };
         if (!trace) return jobClaim(this.db, params);
         return trace.claim(limit, outcomes.length, () => jobClaim(this.db, { ...params, traced: true }));
       }, !bare);
@@ -447,7 +447,7 @@ export class DrainPass implements LivePass {
         // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails
         // the heartbeat is simply missed; a database that keeps failing trips the switch, as it should.
         // An empty last claim wrote it already: one statement for an empty pass.
-        if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db).catch(() => {});
+        if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db, this.s.app).catch(() => {});
       })());
     } finally {
       // A claim answering after the deadline must not restart the heartbeats: they would renew its

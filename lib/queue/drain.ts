@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { config, DRAIN_DEFAULTS } from './config.js';
+import { appName } from './app.js';
+import { DEFAULT_SETTINGS, DRAIN_DEFAULTS } from './config.js';
 import type { Db } from './db.js';
 import { DrainPass } from './drain-pass.js';
 import type { Housekeeping, LivePass } from './pass-types.js';
@@ -27,8 +28,11 @@ export const drainOptionsSchema = z.strictObject({
   maxJobs: z.number().int().positive().optional(),
   /** A job's lease past the claim or the last heartbeat (renewed every third of it). Default 10 s; at least 1 s. */
   leaseGraceMs: z.number().int().min(1_000).max(DAY_MS).optional(),
-  /** Largest durable step result, in bytes of JSON. Default: SLUICE_MAX_STEP_BYTES. */
+  /** Largest durable step result, in bytes of JSON. Default: SLUICE_MAX_STEP_BYTES's default (256 KB). */
   maxStepBytes: z.number().int().positive().optional(),
+  /** The app whose dead-man mark a pass that ends well writes (lib/queue/app.ts). Default: derived from
+   *  the job types of the definitions given, as an instance derives it without SLUICE_APP. */
+  app: z.string().min(1).max(200).optional(),
   /** Called once as the pass starts with a live view of it (counts so far, handlers running). */
   observe: z.custom<(pass: LivePass) => void>((f) => typeof f === 'function', 'observe must be a function').optional(),
   /** The cron tick's housekeeping (queries-housekeeping.ts), carried by the pass's first claim. */
@@ -75,7 +79,8 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     maxJobs: o.maxJobs ?? Infinity,
     leaseGraceMs: o.leaseGraceMs ?? DRAIN_DEFAULTS.leaseGraceMs,
     types: o.types ?? [...new Set(jobs.map((j) => j.type))],
-    maxStepBytes: o.maxStepBytes ?? config().SLUICE_MAX_STEP_BYTES,
+    maxStepBytes: o.maxStepBytes ?? DEFAULT_SETTINGS.SLUICE_MAX_STEP_BYTES,
+    app: o.app ?? appName(jobs.map((j) => j.type)),
     observe: o.observe,
     housekeeping: o.housekeeping,
   }).run();

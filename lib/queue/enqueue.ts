@@ -1,6 +1,6 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
 import { z } from 'zod';
-import { config } from './config.js';
+import { DEFAULT_SETTINGS } from './config.js';
 import type { Db } from './db.js';
 import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './errors.js';
 import { uuidv7 } from './ids.js';
@@ -59,7 +59,7 @@ export type EnqueueItem = { job: JobDefinition | string; payload: unknown } & En
 export interface EnqueueContext {
   /** Definitions a type name may name. Default: none, so only definitions are accepted. */
   jobs?: JobRegistry;
-  /** Default: SLUICE_MAX_PAYLOAD_BYTES. */
+  /** Default: SLUICE_MAX_PAYLOAD_BYTES's default (256 KB); an instance passes its setting. */
   maxPayloadBytes?: number;
 }
 
@@ -208,7 +208,7 @@ export function enqueueMany(
 
 async function enqueueItems(db: Db, items: EnqueueItem[], context: EnqueueContext, span: Span): Promise<{ ids: string[]; duplicate: boolean[] }> {
   const registry = context.jobs ?? NO_JOBS;
-  const limit = context.maxPayloadBytes ?? config().SLUICE_MAX_PAYLOAD_BYTES;
+  const limit = context.maxPayloadBytes ?? DEFAULT_SETTINGS.SLUICE_MAX_PAYLOAD_BYTES;
   const rows = items.map((item, i) => toRow(item, registry, limit, items.length > 1 ? i : undefined));
   const ids: string[] = rows.map((r) => r.id);
   const duplicate = new Array<boolean>(rows.length).fill(false);

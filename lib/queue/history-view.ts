@@ -1,3 +1,4 @@
+import type { AppScope } from './app.js';
 import type { Db } from './db.js';
 import { addHistograms, percentile } from './history.js';
 import { historySince, samplesSince } from './queries-history.js';
@@ -34,11 +35,12 @@ const zeros = (n: number): Counts => ({ completed: new Array<number>(n).fill(0),
 
 /**
  * The last `rangeMs` of history, a point every `stepSeconds` (a multiple of 60: a week of minutes is
- * 10,080 points a series, more than a chart needs). Two statements (samples, counters), run at once.
+ * 10,080 points a series, more than a chart needs), of one app (its samples and its types' counters;
+ * no scope: the whole database's). Two statements (samples, counters), run at once.
  */
-export async function queueHistory(db: Db, rangeMs: number, stepSeconds = 60, now = Date.now()): Promise<QueueHistory> {
+export async function queueHistory(db: Db, rangeMs: number, stepSeconds = 60, scope?: AppScope, now = Date.now()): Promise<QueueHistory> {
   const step = Math.max(60, Math.round(stepSeconds / 60) * 60);
-  const [samples, minutes] = await Promise.all([samplesSince(db, rangeMs), historySince(db, rangeMs)]);
+  const [samples, minutes] = await Promise.all([samplesSince(db, scope?.app ?? null, rangeMs), historySince(db, scope?.types ?? null, rangeMs)]);
   const depth: QueueHistory['depth'] = { t: [], pending: [], due: [], running: [], dead: [], oldestDueMs: [] };
   for (const s of samples) {
     const at = Math.floor(s.t / step) * step;

@@ -22,6 +22,8 @@ export interface PassSettings {
   types: string[];
   /** Largest durable step result, in bytes of JSON. */
   maxStepBytes: number;
+  /** The app whose dead-man mark the pass writes when it ends well. */
+  app: string;
   /** Called once as the pass starts, with a live view of it (a tick's fan-out decision reads it). */
   observe?: (pass: LivePass) => void;
   housekeeping?: Housekeeping;

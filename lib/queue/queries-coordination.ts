@@ -1,7 +1,8 @@
 /**
- * The statements that coordinate drains rather than jobs: how much is due (a tick's fan-out decision)
- * and the slot leases that bound fanned-out and continuing drains. Same rules as queries.ts: one
- * statement each, values always parameters.
+ * The statements that coordinate drains rather than jobs: how much is due (a tick's fan-out decision),
+ * the slot leases that bound fanned-out and continuing drains, the dead-man mark and the kick mark. Same
+ * rules as queries.ts: one statement each, values always parameters. Each app (lib/queue/app.ts) has
+ * slots and marks of its own, so apps sharing a database never hold back or stand in for each other.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
@@ -21,27 +22,39 @@ export async function jobDueCount(db: Db, types: string[], cap: number): Promise
  * for `holdMs`; returns the slots taken. Two ticks racing for one slot: ON CONFLICT re-checks the row
  * the other just wrote, finds it held, and skips it, so a slot has one holder.
  */
-export async function drainSlotsTake(db: Db, want: number, max: number, holdMs: number): Promise<number[]> {
+export async function drainSlotsTake(db: Db, app: string, want: number, max: number, holdMs: number): Promise<number[]> {
   const taken = await rows<{ slot: number }>(
     db,
-    sql`insert into sluice.drain_slots as d (slot, held_until)
-        select s, now() + ${holdMs} * interval '1 millisecond' from generate_series(1, ${max}::int) s
-        where not exists (select 1 from sluice.drain_slots x where x.slot = s and x.held_until > now())
+    sql`insert into sluice.app_drain_slots as d (app, slot, held_until)
+        select ${app}, s, now() + ${holdMs} * interval '1 millisecond' from generate_series(1, ${max}::int) s
+        where not exists (select 1 from sluice.app_drain_slots x where x.app = ${app} and x.slot = s and x.held_until > now())
         order by s limit ${want}
-        on conflict (slot) do update set held_until = excluded.held_until where d.held_until <= now()
+        on conflict (app, slot) do update set held_until = excluded.held_until where d.held_until <= now()
         returning slot`,
   );
   return taken.map((r) => r.slot);
 }
 
 /** Holds a slot this drain already has for `holdMs` more (a continuation carrying it on). */
-export async function drainSlotRenew(db: Db, slot: number, holdMs: number): Promise<void> {
-  await rows(db, sql`update sluice.drain_slots set held_until = now() + ${holdMs} * interval '1 millisecond' where slot = ${slot}`);
+export async function drainSlotRenew(db: Db, app: string, slot: number, holdMs: number): Promise<void> {
+  await rows(db, sql`update sluice.app_drain_slots set held_until = now() + ${holdMs} * interval '1 millisecond' where app = ${app} and slot = ${slot}`);
 }
 
 /** Frees a slot at the end of a chain of drains. */
-export async function drainSlotRelease(db: Db, slot: number): Promise<void> {
-  await rows(db, sql`update sluice.drain_slots set held_until = now() where slot = ${slot}`);
+export async function drainSlotRelease(db: Db, app: string, slot: number): Promise<void> {
+  await rows(db, sql`update sluice.app_drain_slots set held_until = now() where app = ${app} and slot = ${slot}`);
+}
+
+/**
+ * Records that a drain of the app ended well, now: the dead-man switch's heartbeat. One upsert of one
+ * row. (An empty claim writes the same itself: the heartbeat CTE in queries-drain.ts.)
+ */
+export async function drainMarkOk(db: Db, app: string): Promise<void> {
+  await rows(
+    db,
+    sql`insert into sluice.apps (app, last_drain_ok_at) values (${app}, now())
+        on conflict (app) do update set last_drain_ok_at = excluded.last_drain_ok_at`,
+  );
 }
 
 /**
@@ -49,11 +62,11 @@ export async function drainSlotRelease(db: Db, slot: number): Promise<void> {
  * less than `staleMs` ago and no drain has found the queue empty since (its empty claim clears it):
  * that drain will see this kick's jobs, so 1,000 enqueues from 1,000 instances send a handful of kicks.
  */
-export async function kickClaim(db: Db, staleMs: number): Promise<string | null> {
+export async function kickClaim(db: Db, app: string, staleMs: number): Promise<string | null> {
   const [sent] = await rows<{ sent_at: string }>(
     db,
-    sql`insert into sluice.queue_state as q (id, kick_sent_at) values (1, now())
-        on conflict (id) do update set kick_sent_at = now()
+    sql`insert into sluice.apps as q (app, kick_sent_at) values (${app}, now())
+        on conflict (app) do update set kick_sent_at = now()
         where q.kick_sent_at is null or q.kick_sent_at < now() - ${staleMs} * interval '1 millisecond'
         returning kick_sent_at::text as sent_at`,
   );
@@ -61,6 +74,6 @@ export async function kickClaim(db: Db, staleMs: number): Promise<string | null>
 }
 
 /** Undoes kickClaim's mark when its kick could not be sent, unless another kick has marked it since. */
-export async function kickRelease(db: Db, sentAt: string): Promise<void> {
-  await rows(db, sql`update sluice.queue_state set kick_sent_at = null where id = 1 and kick_sent_at = ${sentAt}::timestamptz`);
+export async function kickRelease(db: Db, app: string, sentAt: string): Promise<void> {
+  await rows(db, sql`update sluice.apps set kick_sent_at = null where app = ${app} and kick_sent_at = ${sentAt}::timestamptz`);
 }

@@ -113,6 +113,8 @@ export interface ClaimParams {
   limit: number;
   /** Only these types (a drain's own: another app's jobs on the database stay pending). */
   types: string[];
+  /** The app whose dead-man mark an empty claim writes (lib/queue/app.ts). */
+  app: string;
   /** The lease each claimed job gets, in ms; the drain's heartbeats renew it while it holds the job. */
   leaseMs: number;
   /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
@@ -193,9 +195,9 @@ export function jobClaimSql(p: ClaimParams): SQL {
     -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
     -- empty tick costs this one statement.
     heartbeat as (
-      insert into sluice.queue_state (id, last_drain_ok_at) select 1, now() where not exists (select 1 from claimed)
-      on conflict (id) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
-      returning id
+      insert into sluice.apps (app, last_drain_ok_at) select ${p.app}, now() where not exists (select 1 from claimed)
+      on conflict (app) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
+      returning app
     )
     select ((select count(*) from finished) + (select count(*) from settled))::int as written,
            exists (select 1 from heartbeat) as heartbeat,

@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import type { HistoryRow } from './history.js';
-import { rows } from './queries.js';
+import { ofTypes, rows } from './queries.js';
 
 /**
  * Adds a pass's sums to this minute's rows (by the database's clock), one row per type. Rows come in
@@ -46,12 +46,12 @@ export interface HistoryMinute {
   lag_hist: number[];
 }
 
-/** The history's rows since `sinceMs` ago, oldest first. */
-export async function historySince(db: Db, sinceMs: number): Promise<HistoryMinute[]> {
+/** The history's rows since `sinceMs` ago, of these types (null: all), oldest first. */
+export async function historySince(db: Db, types: string[] | null, sinceMs: number): Promise<HistoryMinute[]> {
   return rows<HistoryMinute>(
     db,
     sql`select extract(epoch from minute)::float8 as t, type, completed, retried, dead, rescued, run_hist, lag_hist
-        from sluice.job_history where minute >= now() - ${sinceMs}::float8 * interval '1 millisecond'
+        from sluice.job_history where minute >= now() - ${sinceMs}::float8 * interval '1 millisecond' and ${ofTypes(types)}
         order by minute, type`,
   );
 }
@@ -65,12 +65,17 @@ export interface DepthSample {
   oldest_due_ms: number;
 }
 
-/** The whole queue's depth samples since `sinceMs` ago, oldest first. */
-export async function samplesSince(db: Db, sinceMs: number): Promise<DepthSample[]> {
+/**
+ * An app's depth samples since `sinceMs` ago (its whole queue: type ''), oldest first. With no app, the
+ * database's: every app's summed per minute (apps count their own types only).
+ */
+export async function samplesSince(db: Db, app: string | null, sinceMs: number): Promise<DepthSample[]> {
   return rows<DepthSample>(
     db,
-    sql`select extract(epoch from minute)::float8 as t, pending, due, running, dead, oldest_due_ms
-        from sluice.queue_samples where type = '' and minute >= now() - ${sinceMs}::float8 * interval '1 millisecond'
-        order by minute`,
+    sql`select extract(epoch from minute)::float8 as t, sum(pending)::int as pending, sum(due)::int as due, sum(running)::int as running,
+               sum(dead)::int as dead, max(oldest_due_ms)::float8 as oldest_due_ms
+        from sluice.queue_samples
+        where (${app}::text is null or app = ${app}::text) and type = '' and minute >= now() - ${sinceMs}::float8 * interval '1 millisecond'
+        group by minute order by minute`,
   );
 }

@@ -1,34 +1,28 @@
 /**
- * The cron tick's housekeeping (issue 12; see queries.ts for the rules), at most once a minute: a sample
- * of the whole queue's depth, retention (history, samples, dead jobs), and the alert conditions' state. It
- * rides as CTEs on the tick's first claim, so an empty tick is still one statement; a `due` guard (no
- * sample yet this minute) makes every tick after the first in a minute skip it all.
+ * The cron tick's housekeeping (issue 12; see queries.ts for the rules), at most once a minute per app: a
+ * sample of the app's queue depth, per type and in all, retention (history, samples, dead jobs), and the
+ * alert conditions' state. Everything is of the app's own types (lib/queue/app.ts): another app's jobs are
+ * neither counted, alerted on nor pruned. It rides as CTEs on the tick's first claim, so an empty tick is
+ * still one statement; a `due` guard (no sample of the app yet this minute) makes every tick after the
+ * first in a minute skip it all. The alert conditions' CTEs are queries-alerts.ts'.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { notPaused, rows } from './queries.js';
-
-export const ALERT_NAMES = ['dead', 'oldest_pending', 'drains_stale'] as const;
-export type AlertName = (typeof ALERT_NAMES)[number];
-
-export interface AlertThresholds {
-  deadMax: number;
-  oldestPendingMs: number;
-  drainStaleMs: number;
-  /** A condition that holds is announced again at most this often. */
-  repeatMs: number;
-}
+import type { AppScope } from './app.js';
+import { alertCtes, type AlertChange, type AlertThresholds } from './queries-alerts.js';
+import { perType } from './queries-stats.js';
 
 export interface HousekeepingParams {
+  /** The app whose queue this is. */
+  scope: AppScope;
   historyRetentionMs: number;
   deadRetentionMs: number;
   /** Rows deleted at most, of each kind, per minute. */
   pruneBatch: number;
-  /** When alerts are on: the conditions' state is kept in sluice.alerts, changes come back. */
+  /** When alerts are on: the conditions' state is kept in sluice.app_alerts, changes come back. */
   alerts: AlertThresholds | null;
 }
 
-/** The whole queue at the sample (paused types left out of due and oldest). */
+/** The app's queue at the sample (paused types left out of due and oldest). */
 export interface QueueTotals {
   pending: number;
   due: number;
@@ -39,20 +33,6 @@ export interface QueueTotals {
   last_drain_age_ms: number | null;
 }
 
-/** A condition whose message is due: it started, cleared, or holds past its reminder time. */
-export interface AlertChange {
-  name: AlertName;
-  active: boolean;
-  /** The measure: dead jobs, the oldest due job's wait (ms), the last good drain's age (ms; -1: never). */
-  value: number;
-  /** Its state changed with this check (false and active: a reminder, or a message that failed before). */
-  changed: boolean;
-  /** First check ever of this condition. */
-  fresh: boolean;
-  /** The last message about it could not be sent: this is that message again. */
-  resend: boolean;
-}
-
 export interface HousekeepingReport {
   /** This statement took the minute's sample (false: another tick already had). */
   sampled: boolean;
@@ -61,78 +41,84 @@ export interface HousekeepingReport {
   alerts: AlertChange[];
 }
 
-const ms = (n: number) => sql`${n}::float8 * interval '1 millisecond'`;
-
 /**
- * The queue's totals (hk_total), when `hk_due` says so. Each count walks its status' partial index
- * (jobs_claim_idx, jobs_rescue_idx, jobs_dead_idx), so a million dead jobs cost an index-only count,
- * not a scan of the table; the due figures leave paused types out, as /api/health does.
+ * The app's exact counts per type (hk_by_type) and in all (hk_total), when `hk_due` says so. Each walks
+ * its type's entries of a per-type index (jobs_pending_type_idx, jobs_dead_type_idx, in the order only
+ * those give: queries-stats.ts; running rows are few), so it grows with the app's backlog, never with
+ * other apps' rows; the due figures leave paused types out, as /api/health does.
  */
-const totalsCtes = sql`hk_total as (
-      select (select count(*) from sluice.jobs where status = 'pending')::int as pending,
-             (select count(*) from sluice.jobs where status = 'pending' and run_after <= now() and ${notPaused})::int as due,
-             (select count(*) from sluice.jobs where status = 'running')::int as running,
-             (select count(*) from sluice.jobs where status = 'dead')::int as dead,
-             coalesce((select extract(epoch from now() - min(run_after)) * 1000 from sluice.jobs
-                       where status = 'pending' and run_after <= now() and ${notPaused}), 0)::float8 as oldest_due_ms,
-             (select (extract(epoch from now() - last_drain_ok_at) * 1000)::float8 from sluice.queue_state where id = 1) as last_drain_age_ms
-      where (select due from hk_due)
-    )`;
-
-/** The conditions' state, recorded; a row comes back for each whose message is due (see AlertChange). */
-const alertCtes = (a: AlertThresholds) => sql`hk_conditions as (
-      select c.name, c.active, c.value from hk_total t, lateral (values
-        ('dead', t.dead > ${a.deadMax}::int, t.dead::float8),
-        ('oldest_pending', t.oldest_due_ms > ${a.oldestPendingMs}::float8, t.oldest_due_ms),
-        ('drains_stale', t.oldest_due_ms > ${a.drainStaleMs}::float8 and coalesce(t.last_drain_age_ms > ${a.drainStaleMs}::float8, true),
-         coalesce(t.last_drain_age_ms, -1))
-      ) c(name, active, value)
+const totalsCtes = (scope: AppScope) => sql`hk_running as (
+      select type, count(*)::int as running from sluice.jobs
+      where status = 'running' and type = any(${sql.param(scope.types)}::text[]) and (select due from hk_due) group by type
     ),
-    -- The state before this statement: a message that failed last time is the same message again.
-    hk_unsent as (select name from sluice.alerts where sent_at is null),
-    -- The compare-and-set: of ticks checking at once, the one whose upsert changes the row sends.
-    hk_alerts as (
-      insert into sluice.alerts as a (name, active, detail, changed_at, sent_at)
-      select name, active, value::text, now(), now() from hk_conditions
-      on conflict (name) do update set
-        active = excluded.active, detail = excluded.detail, sent_at = now(),
-        changed_at = case when a.active <> excluded.active then now() else a.changed_at end
-      where a.active <> excluded.active or a.sent_at is null
-         or (excluded.active and a.sent_at < now() - ${ms(a.repeatMs)})
-      returning a.name, a.active, a.detail::float8 as value, a.changed_at = now() as changed, a.xmax = 0 as fresh,
-                a.name in (select name from hk_unsent) as resend
+    hk_counts as materialized (
+      select v.*, v.type in (select type from sluice.paused_types) as paused from ${perType(scope.types, ['pending', 'due', 'dead', 'oldest_due_ms'], (type) => [
+        sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'pending' and j.type = ${type} order by j.run_after) x)::int`,
+        sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'pending' and j.type = ${type} and j.run_after <= now()
+              order by j.run_after) x)::int`,
+        sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'dead' and j.type = ${type} order by j.dead_at nulls first) x)::int`,
+        sql`coalesce((select date_part('epoch', now() - j.run_after) * 1000 from sluice.jobs j
+              where j.status = 'pending' and j.type = ${type} and j.run_after <= now() order by j.run_after limit 1), 0)::float8`,
+      ])}
+      where (select due from hk_due)
+    ),
+    hk_by_type as (
+      select c.type, c.paused, c.pending, case when c.paused then 0 else c.due end as due, coalesce(r.running, 0) as running, c.dead,
+             case when c.paused then 0 else c.oldest_due_ms end as oldest_due_ms
+      from hk_counts c left join hk_running r on r.type = c.type
+    ),
+    hk_total as (
+      select coalesce(sum(pending), 0)::int as pending, coalesce(sum(due), 0)::int as due, coalesce(sum(running), 0)::int as running,
+             coalesce(sum(dead), 0)::int as dead, coalesce(max(oldest_due_ms), 0)::float8 as oldest_due_ms,
+             (select date_part('epoch', now() - last_drain_ok_at) * 1000 from sluice.apps where app = ${scope.app})::float8 as last_drain_age_ms
+      from hk_by_type having (select due from hk_due)
     )`;
 
 /** The housekeeping CTEs, to follow a claim's (each name starts hk_). */
 export function housekeepingCtes(p: HousekeepingParams): SQL {
-  const bounded = (table: string, where: SQL, order: string) => sql`delete from ${sql.raw(table)} where (minute, type) in (
-        select minute, type from ${sql.raw(table)} where ${where} and (select due from hk_due) order by ${sql.raw(order)} limit ${p.pruneBatch})
-        returning 1`;
+  const { app, types } = p.scope;
+  const due = sql`(select due from hk_due)`;
+  // Dead jobs of the app, a batch taken type by type along jobs_dead_type_idx (oldest death first).
+  const deadIds = (where: SQL) => sql`array(select x.id from unnest(${sql.param(types)}::text[]) t(type), lateral (
+        select j.id from sluice.jobs j where j.status = 'dead' and j.type = t.type and ${where} and ${due}
+        order by j.dead_at nulls first limit ${p.pruneBatch}) x limit ${p.pruneBatch})`;
+  const cutoff = (ms: number) => sql`now() - ${ms}::float8 * interval '1 millisecond'`;
   return sql`hk_due as (
-      select not exists (select 1 from sluice.queue_samples where minute = date_trunc('minute', now()) and type = '') as due
+      select not exists (select 1 from sluice.queue_samples where app = ${app} and minute = date_trunc('minute', now()) and type = '') as due
     ),
-    ${totalsCtes},
+    ${totalsCtes(p.scope)},
     hk_sample as (
-      insert into sluice.queue_samples (minute, type, pending, due, running, dead, oldest_due_ms)
-      select date_trunc('minute', now()), '', pending, due, running, dead, oldest_due_ms from hk_total
+      insert into sluice.queue_samples (app, minute, type, pending, due, running, dead, oldest_due_ms)
+      select ${app}, date_trunc('minute', now()), type, pending, due, running, dead, oldest_due_ms from hk_by_type
+      union all
+      select ${app}, date_trunc('minute', now()), '', pending, due, running, dead, oldest_due_ms from hk_total
       on conflict do nothing
       returning type
     ),
     -- Dead rows written by an older deployment during a deploy have no dead_at: their time starts now.
     hk_stamped as (
-      update sluice.jobs set dead_at = now() where id = any(array(
-        select id from sluice.jobs where status = 'dead' and dead_at is null and (select due from hk_due) limit ${p.pruneBatch}))
+      update sluice.jobs set dead_at = now() where id = any(${deadIds(sql`j.dead_at is null`)})
       returning id
     ),
     hk_dead_pruned as (
-      delete from sluice.jobs where id = any(array(
-        select id from sluice.jobs where status = 'dead' and dead_at < now() - ${ms(p.deadRetentionMs)} and (select due from hk_due)
-        order by dead_at limit ${p.pruneBatch}))
+      delete from sluice.jobs where id = any(${deadIds(sql`j.dead_at < ${cutoff(p.deadRetentionMs)}`)})
       returning id
     ),
-    hk_history_pruned as (${bounded('sluice.job_history', sql`minute < now() - ${ms(p.historyRetentionMs)}`, 'minute')}),
-    hk_samples_pruned as (${bounded('sluice.queue_samples', sql`minute < now() - ${ms(p.historyRetentionMs)}`, 'minute')})${
-      p.alerts ? sql`, ${alertCtes(p.alerts)}` : sql``}`;
+    -- The history of the app's types; samples of the app, and those from before apps were told apart.
+    hk_history_pruned as (
+      delete from sluice.job_history where (minute, type) in (
+        select minute, type from sluice.job_history
+        where type = any(${sql.param(types)}::text[]) and minute < ${cutoff(p.historyRetentionMs)} and ${due}
+        order by minute limit ${p.pruneBatch})
+      returning 1
+    ),
+    hk_samples_pruned as (
+      delete from sluice.queue_samples where (app, minute, type) in (
+        select app, minute, type from sluice.queue_samples
+        where app in (${app}, '') and minute < ${cutoff(p.historyRetentionMs)} and ${due}
+        order by minute limit ${p.pruneBatch})
+      returning 1
+    )${p.alerts ? sql`, ${alertCtes(app, p.alerts, 'hk_total')}` : sql``}`;
 }
 
 /** The report, as the output column `housekeeping` of the statement carrying housekeepingCtes. */
@@ -146,20 +132,3 @@ export function housekeepingOutput(p: HousekeepingParams): SQL {
     ) as housekeeping`;
 }
 
-/**
- * The alert check on its own (GET /api/health runs it when alerts are on, so a cron that stopped
- * altogether is still announced): the conditions now, recorded, the changes back.
- */
-export async function alertsCheck(db: Db, a: AlertThresholds): Promise<{ totals: QueueTotals; alerts: AlertChange[] }> {
-  const [result] = await rows<{ totals: QueueTotals; alerts: AlertChange[] }>(
-    db,
-    sql`with hk_due as (select true as due), ${totalsCtes}, ${alertCtes(a)}
-        select (select row_to_json(t) from hk_total t) as totals, coalesce((select json_agg(x) from hk_alerts x), '[]') as alerts`,
-  );
-  return result!;
-}
-
-/** A message that could not be sent: the next check sends it again. */
-export async function alertUnsent(db: Db, name: AlertName): Promise<void> {
-  await rows(db, sql`update sluice.alerts set sent_at = null where name = ${name}`);
-}

@@ -1,7 +1,9 @@
 /**
  * Every SQL statement of the queue, each a named function, split by topic: the drain's claim and outcomes
  * in queries-drain.ts (flow limits' part of the claim in queries-flow.ts), enqueue's in queries-enqueue.ts,
- * the drains' coordination in queries-coordination.ts; stats and admin here. Nothing else in Sluice writes SQL.
+ * the drains' coordination in queries-coordination.ts, stats in queries-stats.ts, the tick's housekeeping and
+ * alerts in queries-housekeeping.ts and queries-alerts.ts; admin here. Nothing else in
+ * Sluice writes SQL.
  * Each is a single statement, so all of them work on every driver, with or without transactions,
  * and inside a caller's transaction. Values are always parameters.
  */
@@ -27,6 +29,10 @@ export const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
  * once per statement.
  */
 export const notPaused = sql`type not in (select type from sluice.paused_types)`;
+
+/** A job row is of one of these types; null: any type. */
+export const ofTypes = (types: string[] | null) =>
+  sql`(${types === null ? null : sql.param(types)}::text[] is null or type = any(${types === null ? null : sql.param(types)}::text[]))`;
 
 /** These types, one row each, as the from-item `t(type)` that claimWalk walks. */
 export const typesTable = (types: string[]) => sql`unnest(${sql.param(types)}::text[]) as t(type)`;
@@ -120,52 +126,6 @@ function fairBranch(p: ClaimWalk, where: SQL, order: SQL, lock: SQL): SQL {
               where w.fairness_key is null)${lock}
           ) u where f.unkeyed
         ) y where f.type is not null`;
-}
-
-// ------------------------------------------------------------------------------------------ stats
-
-export interface StatsRow {
-  type: string;
-  status: JobStatus;
-  count: number;
-  /** ms since the oldest due pending job became due; null when none is due. */
-  oldest_due_ms: number | null;
-}
-
-export interface StatsResult {
-  rows: StatsRow[];
-  /** ms since a drain last ended well; null when none has. */
-  last_drain_age_ms: number | null;
-  /** Paused job types. */
-  paused: string[];
-}
-
-/**
- * Counts by type and status, how long the oldest due pending job of each type has waited, how long
- * ago a drain last ended well, and the paused types: one statement.
- */
-export async function jobStats(db: Db): Promise<StatsResult> {
-  const [result] = await rows<StatsResult>(
-    db,
-    sql`select coalesce((select json_agg(s) from (
-              select type, status, count(*)::int as count,
-                     (extract(epoch from now() - min(run_after) filter (where status = 'pending' and run_after <= now()))
-                       * 1000)::float8 as oldest_due_ms
-              from sluice.jobs group by type, status order by type, status) s), '[]') as rows,
-            (select (extract(epoch from now() - last_drain_ok_at) * 1000)::float8
-             from sluice.queue_state where id = 1) as last_drain_age_ms,
-            coalesce((select json_agg(type order by type) from sluice.paused_types), '[]') as paused`,
-  );
-  return result!;
-}
-
-/** Records that a drain ended well, now: the dead-man switch's heartbeat. One upsert of one row. */
-export async function drainMarkOk(db: Db): Promise<void> {
-  await rows(
-    db,
-    sql`insert into sluice.queue_state (id, last_drain_ok_at) values (1, now())
-        on conflict (id) do update set last_drain_ok_at = excluded.last_drain_ok_at`,
-  );
 }
 
 // ------------------------------------------------------------------------------------------ admin

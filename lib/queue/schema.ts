@@ -66,6 +66,13 @@ export const jobs = sluiceSchema.table(
     index('jobs_rescue_idx').on(t.lockedUntil).where(sql`${t.status} = 'running'`),
     // The dashboard lists dead jobs newest first, and retention deletes the oldest: only dead rows.
     index('jobs_dead_idx').on(t.deadAt).where(sql`${t.status} = 'dead'`),
+    // One app's own types, never another's rows (stats, samples, retention: queries-stats.ts): its pending
+    // jobs by type in due order (the oldest due job of a type is the first entry), and its dead ones. Only
+    // enqueues and retries write the pending one; claims and successes never add to it. Each gives an
+    // order no other index gives (run_after within a type; dead_at nulls first), which is how the
+    // statements that walk them make the planner do so, whatever its estimates.
+    index('jobs_pending_type_idx').on(t.type, t.runAfter).where(sql`${t.status} = 'pending'`),
+    index('jobs_dead_type_idx').on(t.type, t.deadAt.asc().nullsFirst()).where(sql`${t.status} = 'dead'`),
     // Keys are per type: the same key on two types is two jobs (an email and an invoice for order 42).
     // The debounced enqueue finds the pending job of its key here; the rows without a key are not in it.
     index('jobs_debounce_idx').on(t.type, t.debounceKey).where(sql`${t.debounceKey} is not null and ${t.status} = 'pending'`),
@@ -74,27 +81,51 @@ export const jobs = sluiceSchema.table(
 );
 
 /**
- * Queue-wide state, one row (id 1): when a drain last ended well, for the dead-man switch in
- * /api/health (crons that silently stop after a deploy are a known failure). Written once per drain.
+ * Apps (createSluice instances with one job set, SLUICE_APP) sharing a database each coordinate apart:
+ * these tables are keyed by the app's name, so one app's drains, kicks and alerts never stand in for
+ * another's (lib/queue/app.ts).
+ *
+ * Per app, one row: when a drain last ended well, for the dead-man switch in /api/health (crons that
+ * silently stop after a deploy are a known failure), written once per drain; and the last Lambda kick.
+ */
+export const apps = sluiceSchema.table('apps', {
+  app: text('app').primaryKey(),
+  lastDrainOkAt: timestamp('last_drain_ok_at', { withTimezone: true, mode: 'date' }),
+  /** When a kick started a drain elsewhere (Lambda) that has not yet found the queue empty: kicks
+   *  from other instances meanwhile are not sent, as that drain will see their jobs. */
+  kickSentAt: timestamp('kick_sent_at', { withTimezone: true, mode: 'date' }),
+});
+
+/**
+ * Per app, leases on the drains a tick fans out and the continuations that follow them: at most
+ * SLUICE_MAX_FANOUT - 1 slots are held at once, so ticks arriving while a backlog drains (and chains of
+ * continuations) never multiply the drains. A slot is free once held_until has passed, so a drain that
+ * crashed holding one frees it by itself.
+ */
+export const appDrainSlots = sluiceSchema.table(
+  'app_drain_slots',
+  {
+    app: text('app').notNull(),
+    slot: integer('slot').notNull(),
+    heldUntil: timestamp('held_until', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.app, t.slot] })],
+);
+
+/**
+ * Before apps: the same state for the whole database (queue_state, one row id 1; drain_slots).
+ * Unused since migration 0010; kept so that a deployment of the previous version, still serving while
+ * the new one builds, keeps writing somewhere. A later release's migration drops them, with alerts.
  */
 export const queueState = sluiceSchema.table(
   'queue_state',
   {
     id: integer('id').primaryKey(),
     lastDrainOkAt: timestamp('last_drain_ok_at', { withTimezone: true, mode: 'date' }),
-    /** When a kick started a drain elsewhere (Lambda) that has not yet found the queue empty: kicks
-     *  from other instances meanwhile are not sent, as that drain will see their jobs. */
     kickSentAt: timestamp('kick_sent_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [check('queue_state_one_row', sql`${t.id} = 1`)],
 );
-
-/**
- * Leases on the drains a tick fans out and the continuations that follow them: at most
- * SLUICE_MAX_FANOUT - 1 slots are held at once, so ticks arriving while a backlog drains (and chains of
- * continuations) never multiply the drains. A slot is free once held_until has passed, so a drain that
- * crashed holding one frees it by itself.
- */
 export const drainSlots = sluiceSchema.table('drain_slots', {
   slot: integer('slot').primaryKey(),
   heldUntil: timestamp('held_until', { withTimezone: true, mode: 'date' }).notNull(),
@@ -192,38 +223,54 @@ export const jobHistory = sluiceSchema.table(
 );
 
 /**
- * The queue's depth, sampled once a minute by the cron tick's first claim (issue 12), so the dashboard
- * can chart it; pruned with the history. Rows are of the whole queue, type ''; the column leaves room
- * for per-type samples, which would cost a scan of the table where the totals walk partial indexes.
+ * Each app's queue depth, sampled once a minute by its cron tick's first claim (issue 12), so the
+ * dashboard can chart it and stats can read counts too large to count on every call (queries-stats.ts);
+ * pruned with the history. Rows per type of the app, and type '' for the app's whole queue.
  */
 export const queueSamples = sluiceSchema.table(
   'queue_samples',
   {
+    /** The app (apps.app). '' for rows sampled before apps were told apart (pruned by any app). */
+    app: text('app').notNull().default(''),
     minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
-    /** '' for the whole queue (a job type is never empty). */
+    /** '' for the app's whole queue (a job type is never empty). */
     type: text('type').notNull(),
     pending: integer('pending').notNull(),
     /** Pending and due (run_after passed), of types not paused. */
     due: integer('due').notNull(),
     running: integer('running').notNull(),
     dead: integer('dead').notNull(),
-    /** How long the oldest due job had been due, in ms (0 when none). */
+    /** How long the oldest due job had been due, in ms (0 when none), of types not paused. */
     oldestDueMs: doublePrecision('oldest_due_ms').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.minute, t.type] })],
+  (t) => [primaryKey({ columns: [t.app, t.minute, t.type] })],
 );
 
 /**
- * Alert conditions' last known state (issue 12): a message goes out when one changes (or as a reminder
- * every ALERT_REPEAT_MS while it holds). The upsert that records a change is the compare-and-set that
- * lets one tick of many send it.
+ * Each app's alert conditions' last known state (issue 12): a message goes out when one changes (or as
+ * a reminder every ALERT_REPEAT_MS while it holds). The upsert that records a change is the
+ * compare-and-set that lets one tick of many send it.
  */
+export const appAlerts = sluiceSchema.table(
+  'app_alerts',
+  {
+    app: text('app').notNull(),
+    name: text('name').notNull(),
+    active: boolean('active').notNull(),
+    detail: text('detail').notNull(),
+    changedAt: timestamp('changed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** When the last message about it went out; null when sending it failed (the next check sends again). */
+    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [primaryKey({ columns: [t.app, t.name] })],
+);
+
+/** Before apps: alert states for the whole database. Unused since migration 0010 (see queueState). */
 export const alerts = sluiceSchema.table('alerts', {
   name: text('name').primaryKey(),
   active: boolean('active').notNull(),
   detail: text('detail').notNull(),
   changedAt: timestamp('changed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-  /** When the last message about it went out; null when sending it failed (the next check sends again). */
   sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
 });
 

@@ -1,9 +1,10 @@
-import { alertUnsent, DRAIN_DEFAULTS, type AlertChange, type AlertThresholds, type Config, type Db, type HousekeepingParams } from '../queue/index.js';
+import { alertUnsent, DRAIN_DEFAULTS, type AppScope, type AlertChange, type AlertThresholds, type Config, type Db, type HousekeepingParams } from '../queue/index.js';
 import { log } from '../queue/log.js';
 
-/** The tick's housekeeping settings (queries-housekeeping.ts): retention, and the alert thresholds when alerts are on. */
-export function housekeepingParams(s: Config): HousekeepingParams {
+/** The tick's housekeeping settings (queries-housekeeping.ts): its app, retention, and the alert thresholds when alerts are on. */
+export function housekeepingParams(s: Config, scope: AppScope): HousekeepingParams {
   return {
+    scope,
     historyRetentionMs: s.SLUICE_HISTORY_RETENTION,
     deadRetentionMs: s.SLUICE_DEAD_RETENTION,
     pruneBatch: DRAIN_DEFAULTS.pruneBatch,
@@ -60,7 +61,7 @@ export function alertBody(change: AlertChange, state: AlertState, s: Config) {
  * Posts a message per change due (see alertState), at once, each within 5 s. One that fails (no answer,
  * or not 2xx) is marked unsent, so the next check sends it again. Returns the messages delivered.
  */
-export async function announce(db: Db, s: Config, changes: AlertChange[]): Promise<number> {
+export async function announce(db: Db, app: string, s: Config, changes: AlertChange[]): Promise<number> {
   const url = s.ALERT_WEBHOOK_URL;
   if (url === undefined) return 0;
   const sent = await Promise.all(changes.map(async (change) => {
@@ -80,7 +81,7 @@ export async function announce(db: Db, s: Config, changes: AlertChange[]): Promi
     } catch (error) {
       // The URL itself may hold a token (Slack's do): never logged.
       log.error('alert not sent (the next check tries again)', { alert: change.name, state, error });
-      await alertUnsent(db, change.name).catch(() => {});
+      await alertUnsent(db, app, change.name).catch(() => {});
       return false;
     }
   }));

@@ -23,8 +23,6 @@ export interface HintStore {
   set(hint: DueHint): Promise<void>;
 }
 
-const KEY = 'due-hint';
-
 /** One instance's memory: what a warm function (or the npm run dev process) remembers. */
 export function memoryHintStore(): HintStore {
   let hint: DueHint | null = null;
@@ -38,14 +36,16 @@ export function memoryHintStore(): HintStore {
  * Vercel's Runtime Cache (@vercel/functions getCache), shared by the deployment's instances, so the
  * cron's instance sees what an enqueue on another wrote. Outside a Vercel request (vercel dev, a
  * build) getCache serves an in-memory cache. A cache error reads as "no hint", which makes the tick
- * query: the safe side.
+ * query: the safe side. Each app (lib/queue/app.ts) has its own key: one app's empty drain must not
+ * tell another's ticks that nothing is due.
  */
-export function runtimeCacheHintStore(): HintStore {
+export function runtimeCacheHintStore(app: string | (() => string)): HintStore {
   const cache = getCache({ namespace: 'sluice' });
+  const key = () => `due-hint:${typeof app === 'function' ? app() : app}`;
   return {
     get: async () => {
       try {
-        const value = (await cache.get(KEY)) as DueHint | null;
+        const value = (await cache.get(key())) as DueHint | null;
         return value && typeof value.checkedAt === 'number' ? value : null;
       } catch {
         return null;
@@ -53,12 +53,12 @@ export function runtimeCacheHintStore(): HintStore {
     },
     set: async (hint) => {
       // A day: past it the hint is stale anyway (a full check happens every SLUICE_IDLE_CHECK_MS).
-      await cache.set(KEY, hint, { ttl: 86_400 }).catch(() => {});
+      await cache.set(key(), hint, { ttl: 86_400 }).catch(() => {});
     },
   };
 }
 
-/** Vercel's Runtime Cache on Vercel (VERCEL=1, vercel dev included), else this instance's memory. */
-export function defaultHintStore(): HintStore {
-  return process.env.VERCEL === '1' ? runtimeCacheHintStore() : memoryHintStore();
+/** Vercel's Runtime Cache on Vercel (VERCEL=1, vercel dev included), under the app's key, else this instance's memory. */
+export function defaultHintStore(app: string | (() => string)): HintStore {
+  return process.env.VERCEL === '1' ? runtimeCacheHintStore(app) : memoryHintStore();
 }

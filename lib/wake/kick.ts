@@ -18,7 +18,7 @@ export function invocationDeadline(s: Config, platform?: number, start = Date.no
  * instance's kick drain runs, further kicks only ask it for one more pass when it ends (a job
  * committed after its last claim still gets one), so a burst of enqueues starts one drain per
  * instance, not one per job. Where nothing may run after the response (Lambda), a kick starts a drain
- * elsewhere, and kicks from every instance coalesce on queue_state.kick_sent_at instead.
+ * elsewhere, and kicks from every instance of the app coalesce on its apps.kick_sent_at instead.
  * A kick that fails loses nothing: the job stays pending for the next tick.
  */
 export class Kicker {
@@ -56,13 +56,13 @@ export class Kicker {
     let sentAt: string | null = null;
     try {
       // A kick sent within a drain's lifetime whose drain has not yet found the queue empty covers this one.
-      sentAt = await kickClaim(this.host.db(), this.host.settings().DRAIN_MAX_DURATION_MS + 5_000);
+      sentAt = await kickClaim(this.host.db(), this.host.scope().app, this.host.settings().DRAIN_MAX_DURATION_MS + 5_000);
       if (sentAt === null) return;
       await runtime.startDrain({ reason: 'kick', hop: 0, slot: null });
     } catch (error) {
       log.warn('kick failed (the next tick drains instead)', { error });
       // Not sent: the next enqueue's kick may try again at once, rather than wait out the mark.
-      if (sentAt !== null) await kickRelease(this.host.db(), sentAt).catch(() => {});
+      if (sentAt !== null) await kickRelease(this.host.db(), this.host.scope().app, sentAt).catch(() => {});
     }
   }
 }

@@ -1,4 +1,4 @@
-import { type Config, type Db, type DrainOptions, type DrainSummary, type HousekeepingReport, type LivePass } from '../queue/index.js';
+import { type AppScope, type Config, type Db, type DrainOptions, type DrainSummary, type HousekeepingReport, type LivePass } from '../queue/index.js';
 import { drainSlotRelease, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/queries-coordination.js';
 import { log } from '../queue/log.js';
 import type { IdleGate } from './idle.js';
@@ -11,8 +11,8 @@ export interface TickHost {
   settings(): Config;
   drain(options: DrainOptions): Promise<DrainSummary>;
   gate: IdleGate;
-  /** The instance's job types (the backlog it would drain). */
-  types: string[];
+  /** The instance's app and job types (the backlog it would drain; lib/queue/app.ts). */
+  scope(): AppScope;
   /** How long a drain's leases outlive its deadline were it to die (heartbeats renew them until then). */
   longestLeaseMs: number;
   /** The instance's schedules: whether a slot has come since this instance last looked, and enqueueing them. */
@@ -54,7 +54,7 @@ const BACKLOG_COUNT_CAP = 100_000;
  * before its deadline (judged once, early, from its own rate) starts drains in parallel, up to
  * SLUICE_MAX_FANOUT in all; a drain stopped by its deadline with work left hands over to a fresh
  * invocation, at most SLUICE_MAX_CONTINUATIONS times in a row and only while it makes progress.
- * Fanned-out and continuing drains hold slots (drain_slots), so overlapping ticks never multiply them.
+ * Fanned-out and continuing drains hold slots (app_drain_slots), so overlapping ticks never multiply them.
  */
 export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary> {
   const s = host.settings();
@@ -82,7 +82,7 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
   // Its alerts go out while the drain runs.
   let alerted: Promise<number> = Promise.resolve(0);
   const housekeeping = o.reason === 'tick'
-    ? { params: housekeepingParams(s), onReport: (r: HousekeepingReport) => void (alerted = announce(host.db(), s, r.alerts).catch(logged('alerts', 0))) }
+    ? { params: housekeepingParams(s, host.scope()), onReport: (r: HousekeepingReport) => void (alerted = announce(host.db(), host.scope().app, s, r.alerts).catch(logged('alerts', 0))) }
     : undefined;
   let summary: DrainSummary;
   try {
@@ -102,7 +102,8 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
 /** How many more drains the backlog needs beside this one, started, each holding a slot. */
 async function fanOut(host: TickHost, o: TickOptions, live: LivePass, start: number): Promise<number> {
   const s = host.settings();
-  const backlog = await jobDueCount(host.db(), host.types, BACKLOG_COUNT_CAP);
+  const { app, types } = host.scope();
+  const backlog = await jobDueCount(host.db(), types, BACKLOG_COUNT_CAP);
   if (backlog === 0) return 0;
   const now = Date.now();
   const done = live.summary.completed + live.summary.retried + live.summary.dead;
@@ -112,7 +113,7 @@ async function fanOut(host: TickHost, o: TickOptions, live: LivePass, start: num
   const needed = perMs > 0 ? Math.ceil(backlog / Math.max(1, canFinish)) - 1 : backlog > live.runningNow() ? Infinity : 0;
   const want = Math.min(s.SLUICE_MAX_FANOUT - 1, needed);
   if (want <= 0) return 0;
-  const slots = await drainSlotsTake(host.db(), want, s.SLUICE_MAX_FANOUT - 1, slotHoldMs(s));
+  const slots = await drainSlotsTake(host.db(), app, want, s.SLUICE_MAX_FANOUT - 1, slotHoldMs(s));
   const started = await Promise.all(slots.map((slot) => startOrFree(host, o, { reason: 'fanout', hop: 1, slot })));
   return started.filter(Boolean).length;
 }
@@ -123,14 +124,15 @@ async function continueIfDue(host: TickHost, o: TickOptions, hop: number, summar
   const progressed = summary.completed + summary.retried + summary.dead > 0;
   const due = summary.stoppedBy === 'deadline' && progressed && hop < s.SLUICE_MAX_CONTINUATIONS && o.runtime.startDrain !== undefined;
   const slot = o.slot ?? null;
+  const { app } = host.scope();
   if (!due) {
-    if (slot !== null) await drainSlotRelease(host.db(), slot);
+    if (slot !== null) await drainSlotRelease(host.db(), app, slot);
     return false;
   }
   // A continuation holds a slot: its own carried on, else a free one (none free: others are draining).
   let held = slot;
-  if (held !== null) await drainSlotRenew(host.db(), held, slotHoldMs(s));
-  else held = (await drainSlotsTake(host.db(), 1, Math.max(1, s.SLUICE_MAX_FANOUT - 1), slotHoldMs(s)))[0] ?? null;
+  if (held !== null) await drainSlotRenew(host.db(), app, held, slotHoldMs(s));
+  else held = (await drainSlotsTake(host.db(), app, 1, Math.max(1, s.SLUICE_MAX_FANOUT - 1), slotHoldMs(s)))[0] ?? null;
   if (held === null) return false;
   return startOrFree(host, o, { reason: 'continue', hop: hop + 1, slot: held });
 }
@@ -142,7 +144,7 @@ async function startOrFree(host: TickHost, o: TickOptions, start: { reason: 'fan
     return true;
   } catch (error) {
     log.warn(`could not start a ${start.reason} drain (the next tick drains instead)`, { error });
-    await drainSlotRelease(host.db(), start.slot).catch(() => {});
+    await drainSlotRelease(host.db(), host.scope().app, start.slot).catch(() => {});
     return false;
   }
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../scripts/chromium.js';
+import { sluice } from '../../lib/app/sluice.js';
 import { SECRETS, startApi } from '../support/api.js';
 import { jobRow, select } from '../support/sql.js';
 
@@ -29,8 +30,8 @@ const COOKIE = 'sluice_session';
 /** Half an hour of depth samples (the whole queue, type '', and one type) and of per-minute outcomes. */
 async function seedHistory() {
   await api.db.execute(sql`
-    insert into sluice.queue_samples (minute, type, pending, due, running, dead, oldest_due_ms)
-    select date_trunc('minute', now()) - g * interval '1 minute', t.type,
+    insert into sluice.queue_samples (app, minute, type, pending, due, running, dead, oldest_due_ms)
+    select ${sluice.scope().app}, date_trunc('minute', now()) - g * interval '1 minute', t.type,
            40 + (g % 10) * 6, 30 + (g % 10) * 4, 2 + g % 3, 1, 1000 + g * 150
     from generate_series(0, 29) g, (values (''), ('send-welcome-email')) t(type)`);
   await api.db.execute(sql`

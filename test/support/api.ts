@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { createServer, type IncomingMessage } from 'node:http';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { serve } from '../../lib/adapters/node.js';
 import { sluice } from '../../lib/app/sluice.js';
@@ -67,4 +69,22 @@ export async function startApiWithWebhook(status = 200) {
   const webhook = await startWebhook(status);
   const api = await startApi({ EMAIL_WEBHOOK_URL: webhook.url });
   return { api, webhook, close: async () => { await api.close(); await webhook.close(); } };
+}
+
+/**
+ * For a test file of instances made in the test itself: one fresh database for the file, a recording
+ * webhook for each test, and these tables of the schema sluice emptied before each. Read them when a
+ * test runs (the getters), not when the file loads.
+ */
+export function databaseAndWebhook(tables: string[]) {
+  let conn: Awaited<ReturnType<typeof freshDatabase>>;
+  let webhook: Awaited<ReturnType<typeof startWebhook>>;
+  beforeAll(async () => { conn = await freshDatabase('pg'); });
+  afterAll(async () => { await conn?.close(); });
+  beforeEach(async () => {
+    webhook = await startWebhook();
+    for (const table of tables) await conn.db.execute(sql.raw(`delete from sluice.${table}`));
+  });
+  afterEach(async () => { await webhook.close(); });
+  return { get conn() { return conn; }, get webhook() { return webhook; } };
 }
