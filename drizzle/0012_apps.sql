@@ -32,7 +32,6 @@ CREATE TABLE "sluice"."apps" (
 ALTER TABLE "sluice"."queue_samples" ADD COLUMN "app" text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE "sluice"."queue_samples" DROP CONSTRAINT "queue_samples_minute_type_pk";--> statement-breakpoint
 ALTER TABLE "sluice"."queue_samples" ADD CONSTRAINT "queue_samples_app_minute_type_pk" PRIMARY KEY("app","minute","type");--> statement-breakpoint
--- Each app counts and prunes its own types along these (queries-stats.ts). On a large table, building
--- them holds writes to sluice.jobs for as long (as 0009's index did).
-CREATE INDEX "jobs_pending_type_idx" ON "sluice"."jobs" USING btree ("type","run_after") WHERE "sluice"."jobs"."status" = 'pending';--> statement-breakpoint
+-- Each app counts and prunes its own dead jobs along this (queries-stats.ts). On a large table, building
+-- it holds writes to sluice.jobs for as long (as 0009's index did).
 CREATE INDEX "jobs_dead_type_idx" ON "sluice"."jobs" USING btree ("type","dead_at" NULLS FIRST) WHERE "sluice"."jobs"."status" = 'dead';

@@ -57,7 +57,7 @@ async function shape(db: Db) {
 }
 
 const EXPECTED_SHAPE = {
-  indexes: ['jobs_claim_idx', 'jobs_dead_idx', 'jobs_dead_type_idx', 'jobs_debounce_idx', 'jobs_fair_idx', 'jobs_pending_type_idx', 'jobs_pkey', 'jobs_rescue_idx', 'jobs_type_idempotency_key_idx'],
+  indexes: ['jobs_claim_idx', 'jobs_dead_idx', 'jobs_dead_type_idx', 'jobs_debounce_idx', 'jobs_fair_idx', 'jobs_pkey', 'jobs_rescue_idx', 'jobs_type_idempotency_key_idx'],
   checks: ['jobs_attempts_check', 'jobs_lease_check', 'jobs_status_check'],
   options: [
     'autovacuum_analyze_scale_factor=0.01',

@@ -65,7 +65,7 @@ describe('stats', () => {
     const scans = jobScans(row!['QUERY PLAN'][0]!.Plan);
     // Each count stops at the limit + 1; the oldest due job is one entry; running rows (none) are few.
     expect(rowsRead(scans)).toBeLessThanOrEqual(2 * 2 * (STATS_LIVE_LIMIT + 1) + 2);
-    expect(new Set(scans.map((n) => n['Index Name']))).toEqual(new Set(['jobs_pending_type_idx', 'jobs_dead_type_idx', 'jobs_rescue_idx']));
+    expect(new Set(scans.map((n) => n['Index Name']))).toEqual(new Set(['jobs_claim_idx', 'jobs_dead_type_idx', 'jobs_rescue_idx']));
   });
 
   it('come from a minute sample that counts the app\'s rows exactly, and never reads another app\'s', async () => {

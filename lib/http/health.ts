@@ -4,7 +4,7 @@ import type { Sluice } from '../sluice.js';
 import { alertThresholds, announce } from '../wake/alerts.js';
 import { resolveRuntime, type WakeRuntime } from '../wake/runtime.js';
 import type { RouteHandler } from './app.js';
-import { type Attempt, throttle } from './throttle.js';
+import { throttle } from './throttle.js';
 import { bearerAttempt } from './auth.js';
 
 /** With alerts on, a health reading checks them too, at most this often an instance. */
@@ -62,15 +62,15 @@ class HealthReadings {
 const readings = new WeakMap<Sluice, HealthReadings>();
 
 /**
- * Whether the caller holds one of `secrets`. A wrong one counts in the throttle like any secret's; a
- * throttled address, or a database that cannot say, gets the short answer: health never answers 429.
+ * Whether the caller holds one of `secrets`. A wrong one is answered as a caller without a secret and is
+ * not counted in the throttle: counting is a write, and an anonymous flood of /api/health must cost no
+ * more than one query a window. A throttled address holding the right one, or a database that cannot
+ * say, gets the short answer too: health never answers 429.
  */
 async function secretHeld(c: Parameters<RouteHandler>[0], sluice: Sluice, secrets: (string | undefined)[]): Promise<boolean> {
-  const attempts = secrets.filter((v) => v !== undefined).map((v) => bearerAttempt(c.req.header('authorization'), v));
-  const attempt: Attempt = attempts.includes('right') ? 'right' : attempts.includes('wrong') ? 'wrong' : 'none';
-  if (attempt === 'none') return false;
-  const throttled = await throttle(c, sluice, attempt).catch(() => true);
-  return attempt === 'right' && !throttled;
+  const right = secrets.some((v) => v !== undefined && bearerAttempt(c.req.header('authorization'), v) === 'right');
+  if (!right) return false;
+  return !(await throttle(c, sluice, 'right').catch(() => true));
 }
 
 /**

@@ -9,7 +9,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppScope } from './app.js';
 import { alertCtes, type AlertChange, type AlertThresholds } from './queries-alerts.js';
-import { perType } from './queries-stats.js';
+import { oldestDue, pendingCount, perType } from './queries-stats.js';
 
 export interface HousekeepingParams {
   /** The app whose queue this is. */
@@ -43,8 +43,8 @@ export interface HousekeepingReport {
 
 /**
  * The app's exact counts per type (hk_by_type) and in all (hk_total), when `hk_due` says so. Each walks
- * its type's entries of a per-type index (jobs_pending_type_idx, jobs_dead_type_idx, in the order only
- * those give: queries-stats.ts; running rows are few), so it grows with the app's backlog, never with
+ * its type's entries of an index that leads with the type (jobs_claim_idx, jobs_dead_type_idx, in the
+ * order only those give: queries-stats.ts; running rows are few), so it grows with the app's backlog, never with
  * other apps' rows; the due figures leave paused types out, as /api/health does.
  */
 const totalsCtes = (scope: AppScope) => sql`hk_running as (
@@ -53,12 +53,10 @@ const totalsCtes = (scope: AppScope) => sql`hk_running as (
     ),
     hk_counts as materialized (
       select v.*, v.type in (select type from sluice.paused_types) as paused from ${perType(scope.types, ['pending', 'due', 'dead', 'oldest_due_ms'], (type) => [
-        sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'pending' and j.type = ${type} order by j.run_after) x)::int`,
-        sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'pending' and j.type = ${type} and j.run_after <= now()
-              order by j.run_after) x)::int`,
+        pendingCount(type, null),
+        pendingCount(type, null, true),
         sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'dead' and j.type = ${type} order by j.dead_at nulls first) x)::int`,
-        sql`coalesce((select date_part('epoch', now() - j.run_after) * 1000 from sluice.jobs j
-              where j.status = 'pending' and j.type = ${type} and j.run_after <= now() order by j.run_after limit 1), 0)::float8`,
+        oldestDue(type),
       ])}
       where (select due from hk_due)
     ),

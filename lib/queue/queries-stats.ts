@@ -2,11 +2,12 @@
  * An app's stats in one statement whose cost does not grow with the table (see queries.ts for the
  * rules). Everything is looked up per type of the app, on indexes that lead with the type, so rows of
  * other apps' types are never walked:
- * - pending and dead counts are counted live up to `liveLimit` entries of jobs_pending_type_idx and
+ * - pending and dead counts are counted live up to `liveLimit` entries of jobs_claim_idx and
  *   jobs_dead_type_idx; a larger one is the app's latest minute sample's (the cron tick counts exactly,
  *   once a minute: queries-housekeeping.ts), when that is larger still;
  * - running jobs are counted live (there are never more than the drains hold);
- * - the oldest due job of a type is the first entry of its pending index: one probe.
+ * - the oldest due job of a type: one probe of jobs_claim_idx per priority its pending jobs use
+ *   (oldestDue).
  * An exact count of a status is a walk of all its rows, whatever the index; this is what makes a
  * million dead jobs cost what a thousand do.
  */
@@ -34,6 +35,31 @@ export interface StatsResult {
   /** ms since a drain of the app last ended well; null when none has. */
   last_drain_age_ms: number | null;
 }
+
+/** Most priorities of one type that oldestDue looks at: past them, the oldest of the highest ones. */
+export const OLDEST_DUE_PRIORITIES = 32;
+
+/**
+ * ms since the oldest due pending job of `type` became due (0: none due), read from jobs_claim_idx
+ * (type, priority desc, run_after): the type's priorities are found by skipping along it, and within
+ * each the first due entry is the oldest. One probe per priority, so no index of its own is needed
+ * (every pending job would pay for one at enqueue).
+ */
+export const oldestDue = (type: SQL) => sql`coalesce((with recursive p(priority, n) as (
+          (select priority, 1 from sluice.jobs where status = 'pending' and type = ${type} order by priority desc nulls last limit 1)
+          union all
+          select (select priority from sluice.jobs where status = 'pending' and type = ${type} and priority < p.priority
+                  order by priority desc nulls last limit 1), p.n + 1
+          from p where p.priority is not null and p.n < ${OLDEST_DUE_PRIORITIES}
+        )
+        select max(greatest(0, date_part('epoch', now() - (
+          select j.run_after from sluice.jobs j where j.status = 'pending' and j.type = ${type} and j.priority = p.priority
+            and j.run_after <= now() order by j.run_after limit 1)) * 1000)) from p where p.priority is not null), 0)::float8`;
+
+/** Pending jobs of `type`, counted along jobs_claim_idx up to `limit` (all: null). */
+export const pendingCount = (type: SQL, limit: number | null, due = false) => sql`(select count(*) from (select 1 from sluice.jobs j
+          where j.status = 'pending' and j.type = ${type}${due ? sql` and j.run_after <= now()` : sql``}
+          order by j.priority desc nulls last, j.run_after${limit === null ? sql`` : sql` limit ${limit}`}) x)::int`;
 
 /**
  * A row per type (`type` and `columns`), each figure a subquery of its own with the type's name as a
@@ -68,12 +94,10 @@ export function statsCtes(scope: AppScope, liveLimit: number) {
     -- only the type's index gives (schema.ts), so the walk is of that index and stops at the limit.
     st_live as materialized (
       select v.*, v.type in (select type from sluice.paused_types) as paused from ${perType(scope.types, ['pending', 'dead', 'oldest_due_ms'], (type) => [
-        sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'pending' and j.type = ${type}
-              order by j.run_after limit ${over}) x)::int`,
+        pendingCount(type, over),
         sql`(select count(*) from (select 1 from sluice.jobs j where j.status = 'dead' and j.type = ${type}
               order by j.dead_at nulls first limit ${over}) x)::int`,
-        sql`coalesce((select greatest(0, date_part('epoch', now() - j.run_after) * 1000) from sluice.jobs j
-              where j.status = 'pending' and j.type = ${type} and j.run_after <= now() order by j.run_after limit 1), 0)::float8`,
+        oldestDue(type),
       ])}
     ),
     st_by_type as (

@@ -66,12 +66,9 @@ export const jobs = sluiceSchema.table(
     index('jobs_rescue_idx').on(t.lockedUntil).where(sql`${t.status} = 'running'`),
     // The dashboard lists dead jobs newest first, and retention deletes the oldest: only dead rows.
     index('jobs_dead_idx').on(t.deadAt).where(sql`${t.status} = 'dead'`),
-    // One app's own types, never another's rows (stats, samples, retention: queries-stats.ts): its pending
-    // jobs by type in due order (the oldest due job of a type is the first entry), and its dead ones. Only
-    // enqueues and retries write the pending one; claims and successes never add to it. Each gives an
-    // order no other index gives (run_after within a type; dead_at nulls first), which is how the
-    // statements that walk them make the planner do so, whatever its estimates.
-    index('jobs_pending_type_idx').on(t.type, t.runAfter).where(sql`${t.status} = 'pending'`),
+    // One app's own dead jobs, never another's rows (stats, samples, retention: queries-stats.ts; its
+    // pending ones are counted along jobs_claim_idx). Its order (dead_at nulls first, within a type) is
+    // one no other index gives, which is how the statements that walk it make the planner do so.
     index('jobs_dead_type_idx').on(t.type, t.deadAt.asc().nullsFirst()).where(sql`${t.status} = 'dead'`),
     // Keys are per type: the same key on two types is two jobs (an email and an invoice for order 42).
     // The debounced enqueue finds the pending job of its key here; the rows without a key are not in it.
