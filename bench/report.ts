@@ -8,10 +8,12 @@ import type { ColdRow } from './scenarios/cold.js';
 import type { DrainRow } from './scenarios/drain.js';
 import type { EnqueueRow } from './scenarios/enqueue.js';
 import type { FloorRow } from './scenarios/floor.js';
+import type { Fairness } from './scenarios/fairness.js';
 import type { Flow } from './scenarios/flow.js';
 import type { WakeBacklog } from './scenarios/wake-backlog.js';
 import type { WakeIdle } from './scenarios/wake-idle.js';
 import type { WakeLatency } from './scenarios/wake-latency.js';
+import { fairnessLines } from './fairness/report.js';
 import { flowLines } from './flow/report.js';
 import { wakeLines, wakeTargets } from './wake/report.js';
 
@@ -37,6 +39,7 @@ export interface Results {
   wakeBacklog?: WakeBacklog;
   wakeIdle?: WakeIdle;
   flow?: Flow;
+  fairness?: Fairness;
   targets?: Target[];
 }
 
@@ -169,6 +172,7 @@ export function markdown(r: Results): string {
   if (r.floor) push('', ...floorLines(r.floor, r.throughput));
   push(...wakeLines(r));
   if (r.flow) push(...flowLines(r.flow));
+  if (r.fairness) push(...fairnessLines(r.fairness));
   push('', '<details><summary>Settings of every system</summary>', '');
   for (const [name, s] of Object.entries(r.settings)) push(`- ${name}: \`${JSON.stringify(s)}\``);
   push('', '</details>');

@@ -2,8 +2,9 @@
  * Sluice's benchmark suite against pg-boss, graphile-worker and BullMQ (issue 4).
  *   npm run bench              full suite (about eight minutes), updates README's Performance section
  *   npm run bench -- --quick   small sizes, under a minute; results go to bench/results/quick/
- * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow  --systems=sluice,pg-boss
+ * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow,fairness  --systems=sluice,pg-boss
  * (a run with either flag is partial: its results go to bench/results/partial/, never over the full run's).
+ * The fairness scenario's sizes: BENCH_FAIRNESS_BIG=10000 BENCH_FAIRNESS_AFTER=1000 (bench/fairness/work.ts).
  * Every run starts its own Postgres (durability on) and Redis, and throws them away at the end.
  */
 import { execSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { claimLatency } from './scenarios/claim.js';
 import { coldDrain } from './scenarios/cold.js';
 import { memory, throughput } from './scenarios/drain.js';
 import { enqueue } from './scenarios/enqueue.js';
+import { fairness } from './scenarios/fairness.js';
 import { floor } from './scenarios/floor.js';
 import { flow } from './scenarios/flow.js';
 import { wakeBacklog } from './scenarios/wake-backlog.js';
@@ -23,7 +25,7 @@ import { machine, POSTGRES_SETTINGS, startPostgres, startRedis, type BenchRedis 
 import { SYSTEM_NAMES, systems, type SystemName } from './systems/index.js';
 import type { SystemSetup } from './systems/types.js';
 
-const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow'] as const;
+const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow', 'fairness'] as const;
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 const quick = process.argv.includes('--quick');
@@ -97,6 +99,7 @@ async function main() {
     if (scenarios.includes('wake-backlog')) results.wakeBacklog = await wakeBacklog(ctx);
     if (scenarios.includes('wake-idle')) results.wakeIdle = await wakeIdle(ctx);
     if (scenarios.includes('flow')) results.flow = await flow(ctx);
+    if (scenarios.includes('fairness')) results.fairness = await fairness(ctx);
 
     results.durationSec = Math.round((performance.now() - started) / 1000);
     const written = writeReports(results);
