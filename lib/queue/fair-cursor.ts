@@ -1,5 +1,5 @@
 import type { JobDefinition } from './jobs.js';
-import type { FairWalk } from './queries.js';
+import type { FairWalk } from './queries-walk.js';
 
 /**
  * Where each fair type's round-robin resumes, for one drain pass. A claim visits a fair type's keys in

@@ -6,7 +6,8 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import { claimWalk, rows, typesTable } from './queries.js';
+import { rows } from './queries.js';
+import { claimWalk, typesTable } from './queries-walk.js';
 
 /** Due pending jobs of these types, counted up to `cap`: enough to size a fan-out, cheap on a huge backlog. */
 export async function jobDueCount(db: Db, types: string[], cap: number): Promise<number> {

@@ -8,7 +8,8 @@ import { flowClaim, flowFreedCte, type FlowLimits } from './queries-flow.js';
 import type { HistoryRow } from './history.js';
 import { historyCte } from './queries-history.js';
 import { housekeepingCtes, housekeepingOutput, type HousekeepingParams, type HousekeepingReport } from './queries-housekeeping.js';
-import { claimWalk, type FairWalk, rows, typesTable } from './queries.js';
+import { rows } from './queries.js';
+import { claimWalk, type FairWalk, typesTable } from './queries-walk.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;
 

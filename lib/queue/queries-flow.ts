@@ -6,7 +6,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
 import type { JobDefinition } from './jobs.js';
-import { claimWalk, type FairWalk, rows } from './queries.js';
+import { rows } from './queries.js';
+import { claimWalk, type FairWalk } from './queries-walk.js';
 
 /** The limits of the limited types among a drain's definitions, as parallel arrays (null: no such limit). */
 export interface FlowLimits {

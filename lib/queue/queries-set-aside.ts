@@ -4,7 +4,8 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import { claimWalk, rows, typesTable } from './queries.js';
+import { rows } from './queries.js';
+import { claimWalk, typesTable } from './queries-walk.js';
 
 /**
  * The first due job in claim order, read without locking it: the job a claim of one took when it
