@@ -50,18 +50,72 @@ export interface Sizes {
   /** 5 ms jobs drained under a per-key concurrency limit, and the keys they are spread over (flow). */
   flowJobs: number;
   flowKeys: number;
+  /** The big-table scenario (run only when asked for: --scenarios=bigtable). */
+  bigtable: BigtableSizes;
 }
+
+export interface BigtableSizes {
+  /** Rows of the year-old table (BENCH_BIGTABLE_ROWS sets it; the skews scale with it). */
+  rows: number;
+  /** The skews, each alone beside a clean table: due jobs of undefined types, of a paused type, keys
+   *  holding a rate-limit slot (one due job each), jobs scheduled up to a month ahead. */
+  unknown: number;
+  paused: number;
+  rateKeys: number;
+  scheduled: number;
+  /** No-op jobs per drain, drains per table (the best is reported), claims and stats readings per table. */
+  drainJobs: number;
+  repeats: number;
+  claimSamples: number;
+  statsSamples: number;
+  capMs: number;
+}
+
+const BIGTABLE_FULL: BigtableSizes = {
+  rows: 10_000_000, unknown: 500_000, paused: 500_000, rateKeys: 50_000, scheduled: 1_000_000,
+  drainJobs: 5_000, repeats: 3, claimSamples: 10, statsSamples: 3, capMs: 300_000,
+};
+
+/**
+ * The sizes with the environment's applied: BENCH_BIGTABLE_ROWS makes the table that many rows, the skews
+ * in proportion; BENCH_BIGTABLE_DRAIN_JOBS sets the jobs per drain.
+ */
+export function withEnv(sizes: Sizes, env = process.env): Sizes {
+  const number = (name: string, min: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const n = Number(raw.replaceAll('_', ''));
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number, at least ${min} (got ${raw})`);
+    return n;
+  };
+  const b = sizes.bigtable;
+  const rows = number('BENCH_BIGTABLE_ROWS', 1_000) ?? b.rows;
+  const scale = (n: number) => Math.max(1, Math.round((n * rows) / b.rows));
+  const bigtable = {
+    ...b, rows, unknown: scale(b.unknown), paused: scale(b.paused), rateKeys: scale(b.rateKeys), scheduled: scale(b.scheduled),
+    drainJobs: number('BENCH_BIGTABLE_DRAIN_JOBS', 100) ?? b.drainJobs,
+  };
+  return { ...sizes, bigtable };
+}
+
+/** A big-table run at the issue's size, whose results are kept in bench/results. */
+export const bigtableFullSize = (sizes: Sizes, quick: boolean) => !quick && sizes.bigtable.rows === BIGTABLE_FULL.rows;
 
 export const FULL: Sizes = {
   drainJobs: 20_000, rtts: [5, 10, 20], repeats: 2, capMs: 60_000, bulkJobs: 20_000, bulkRepeats: 3, singleJobs: 1_000,
   deadRows: [1_000, 1_000_000], claimSamples: 50, memoryJobs: 100_000, coldRttMs: 20, tuned: true, deletedRows: 1_000_000,
   wakeJobs: 200, backlogJobs: 100_000, idleTickMs: 100, flowJobs: 20_000, flowKeys: 1_000,
+  bigtable: BIGTABLE_FULL,
 };
 
 export const QUICK: Sizes = {
   drainJobs: 2_000, rtts: [10], repeats: 1, capMs: 15_000, bulkJobs: 5_000, bulkRepeats: 1, singleJobs: 200,
   deadRows: [1_000, 100_000], claimSamples: 20, memoryJobs: 20_000, coldRttMs: 20, tuned: false, deletedRows: 0,
   wakeJobs: 50, backlogJobs: 5_000, idleTickMs: 50, flowJobs: 2_000, flowKeys: 200,
+  bigtable: {
+    rows: 200_000, unknown: 10_000, paused: 10_000, rateKeys: 1_000, scheduled: 20_000,
+    drainJobs: 2_000, repeats: 1, claimSamples: 5, statsSamples: 3, capMs: 60_000,
+  },
 };
 
 export interface Relayed {

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from './services.js';
 import { throughputSvg } from './chart.js';
-import type { Sizes } from './context.js';
+import { bigtableFullSize, type Sizes } from './context.js';
+import { bigtableLines } from './bigtable/report.js';
+import type { Bigtable } from './scenarios/bigtable.js';
 import type { ClaimRow } from './scenarios/claim.js';
 import type { ColdRow } from './scenarios/cold.js';
 import type { DrainRow } from './scenarios/drain.js';
@@ -40,6 +42,7 @@ export interface Results {
   wakeIdle?: WakeIdle;
   flow?: Flow;
   fairness?: Fairness;
+  bigtable?: Bigtable;
   targets?: Target[];
 }
 
@@ -118,16 +121,24 @@ function floorLines(f: FloorRow, throughput: DrainRow[] | undefined): string[] {
   ];
 }
 
-export function markdown(r: Results): string {
-  const lines: string[] = [];
-  const push = (...l: string[]) => lines.push(...l);
+/** When, where and what was measured: the first lines of every report. */
+function headerLines(r: Results): string[] {
   const m = r.machine as { cpu: string; cores: number; memoryGb: number; os: string; node: string };
   const pgs = r.settings.postgres as { version: string };
   const redis = r.settings.redis as { version: string } | null;
-  push(`Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC (${r.mode} run, ${r.durationSec} s) on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}.`);
-  push(`Postgres ${pgs.version} (embedded, fsync and synchronous_commit on)${redis ? `, Redis ${redis.version} (AOF, fsync every second)` : ''}.`);
-  push(`Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; Sluice at ${r.sluice.commit}${r.sluice.engineUncommitted ? ' with uncommitted engine changes' : ''}.`);
-  for (const [name, why] of Object.entries(r.skipped)) push('', `**${name} skipped:** ${why}.`);
+  const lines = [
+    `Measured ${r.date.slice(0, 16).replace('T', ' ')} UTC (${r.mode} run, ${r.durationSec} s) on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node}.`,
+    `Postgres ${pgs.version} (embedded, fsync and synchronous_commit on)${redis ? `, Redis ${redis.version} (AOF, fsync every second)` : ''}.`,
+    `Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; Sluice at ${r.sluice.commit}${r.sluice.engineUncommitted ? ' with uncommitted engine changes' : ''}.`,
+  ];
+  for (const [name, why] of Object.entries(r.skipped)) lines.push('', `**${name} skipped:** ${why}.`);
+  return lines;
+}
+
+export function markdown(r: Results): string {
+  const lines: string[] = [];
+  const push = (...l: string[]) => lines.push(...l);
+  push(...headerLines(r));
 
   push('', '| target | goal | measured | met |', '| --- | --- | --- | --- |');
   for (const t of r.targets ?? []) push(`| ${t.what} | ${t.goal} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
@@ -173,6 +184,7 @@ export function markdown(r: Results): string {
   push(...wakeLines(r));
   if (r.flow) push(...flowLines(r.flow));
   if (r.fairness) push(...fairnessLines(r.fairness));
+  if (r.bigtable) push(...bigtableLines(r.bigtable));
   push('', '<details><summary>Settings of every system</summary>', '');
   for (const [name, s] of Object.entries(r.settings)) push(`- ${name}: \`${JSON.stringify(s)}\``);
   push('', '</details>');
@@ -201,6 +213,7 @@ export function writeReports(r: Results): string[] {
     writeFileSync(`${dir}throughput.svg`, throughputSvg(r.throughput, r.date.slice(0, 10)));
     written.push(`${dir}throughput.svg`);
   }
+  if (r.bigtable) written.push(...writeBigtable(r, r.bigtable));
   if (r.mode === 'full' && !r.partial) {
     const readme = fileURLToPath(new URL('../README.md', import.meta.url));
     const text = readFileSync(readme, 'utf8');
@@ -212,4 +225,20 @@ export function writeReports(r: Results): string[] {
     }
   }
   return written;
+}
+
+/**
+ * The big-table scenario's own files, bigtable-<date>.json and bigtable-latest.md: in results/ for a
+ * run at the issue's size (10M rows), beside the quick or partial results otherwise. The suite's
+ * latest.md and the README are never written by it.
+ */
+function writeBigtable(r: Results, b: Bigtable): string[] {
+  const sub = r.mode === 'quick' ? 'quick/' : bigtableFullSize(r.sizes, false) ? '' : 'partial/';
+  const dir = fileURLToPath(new URL(`./results/${sub}`, import.meta.url));
+  ensureDir(dir);
+  const { date, mode, durationSec, machine, sluice, versions, settings, skipped } = r;
+  const json = `${dir}bigtable-${date.slice(0, 10)}.json`;
+  writeFileSync(json, JSON.stringify({ date, mode, durationSec, machine, sluice, versions, settings, skipped, bigtable: b }, null, 2) + '\n');
+  writeFileSync(`${dir}bigtable-latest.md`, [...headerLines(r), ...bigtableLines(b)].join('\n') + '\n');
+  return [json, `${dir}bigtable-latest.md`];
 }

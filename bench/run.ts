@@ -5,12 +5,15 @@
  * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow,fairness  --systems=sluice,pg-boss
  * (a run with either flag is partial: its results go to bench/results/partial/, never over the full run's).
  * The fairness scenario's sizes: BENCH_FAIRNESS_BIG=10000 BENCH_FAIRNESS_AFTER=1000 (bench/fairness/work.ts).
+ *   npm run bench -- --scenarios=bigtable   the 10M-row table and its skews (issue 17), never part of the
+ *   full suite: about an hour; BENCH_BIGTABLE_ROWS=200000 for a smaller table (see scenarios/bigtable.ts).
  * Every run starts its own Postgres (durability on) and Redis, and throws them away at the end.
  */
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { FULL, QUICK, type Context, type InstalledSystem } from './context.js';
+import { FULL, QUICK, withEnv, type Context, type InstalledSystem } from './context.js';
 import { writeReports, type Results } from './report.js';
+import { bigtable } from './scenarios/bigtable.js';
 import { claimLatency } from './scenarios/claim.js';
 import { coldDrain } from './scenarios/cold.js';
 import { memory, throughput } from './scenarios/drain.js';
@@ -26,10 +29,14 @@ import { SYSTEM_NAMES, systems, type SystemName } from './systems/index.js';
 import type { SystemSetup } from './systems/types.js';
 
 const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow', 'fairness'] as const;
+/** Run only when named in --scenarios. */
+const ON_REQUEST = ['bigtable'] as const;
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 const quick = process.argv.includes('--quick');
 const scenarios = arg('scenarios') ?? [...SCENARIOS];
+const unknown = scenarios.filter((x) => !(SCENARIOS as readonly string[]).includes(x) && !(ON_REQUEST as readonly string[]).includes(x));
+if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${[...SCENARIOS, ...ON_REQUEST].join(', ')}`);
 const only = (arg('systems') ?? SYSTEM_NAMES) as SystemName[];
 if (!only.includes('sluice')) only.unshift('sluice'); // Sluice is the subject of every scenario
 const partial = arg('scenarios') !== undefined || arg('systems') !== undefined;
@@ -56,7 +63,7 @@ async function main() {
   const redisOrSkip = only.includes('bullmq') ? await startRedis() : { skipped: 'not selected' };
   const redis = 'skipped' in redisOrSkip ? undefined : redisOrSkip;
   if (redis) log(`Redis ${redis.version} on port ${redis.port} (appendonly, fsync every second)`);
-  const ctx: Context = { quick, sizes: quick ? QUICK : FULL, pg, redis, systems: [], skipped: {}, log };
+  const ctx: Context = { quick, sizes: withEnv(quick ? QUICK : FULL), pg, redis, systems: [], skipped: {}, log };
   try {
     for (const name of only) {
       if (systems[name].store === 'redis' && !redis) {
@@ -100,6 +107,7 @@ async function main() {
     if (scenarios.includes('wake-idle')) results.wakeIdle = await wakeIdle(ctx);
     if (scenarios.includes('flow')) results.flow = await flow(ctx);
     if (scenarios.includes('fairness')) results.fairness = await fairness(ctx);
+    if (scenarios.includes('bigtable')) results.bigtable = await bigtable(ctx);
 
     results.durationSec = Math.round((performance.now() - started) / 1000);
     const written = writeReports(results);

@@ -24,7 +24,7 @@ export const flowJob = (limit: FlowLimit) =>
  * counts statements but cannot tell a claim from an outcome write, and a limit shows first in claims
  * that come back short.
  */
-function countClaims(conn: Connection): NonNullable<FlowExtra['claims']> {
+export function countClaims(conn: Connection): NonNullable<FlowExtra['claims']> {
   const counts = { count: 0, jobs: 0, heldBack: 0, ms: 0 };
   const pool = conn.pool as unknown as { query: (...args: unknown[]) => Promise<{ rows?: { jobs?: unknown[]; held_back?: boolean }[] }> };
   const query = pool.query.bind(pool);

@@ -29,7 +29,7 @@ const PENDING_SQL = (n: number) => sql`
   select gen_random_uuid(), 'noop', jsonb_build_object('i', g), now() - interval '1 minute' from generate_series(1, ${n}) g`;
 
 /** The claim exactly as the drain sends it, rendered to SQL text so EXPLAIN can run it. */
-function claimQuery(params: ClaimParams): Promise<{ sql: string; params: unknown[] }> {
+export function claimQuery(params: ClaimParams): Promise<{ sql: string; params: unknown[] }> {
   let captured: SQL | undefined;
   const capture = { execute: async (q: SQL) => { captured = q; return { rows: [{ written: 0, jobs: [] }] }; } };
   return jobClaim(capture as unknown as Db, params).then(() => new PgDialect().sqlToQuery(captured!));

@@ -1,9 +1,9 @@
 import { makeWorkerUtils, run, runMigrations, Logger, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
 import type { BenchPostgres } from '../services.js';
-import { batches, handlerCounter, payload, settle, timed, timedCalls, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
+import { batches, handlerCounter, payload, settle, timed, timedCalls, type DrainResult, type Endpoints, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
 
-const TASK = 'noop';
+export const TASK = 'noop';
 /**
  * The configuration graphile-worker's performance page benchmarks with
  * (https://worker.graphile.org/docs/performance): 24 concurrent jobs, a pool of 25, a local queue of
@@ -21,7 +21,7 @@ export const WORKER = {
 export const info: SystemInfo = { name: 'graphile-worker', pkg: 'graphile-worker', settings: { preset: { worker: WORKER } } };
 
 // Errors only: its info lines would land in the bench output.
-const logger = new Logger(() => (level: string, message: string) => { if (level === 'error') console.error(message); });
+export const logger = new Logger(() => (level: string, message: string) => { if (level === 'error') console.error(message); });
 
 const spec = (i: number) => ({ identifier: TASK, payload: payload(i) });
 const specs = (n: number) => Array.from({ length: n }, (_, i) => spec(i));
@@ -33,12 +33,12 @@ async function left(client: pg.Client) {
 
 const utils = (connectionString: string) => makeWorkerUtils({ connectionString, logger });
 
-export function setup(pgServer: BenchPostgres): SystemSetup {
+export function setup(pgServer: BenchPostgres, database = 'graphile'): SystemSetup {
   let u: WorkerUtils | undefined;
   let client: pg.Client | undefined;
   return {
     async install() {
-      const url = await pgServer.createDatabase('graphile');
+      const url = await pgServer.createDatabase(database);
       await runMigrations({ connectionString: url, logger });
       u = await utils(url);
       client = new pg.Client({ connectionString: url });
@@ -69,23 +69,29 @@ async function connected(url: string) {
   return u;
 }
 
+/**
+ * One drain of the task's n jobs, finished once every handler ran and `remaining` (asked over a direct
+ * connection) says every completion is persisted (graphile-worker deletes a job when it completes).
+ */
+export async function drainUntil(at: Endpoints, direct: Endpoints, n: number, capMs: number, remaining: (check: pg.Client) => Promise<number>): Promise<DrainResult> {
+  const counter = handlerCounter(n, capMs);
+  const runner = await run({
+    connectionString: at.pgUrl,
+    noHandleSignals: true,
+    logger,
+    taskList: { [TASK]: async () => { counter.hit(); } },
+    preset: { worker: WORKER },
+  });
+  const check = new pg.Client({ connectionString: direct.pgUrl });
+  await check.connect();
+  const result = await settle(counter, n, capMs, () => remaining(check));
+  await check.end();
+  await runner.stop();
+  return result;
+}
+
 export const worker: SystemWorker = {
-  async drain(at, direct, n, capMs) {
-    const counter = handlerCounter(n, capMs);
-    const runner = await run({
-      connectionString: at.pgUrl,
-      noHandleSignals: true,
-      logger,
-      taskList: { [TASK]: async () => { counter.hit(); } },
-      preset: { worker: WORKER },
-    });
-    const check = new pg.Client({ connectionString: direct.pgUrl });
-    await check.connect();
-    const result = await settle(counter, n, capMs, () => left(check));
-    await check.end();
-    await runner.stop();
-    return result;
-  },
+  drain: (at, direct, n, capMs) => drainUntil(at, direct, n, capMs, left),
   async enqueueBulk(at, n, calls) {
     const u = await connected(at.pgUrl);
     const ms = await timedCalls(batches(n, calls, spec), (batch) => u.addJobs(batch));

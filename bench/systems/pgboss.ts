@@ -1,16 +1,16 @@
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import type { BenchPostgres } from '../services.js';
-import { batches, handlerCounter, payload, settle, timed, timedCalls, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
+import { batches, handlerCounter, payload, settle, timed, timedCalls, type DrainResult, type Endpoints, type SystemInfo, type SystemSetup, type SystemWorker } from './types.js';
 
-const QUEUE = 'noop';
+export const QUEUE = 'noop';
 /**
  * Throughput settings. pg-boss's fastest path is a batch handler: one fetch claims `batchSize` jobs and
  * one statement completes them all. burstWhenBatchFull (12.x) refetches at once while batches come back
  * full instead of sleeping pollingIntervalSeconds; localConcurrency runs several fetch loops at once.
  * Maintenance and cron are off in the draining process: deployments run them elsewhere.
  */
-const WORK = { batchSize: 200, localConcurrency: 4, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 };
+export const WORK = { batchSize: 200, localConcurrency: 4, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 };
 const BOSS = { max: 10, supervise: false, schedule: false, migrate: false, registerInstance: false };
 
 export const info: SystemInfo = { name: 'pg-boss', pkg: 'pg-boss', settings: { work: WORK, constructor: BOSS, handler: 'batch' } };
@@ -26,12 +26,12 @@ async function notCompleted(client: pg.Client | pg.Pool) {
 
 const quiet = (boss: PgBoss) => boss.on('error', (e) => console.error('pg-boss error:', e.message));
 
-export function setup(pgServer: BenchPostgres): SystemSetup {
+export function setup(pgServer: BenchPostgres, database = 'pgboss'): SystemSetup {
   let boss: PgBoss | undefined;
   let client: pg.Client | undefined;
   return {
     async install() {
-      const url = await pgServer.createDatabase('pgboss');
+      const url = await pgServer.createDatabase(database);
       boss = new PgBoss({ connectionString: url, supervise: false, schedule: false });
       quiet(boss);
       await boss.start(); // installs the schema
@@ -57,24 +57,30 @@ export function setup(pgServer: BenchPostgres): SystemSetup {
 }
 
 /** A pg-boss instance for the child's work: no maintenance, no migration, no registry row. */
-async function started(url: string) {
+export async function started(url: string) {
   const boss = new PgBoss({ connectionString: url, ...BOSS });
   quiet(boss);
   return boss.start();
 }
 
+/**
+ * One drain of the queue's n jobs, finished once every handler ran and `remaining` (asked over a direct
+ * connection) says every completion is persisted.
+ */
+export async function drainUntil(at: Endpoints, direct: Endpoints, n: number, capMs: number, remaining: (check: pg.Client) => Promise<number>): Promise<DrainResult> {
+  const counter = handlerCounter(n, capMs);
+  const boss = await started(at.pgUrl);
+  await boss.work<{ i: number }>(QUEUE, WORK, async (batch) => { for (const _ of batch) counter.hit(); });
+  const check = new pg.Client({ connectionString: direct.pgUrl });
+  await check.connect();
+  const result = await settle(counter, n, capMs, () => remaining(check));
+  await check.end();
+  await boss.stop({ graceful: false, timeout: 1_000 });
+  return result;
+}
+
 export const worker: SystemWorker = {
-  async drain(at, direct, n, capMs) {
-    const counter = handlerCounter(n, capMs);
-    const boss = await started(at.pgUrl);
-    await boss.work<{ i: number }>(QUEUE, WORK, async (batch) => { for (const _ of batch) counter.hit(); });
-    const check = new pg.Client({ connectionString: direct.pgUrl });
-    await check.connect();
-    const result = await settle(counter, n, capMs, () => notCompleted(check));
-    await check.end();
-    await boss.stop({ graceful: false, timeout: 1_000 });
-    return result;
-  },
+  drain: (at, direct, n, capMs) => drainUntil(at, direct, n, capMs, notCompleted),
   async enqueueBulk(at, n, calls) {
     const boss = await started(at.pgUrl);
     const ms = await timedCalls(batches(n, calls, job), (batch) => boss.insert(QUEUE, batch));
