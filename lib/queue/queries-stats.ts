@@ -37,7 +37,7 @@ export interface StatsResult {
 }
 
 /** Most priorities of one type that oldestDue looks at: past them, the oldest of the highest ones. */
-export const OLDEST_DUE_PRIORITIES = 32;
+const OLDEST_DUE_PRIORITIES = 32;
 
 /**
  * ms since the oldest due pending job of `type` became due (0: none due), read from jobs_claim_idx

@@ -25,12 +25,6 @@ export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
 
 export const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
-/**
- * A job row's type is not paused. NOT IN over the (never null) primary key is a hashed subplan read
- * once per statement.
- */
-export const notPaused = sql`type not in (select type from sluice.paused_types)`;
-
 /** A job row is of one of these types; null: any type. */
 export const ofTypes = (types: string[] | null) =>
   sql`(${types === null ? null : sql.param(types)}::text[] is null or type = any(${types === null ? null : sql.param(types)}::text[]))`;
