@@ -5,7 +5,7 @@ import type { Db } from './db.js';
 import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './errors.js';
 import { uuidv7 } from './ids.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from './json.js';
-import type { FlowLimit, JobDefinition, JobRegistry } from './jobs.js';
+import type { FlowLimit, JobDefinition, JobPayload, JobRegistry } from './jobs.js';
 import { jobDebounce, jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
 import { inSpan, traceParentOf } from './telemetry.js';
 
@@ -53,7 +53,8 @@ export const enqueueOptionsSchema = z
 export type EnqueueOptions = z.input<typeof enqueueOptionsSchema>;
 type EnqueueOptionsParsed = z.output<typeof enqueueOptionsSchema>;
 
-export type EnqueueItem = { job: JobDefinition | string; payload: unknown } & EnqueueOptions;
+/** One job of a bulk enqueue: its definition or type name, and a payload for its schema's input. */
+export type EnqueueItem<J extends JobDefinition = JobDefinition> = { job: J | J['type']; payload: JobPayload<J> } & EnqueueOptions;
 
 /** What an enqueue resolves against: createSluice passes its registry and settings. */
 export interface EnqueueContext {
@@ -182,6 +183,9 @@ function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: 
  * Enqueues one job. `db` may be a transaction: the job then exists only if that transaction commits.
  * A live job with the same idempotency key wins: its id comes back with duplicate: true.
  */
+export async function enqueue<J extends JobDefinition>(db: Db, job: J, payload: JobPayload<J>, options?: EnqueueOptions, context?: EnqueueContext): Promise<{ id: string; duplicate: boolean }>;
+/** A type name resolves against `context.jobs` when the call runs (UnknownJobTypeError if it names none). */
+export async function enqueue(db: Db, job: string, payload: unknown, options?: EnqueueOptions, context?: EnqueueContext): Promise<{ id: string; duplicate: boolean }>;
 export async function enqueue(
   db: Db,
   job: JobDefinition | string,
@@ -200,13 +204,13 @@ export async function enqueue(
  */
 export function enqueueMany(
   db: Db,
-  items: EnqueueItem[],
+  items: readonly EnqueueItem[],
   context: EnqueueContext = {},
 ): Promise<{ ids: string[]; duplicate: boolean[] }> {
   return inSpan('sluice.enqueue', SpanKind.PRODUCER, (span) => enqueueItems(db, items, context, span));
 }
 
-async function enqueueItems(db: Db, items: EnqueueItem[], context: EnqueueContext, span: Span): Promise<{ ids: string[]; duplicate: boolean[] }> {
+async function enqueueItems(db: Db, items: readonly EnqueueItem[], context: EnqueueContext, span: Span): Promise<{ ids: string[]; duplicate: boolean[] }> {
   const registry = context.jobs ?? NO_JOBS;
   const limit = context.maxPayloadBytes ?? DEFAULT_SETTINGS.SLUICE_MAX_PAYLOAD_BYTES;
   const rows = items.map((item, i) => toRow(item, registry, limit, items.length > 1 ? i : undefined));

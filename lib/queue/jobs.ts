@@ -23,7 +23,8 @@ export interface JobContext {
   heartbeat(): Promise<void>;
 }
 
-export type JobHandler<P> = (payload: P, ctx: JobContext) => Promise<void>;
+/** A job's function: what it resolves to is the job's result (void for most jobs). */
+export type JobHandler<P, R = void> = (payload: P, ctx: JobContext) => Promise<R>;
 
 export interface JobOptions<P = unknown> {
   /** Started runs before the job goes dead. Default 5. */
@@ -59,11 +60,15 @@ export interface FlowLimit {
   key: ((payload: unknown) => string) | null;
 }
 
-export interface JobDefinition<S extends z.ZodType = z.ZodType> {
-  type: string;
+/**
+ * A job type: `T` is its name as a literal type, `S` its payload schema and `R` what its handler
+ * resolves to, so an instance built from definitions types its enqueue calls by them.
+ */
+export interface JobDefinition<S extends z.ZodType = z.ZodType, T extends string = string, R = unknown> {
+  type: T;
   payload: S;
   // Method syntax on purpose: it lets a JobDefinition<typeof schema> sit in a JobDefinition[] list.
-  handler(payload: z.output<S>, ctx: JobContext): Promise<void>;
+  handler(payload: z.output<S>, ctx: JobContext): Promise<R>;
   maxAttempts: number;
   timeoutMs: number;
   backoff: BackoffPolicy;
@@ -84,10 +89,6 @@ const positiveInt = (name: string, value: number, max = 2 ** 31 - 1) => {
   return value;
 };
 
-/**
- * Declares a job type. Nothing is registered globally: the definitions an app passes to createSluice()
- * (or to drain() and enqueue()) are its registry, so two instances, or two test files, never share one.
- */
 /** Most concurrent runs or starts per period a flow limit may allow (each is a row of sluice.flow_slots). */
 export const MAX_FLOW_LIMIT = 10_000;
 
@@ -108,17 +109,23 @@ function fairnessOf(spec: { key: (payload: never) => string } | undefined): JobD
   return { key: spec.key as (payload: unknown) => string };
 }
 
-export function defineJob<S extends z.ZodType>(
+/**
+ * Declares a job type. Nothing is registered globally: the definitions an app passes to createSluice()
+ * (or to drain() and enqueue()) are its registry, so two instances, or two test files, never share one.
+ * The type name stays a literal type and the handler's result type is kept, so calls through
+ * the instance are checked against them at compile time.
+ */
+export function defineJob<const T extends string, S extends z.ZodType, R = void>(
   // Flow limits' key functions see the payload as the schema outputs it.
-  spec: { type: string; payload: S; handler: JobHandler<z.output<S>> } & JobOptions<z.output<S>>,
-): JobDefinition<S> {
+  spec: { type: T; payload: S; handler: JobHandler<z.output<S>, R> } & JobOptions<z.output<S>>,
+): JobDefinition<S, T, R> {
   if (!/^[\w.:-]{1,100}$/.test(spec.type)) {
     throw new TypeError(`job type "${spec.type}" must be 1-100 letters, digits, '_', '-', '.' or ':'`);
   }
   const backoff = { ...DEFAULT_BACKOFF, ...spec.backoff };
   positiveInt('backoff.baseMs', backoff.baseMs);
   positiveInt('backoff.maxMs', backoff.maxMs);
-  const definition: JobDefinition<S> = {
+  const definition: JobDefinition<S, T, R> = {
     type: spec.type,
     payload: spec.payload,
     handler: spec.handler,
@@ -132,6 +139,18 @@ export function defineJob<S extends z.ZodType>(
   };
   return definition;
 }
+
+/** The payload a caller gives a job: its schema's input (before defaults and transforms). */
+export type JobPayload<J extends JobDefinition> = J extends JobDefinition<infer S, string, unknown> ? z.input<S> : never;
+
+/** What a job's handler resolves to. */
+export type JobResult<J extends JobDefinition> = J extends JobDefinition<z.ZodType, string, infer R> ? R : never;
+
+/** The type names of a list of definitions, as a union of literals. */
+export type JobTypeName<J extends readonly JobDefinition[]> = J[number]['type'];
+
+/** The definition in `J` named `N` (any of them when `J`'s names are not literals). */
+export type JobNamed<J extends readonly JobDefinition[], N extends string> = string extends JobTypeName<J> ? J[number] : Extract<J[number], { type: N }>;
 
 /** Job definitions by type: what enqueue() resolves a type name against. */
 export type JobRegistry = ReadonlyMap<string, JobDefinition>;

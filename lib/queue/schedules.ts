@@ -16,11 +16,11 @@ export type CatchUp = 'latest' | 'all' | 'none';
 /** A slot later than this is "missed" for catchUp 'none': two Vercel Cron minutes. */
 export const ON_TIME_MS = 120_000;
 
-export interface ScheduleDefinition<S extends z.ZodType = z.ZodType> {
+export interface ScheduleDefinition<S extends z.ZodType = z.ZodType, T extends string = string> {
   name: string;
   cron: string;
   timezone: string;
-  job: JobDefinition<S>;
+  job: JobDefinition<S, T>;
   /** The slot's payload (the schedule's `payload`, or what its function returns for the slot). */
   payloadFor(slot: Date): z.input<S>;
   catchUp: CatchUp;
@@ -36,18 +36,18 @@ export interface ScheduleDefinition<S extends z.ZodType = z.ZodType> {
  * (IANA, default UTC), enqueueing `job` with `payload` (or `payload(slot)`) once per slot. A bad
  * expression, time zone or payload throws here, at startup, not at the first tick.
  */
-export function defineSchedule<S extends z.ZodType>(spec: {
+export function defineSchedule<S extends z.ZodType, T extends string>(spec: {
   name: string;
   cron: string;
   timezone?: string;
-  job: JobDefinition<S>;
+  job: JobDefinition<S, T>;
   payload: z.input<S> | ((slot: Date) => z.input<S>);
   catchUp?: CatchUp;
   /** catchUp 'all': at most this many missed slots per tick. Default 100. */
   maxCatchUp?: number;
   priority?: number;
   maxAttempts?: number;
-}): ScheduleDefinition<S> {
+}): ScheduleDefinition<S, T> {
   if (!/^[\w.:-]{1,100}$/.test(spec.name)) throw new TypeError(`schedule name "${spec.name}" must be 1-100 letters, digits, '_', '-', '.' or ':'`);
   const timezone = spec.timezone ?? 'UTC';
   try {
