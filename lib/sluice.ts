@@ -16,9 +16,9 @@ import { invocationDeadline, Kicker } from './wake/kick.js';
 import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
 import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
 import { checkSchedules, scheduleRunner, scheduleView, type ScheduleView } from './wake/schedules.js';
-import { scheduleLastSlots } from './queue/queries-schedules.js';
-import { flowLimitsOf, flowSlotsPrune } from './queue/queries-flow.js';
-import { stepsPruneOrphans } from './queue/queries-steps.js';
+import { scheduleLastSlots } from './queue/schedules/queries-schedules.js';
+import { flowLimitsOf, flowSlotsPrune } from './queue/core/queries-flow.js';
+import { stepsPruneOrphans } from './queue/core/queries-steps.js';
 
 export interface SluiceOptions<J extends readonly JobDefinition[] = readonly JobDefinition[]> {
   /** The app's job definitions: the types its HTTP API enqueues and its drains run, and its calls' types. */

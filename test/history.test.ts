@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSluice, defineJob, PermanentError } from '../lib/index.js';
 import { drain, enqueueMany } from '../lib/queue/index.js';
-import { HISTORY_BUCKETS_MS, percentile } from '../lib/queue/history.js';
+import { HISTORY_BUCKETS_MS, percentile } from '../lib/queue/housekeeping/history.js';
 import { memoryHintStore } from '../lib/wake/hint.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';

@@ -2,8 +2,8 @@
  * The statements of per-type controls (issue 10): pause and resume. Same rules as queries.ts.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 
 export interface PausedRow {
   type: string;

@@ -1,8 +1,8 @@
-import type { Db } from './db.js';
+import type { Db } from '../db.js';
 import { type ClaimedJob, jobHeartbeat } from './queries-drain.js';
 import type { RunControl } from './run-job.js';
 import { LeaseLostError } from './steps.js';
-import { monotonicNow } from './clock.js';
+import { monotonicNow } from '../clock.js';
 
 /**
  * A job a pass holds: claimed, running or waiting to start, with its lease by the local clock. A class,

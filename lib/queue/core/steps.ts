@@ -1,8 +1,8 @@
-import type { Db } from './db.js';
-import { SluiceError } from './errors.js';
-import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from './json.js';
+import type { Db } from '../db.js';
+import { SluiceError } from '../errors.js';
+import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
 import { stepSave, stepsOfJob } from './queries-steps.js';
-import { monotonicNow } from './clock.js';
+import { monotonicNow } from '../clock.js';
 
 /** A step's result could not be stored: too large, or not JSON jsonb can hold. The job goes dead (a retry would repeat the step). */
 export class StepResultError extends SluiceError {

@@ -1,7 +1,7 @@
-import type { Db } from './db.js';
-import type { FlowLimit, JobDefinition } from './jobs.js';
+import type { Db } from '../db.js';
+import type { FlowLimit, JobDefinition } from '../core/jobs.js';
 import { pausedTypes } from './pause.js';
-import { flowSlotsHeld, type HeldSlots } from './queries-flow.js';
+import { flowSlotsHeld, type HeldSlots } from '../core/queries-flow.js';
 
 /** A flow limit as the admin API shows it, with what holds it now. */
 export interface FlowLimitView {

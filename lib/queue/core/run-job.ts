@@ -1,12 +1,12 @@
-import { config } from './config.js';
-import type { Db } from './db.js';
-import { describeError, PermanentError, RetryLaterError } from './errors.js';
+import { config } from '../config.js';
+import type { Db } from '../db.js';
+import { describeError, PermanentError, RetryLaterError } from '../errors.js';
 import type { JobContext, JobDefinition } from './jobs.js';
 import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
-import { log } from './log.js';
+import { log } from '../log.js';
 import { backoffDelayMs } from './retry.js';
-import { monotonicNow } from './clock.js';
+import { monotonicNow } from '../clock.js';
 
 /** Why a run's signal fired. */
 export class AbortReason extends Error {

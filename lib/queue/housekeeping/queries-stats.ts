@@ -12,9 +12,9 @@
  * million dead jobs cost what a thousand do.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import type { AppScope } from './app.js';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { AppScope } from '../app.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 
 export interface StatsTypeRow {
   type: string;

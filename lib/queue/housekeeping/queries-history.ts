@@ -3,9 +3,9 @@
  * statements that write outcomes; the dashboard reads a range of minutes.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
+import type { Db } from '../db.js';
 import type { HistoryRow } from './history.js';
-import { ofTypes, rows } from './queries.js';
+import { ofTypes, rows } from '../queries.js';
 
 /**
  * Adds a pass's sums to this minute's rows (by the database's clock), one row per type. Rows come in

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { JOB_DEFAULTS } from './config.js';
-import type { Db } from './db.js';
+import { JOB_DEFAULTS } from '../config.js';
+import type { Db } from '../db.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
 import type { StepOptions } from './steps.js';
 

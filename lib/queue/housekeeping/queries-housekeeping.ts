@@ -7,7 +7,7 @@
  * first in a minute skip it all. The alert conditions' CTEs are queries-alerts.ts'.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import type { AppScope } from './app.js';
+import type { AppScope } from '../app.js';
 import { alertCtes, type AlertChange, type AlertThresholds } from './queries-alerts.js';
 import { oldestDue, pendingCount, perType } from './queries-stats.js';
 

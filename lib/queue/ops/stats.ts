@@ -1,8 +1,8 @@
-import { appScope, type AppScope } from './app.js';
-import type { Db } from './db.js';
-import type { JobDefinition } from './jobs.js';
-import { JOB_STATUSES, type JobStatus } from './schema.js';
-import { appStats, type StatsResult } from './queries-stats.js';
+import { appScope, type AppScope } from '../app.js';
+import type { Db } from '../db.js';
+import type { JobDefinition } from '../core/jobs.js';
+import { JOB_STATUSES, type JobStatus } from '../schema.js';
+import { appStats, type StatsResult } from '../housekeeping/queries-stats.js';
 
 type Counts = Record<JobStatus, number>;
 

@@ -3,8 +3,8 @@
  * head of the claim order, and the write that makes one job dead with the error its row caused.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 import { claimWalk, typesTable } from './queries-walk.js';
 
 /**

@@ -5,9 +5,9 @@
  * and /api/health runs them alone.
  */
 import { sql } from 'drizzle-orm';
-import type { AppScope } from './app.js';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { AppScope } from '../app.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 import { statsCtes, statsOutput, type StatsResult } from './queries-stats.js';
 
 export const ALERT_NAMES = ['dead', 'oldest_pending', 'drains_stale'] as const;

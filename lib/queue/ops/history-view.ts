@@ -1,7 +1,7 @@
-import type { AppScope } from './app.js';
-import type { Db } from './db.js';
-import { addHistograms, percentile } from './history.js';
-import { historySince, samplesSince } from './queries-history.js';
+import type { AppScope } from '../app.js';
+import type { Db } from '../db.js';
+import { addHistograms, percentile } from '../housekeeping/history.js';
+import { historySince, samplesSince } from '../housekeeping/queries-history.js';
 
 type Counts = { completed: number[]; retried: number[]; dead: number[]; rescued: number[] };
 

@@ -3,12 +3,12 @@
  * and finds expired leases, and the outcome write on its own.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import type { Db } from './db.js';
+import type { Db } from '../db.js';
 import { flowClaim, flowFreedCte, type FlowLimits } from './queries-flow.js';
-import type { HistoryRow } from './history.js';
-import { historyCte } from './queries-history.js';
-import { housekeepingCtes, housekeepingOutput, type HousekeepingParams, type HousekeepingReport } from './queries-housekeeping.js';
-import { rows } from './queries.js';
+import type { HistoryRow } from '../housekeeping/history.js';
+import { historyCte } from '../housekeeping/queries-history.js';
+import { housekeepingCtes, housekeepingOutput, type HousekeepingParams, type HousekeepingReport } from '../housekeeping/queries-housekeeping.js';
+import { rows } from '../queries.js';
 import { claimWalk, type FairWalk, typesTable } from './queries-walk.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;

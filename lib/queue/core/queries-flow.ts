@@ -4,9 +4,9 @@
  * them, and the tick's pruning of spent ones.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import type { Db } from './db.js';
+import type { Db } from '../db.js';
 import type { JobDefinition } from './jobs.js';
-import { rows } from './queries.js';
+import { rows } from '../queries.js';
 import { claimWalk, type FairWalk } from './queries-walk.js';
 
 /** The limits of the limited types among a drain's definitions, as parallel arrays (null: no such limit). */

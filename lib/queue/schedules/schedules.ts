@@ -1,9 +1,9 @@
 import { Cron } from 'croner';
 import type { z } from 'zod';
-import type { Db } from './db.js';
-import { enqueueMany, type EnqueueContext } from './enqueue.js';
-import type { JobDefinition } from './jobs.js';
-import { log } from './log.js';
+import type { Db } from '../db.js';
+import { enqueueMany, type EnqueueContext } from '../core/enqueue.js';
+import type { JobDefinition } from '../core/jobs.js';
+import { log } from '../log.js';
 import { scheduleAdvance, scheduleLastSlots, scheduleLockLastSlot } from './queries-schedules.js';
 
 /**

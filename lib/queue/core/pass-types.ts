@@ -1,6 +1,6 @@
 // The shapes of a drain pass (drain-pass.ts) that its callers see: its settings and its live view.
 import type { DrainSummary } from './drain.js';
-import type { HousekeepingParams, HousekeepingReport } from './queries-housekeeping.js';
+import type { HousekeepingParams, HousekeepingReport } from '../housekeeping/queries-housekeeping.js';
 
 /** Housekeeping a pass's first claim carries (the cron tick's), and who hears what it did. */
 export interface Housekeeping {

@@ -5,8 +5,8 @@
  * a few rows at a time, so neither table grows with time.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 
 /** Rows of ended windows (or expired sessions) one write deletes at most: each write adds one row at
  *  most, so stale rows never pile up, and no write waits on a large delete. */

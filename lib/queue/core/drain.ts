@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { appName } from './app.js';
-import { DEFAULT_SETTINGS, DRAIN_DEFAULTS } from './config.js';
-import type { Db } from './db.js';
+import { appName } from '../app.js';
+import { DEFAULT_SETTINGS, DRAIN_DEFAULTS } from '../config.js';
+import type { Db } from '../db.js';
 import { DrainPass } from './drain-pass.js';
 import type { Housekeeping, LivePass } from './pass-types.js';
 import type { JobDefinition } from './jobs.js';
-import { monotonicNow, toMonotonic } from './clock.js';
+import { monotonicNow, toMonotonic } from '../clock.js';
 
 const DAY_MS = 86_400_000;
 

@@ -1,13 +1,13 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
 import { z } from 'zod';
-import { DEFAULT_SETTINGS } from './config.js';
-import type { Db } from './db.js';
-import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from './errors.js';
-import { uuidv7 } from './ids.js';
-import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from './json.js';
+import { DEFAULT_SETTINGS } from '../config.js';
+import type { Db } from '../db.js';
+import { PayloadTooLargeError, UnknownJobTypeError, ValidationError } from '../errors.js';
+import { uuidv7 } from '../ids.js';
+import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
 import type { FlowLimit, JobDefinition, JobPayload, JobRegistry } from './jobs.js';
 import { jobDebounce, jobIdsByIdempotencyKey, jobInsert, jobInsertIdempotent, typedKey, type NewJobRow } from './queries-enqueue.js';
-import { inSpan, traceParentOf } from './telemetry.js';
+import { inSpan, traceParentOf } from '../telemetry.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../db.js';
 import { typePause, typeResume, typesPaused, type PausedRow } from './queries-types.js';
 
 /** A paused job type: drains claim none of its jobs until it is resumed. */

@@ -1,8 +1,8 @@
-import type { Db } from './db.js';
-import { JobNotFoundError, JobStateError } from './errors.js';
-import { jobCancel, jobGet, jobList, jobRetryDead, jobsCancelDead, jobsDead, jobsRetryDead, type JobChange, type JobRow } from './queries.js';
-import { stepsOfJob } from './queries-steps.js';
-import type { JobStatus } from './schema.js';
+import type { Db } from '../db.js';
+import { JobNotFoundError, JobStateError } from '../errors.js';
+import { jobCancel, jobGet, jobList, jobRetryDead, jobsCancelDead, jobsDead, jobsRetryDead, type JobChange, type JobRow } from '../queries.js';
+import { stepsOfJob } from '../core/queries-steps.js';
+import type { JobStatus } from '../schema.js';
 
 /** A job as the admin API shows it (camelCase, ISO 8601 timestamps, no lease token). */
 export interface JobView {

@@ -4,8 +4,8 @@
  * its job to a rescue cannot record a result the job's next run would trust.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 
 export interface StepRow {
   name: string;

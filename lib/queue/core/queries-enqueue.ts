@@ -3,8 +3,8 @@
  * values always parameters, usable inside a caller's transaction on every driver.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 
 export interface NewJobRow {
   id: string;

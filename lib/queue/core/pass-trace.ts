@@ -10,7 +10,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type
 import type { DrainSummary } from './drain.js';
 import type { PassSettings } from './pass-types.js';
 import type { ClaimedJob, ClaimResult, Outcome } from './queries-drain.js';
-import { failSpan, parseTraceParent, tracer } from './telemetry.js';
+import { failSpan, parseTraceParent, tracer } from '../telemetry.js';
 
 export class PassTrace {
   private constructor(

@@ -5,9 +5,9 @@
  * same row. The pass instead narrows the failure down to one job and sets that job aside: dead, with the
  * database's error, for a human to read and retry. The rest of the queue runs.
  */
-import type { Db } from './db.js';
-import { describeError } from './errors.js';
-import { log } from './log.js';
+import type { Db } from '../db.js';
+import { describeError } from '../errors.js';
+import { log } from '../log.js';
 import { jobWriteOutcomes, type Outcome } from './queries-drain.js';
 import type { FlowLimits } from './queries-flow.js';
 import { jobClaimHead, jobSetAside } from './queries-set-aside.js';

@@ -5,8 +5,8 @@
  * slots and marks of its own, so apps sharing a database never hold back or stand in for each other.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 import { claimWalk, typesTable } from './queries-walk.js';
 
 /** Due pending jobs of these types, counted up to `cap`: enough to size a fan-out, cheap on a huge backlog. */

@@ -2,8 +2,8 @@
  * The statements of schedules (issue 10). Same rules as queries.ts.
  */
 import { sql } from 'drizzle-orm';
-import type { Db } from './db.js';
-import { rows } from './queries.js';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
 
 /** The last slot of each named schedule that has one (epoch ms). */
 export async function scheduleLastSlots(db: Db, names: string[]): Promise<Map<string, number>> {
