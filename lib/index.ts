@@ -1,6 +1,6 @@
 // The package's main entry (`sluice`): the instance, and the engine beneath it. Names are a contract (DESIGN.md).
-export { createSluice, type Sluice, type SluiceOptions } from './sluice.js';
-export { type RouteHandler, type RouteTable, type SluiceBindings, type SluiceEnv } from './http/app.js';
+export { createSluice, type RouteHandler, type RouteTable, type Sluice, type SluiceOptions } from './sluice.js';
+export { type SluiceBindings, type SluiceEnv } from './http/app.js';
 export { HttpError, errorResponse } from './http/errors.js';
 export { jsonBody, parse } from './http/body.js';
 export { bearerMatches } from './http/auth.js';
