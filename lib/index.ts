@@ -1,7 +1,7 @@
 // The package's main entry (`sluice`): the instance, job and schedule definitions, the errors and signals a
 // handler or caller meets, and the types their signatures use. The engine's free functions are the second
 // entry, `sluice/engine` (lib/queue/index.ts). Names are a contract (DESIGN.md).
-export { createSluice, type Sluice, type SluiceEnqueueItem, type SluiceOptions } from './sluice.js';
+export { createSluice, type RouteHandler, type RouteTable, type Sluice, type SluiceEnqueueItem, type SluiceOptions } from './sluice.js';
 export { memoryHintStore, runtimeCacheHintStore, type HintStore } from './wake/hint.js';
 export type { WakeRuntime } from './wake/runtime.js';
 export type { TickOptions, TickSummary } from './wake/tick.js';
@@ -9,7 +9,7 @@ export type { ScheduleView } from './wake/schedules.js';
 // For an app's own routes: bad input answered 4xx (zod issues), never a 500, as Sluice's routes answer it.
 export { HttpError, errorResponse } from './http/errors.js';
 export { jsonBody } from './http/body.js';
-export type { RouteHandler, RouteTable, SluiceBindings, SluiceEnv } from './http/app.js';
+export type { SluiceBindings, SluiceEnv } from './http/app.js';
 export {
   defineJob, defineSchedule,
   SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, JobNotFoundError, JobStateError, MisconfiguredError,

@@ -1,21 +1,22 @@
 import { attachDatabasePool } from '@vercel/functions';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
-import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
+import { createHttpApp, type HttpRoutes, type Method, type SluiceEnv } from './http/app.js';
+import type { AdminCalls } from './http/host.js';
 import { sluiceRoutes } from './http/routes.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import {
   appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
   pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type BulkResult, type JobNamed, type JobPayload, type JobTypeName, type QueueHistory, type JobDefinition, type JobDetail, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
+  type EnqueueOptions, type JobDefinition, type JobNamed, type JobPayload, type JobRegistry, type JobTypeName, type QueueStats, type ScheduleDefinition,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
 import { invocationDeadline, Kicker } from './wake/kick.js';
 import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
 import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
-import { checkSchedules, scheduleRunner, scheduleView, type ScheduleView } from './wake/schedules.js';
+import { checkSchedules, scheduleRunner, scheduleView } from './wake/schedules.js';
 import { scheduleLastSlots } from './queue/schedules/queries-schedules.js';
 import { flowLimitsOf, flowSlotsPrune } from './queue/core/queries-flow.js';
 import { stepsPruneOrphans } from './queue/core/queries-steps.js';
@@ -40,6 +41,11 @@ export interface SluiceOptions<J extends readonly JobDefinition[] = readonly Job
   /** Recurring jobs (defineSchedule): every cron tick enqueues their due slots, each exactly once. */
   schedules?: readonly ScheduleDefinition<z.ZodType, JobTypeName<J>>[];
 }
+
+/** One of the app's own routes: the request's context and the instance that serves it. */
+export type RouteHandler = (c: Context<SluiceEnv>, sluice: Sluice) => Response | Promise<Response>;
+/** The app's own routes: paths (Hono syntax, e.g. /api/jobs/:id) to one handler per method. */
+export type RouteTable = Record<string, Partial<Record<Method, RouteHandler>>>;
 
 /** Where an enqueue writes: `tx` makes the job part of the caller's transaction. */
 type InTx = { tx?: Db };
@@ -91,28 +97,7 @@ export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDef
   /** One drain invocation as a cron tick, kick or hand-over runs it: idle hint, fan-out, continuation (lib/wake/tick.ts). */
   tick(options: TickOptions): Promise<TickSummary>;
   stats(): Promise<QueueStats>;
-  admin: {
-    list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
-    get(id: string): Promise<JobDetail>;
-    retry(id: string): Promise<JobView>;
-    cancel(id: string): Promise<JobView>;
-    /** The newest dead jobs (of `type`; at most `limit`, default 50) and how many there are. */
-    dead(options?: { type?: string; limit?: number }): Promise<{ jobs: JobView[]; total: number }>;
-    /** Every dead job (of `type`) back to pending, up to BULK_LIMIT (10,000) a call: `more` says to call again. */
-    retryDead(options?: { type?: string }): Promise<BulkResult>;
-    /** Every dead job (of `type`) deleted, up to BULK_LIMIT a call. */
-    cancelDead(options?: { type?: string }): Promise<BulkResult>;
-    /** The last `rangeMs` of history, a point every `stepSeconds` (default 60): depth, counts, run-time and lag percentiles. */
-    history(rangeMs: number, stepSeconds?: number): Promise<QueueHistory>;
-    /** Pauses one of this instance's types for every drain (UnknownJobTypeError for another). */
-    pause(type: string): Promise<PausedType>;
-    /** Resumes a paused type (any name: a type since removed from the code can be resumed too). */
-    resume(type: string): Promise<{ type: string; resumed: boolean }>;
-    /** This instance's types and any other paused one: whether (and since when) it is paused, its flow limits and what holds them. */
-    types(): Promise<TypeView[]>;
-    /** The schedules in the code, each with its next slot and the last one enqueued. */
-    schedules(): Promise<ScheduleView[]>;
-  };
+  admin: AdminCalls;
   /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
   migrate(): Promise<void>;
   /** Closes Sluice's own pool, if it opened one; the next use opens a new one. */
@@ -245,6 +230,21 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
   const clash = Object.keys(options.routes ?? {}).filter((path) => path in ownRoutes);
   if (clash.length > 0) throw new TypeError(`routes: ${clash.join(', ')} is Sluice's own path`);
   // The app's paths first: a path of its own like /api/jobs/export must win over /api/jobs/:id.
-  (sluice as { app: Hono<SluiceEnv> }).app = createHttpApp(sluice, { ...options.routes, ...ownRoutes });
+  // Every route finds this instance as c.var.sluice; the app's own are handed it as well.
+  const routes = { ...appRoutes(options.routes ?? {}, sluice), ...ownRoutes };
+  (sluice as { app: Hono<SluiceEnv> }).app = createHttpApp(routes, async (c, next) => {
+    // Untyped on purpose: the HTTP API enqueues by type names and payloads it only knows at run time (zod checks them).
+    const untyped: Sluice = sluice;
+    c.set('sluice', untyped);
+    await next();
+  });
   return sluice;
+}
+
+/** The app's own routes as the HTTP app runs them: each handed the instance beside its context. */
+function appRoutes(table: RouteTable, sluice: Sluice): HttpRoutes {
+  return Object.fromEntries(Object.entries(table).map(([path, handlers]) => [
+    path,
+    Object.fromEntries(Object.entries(handlers).map(([method, handler]) => [method, (c: Context<SluiceEnv>) => handler(c, sluice)])),
+  ]));
 }

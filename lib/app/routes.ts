@@ -1,5 +1,5 @@
 import { jsonBody } from '../http/body.js';
-import type { RouteTable } from '../http/app.js';
+import type { RouteTable } from '../sluice.js';
 import { signUp, signupSchema } from './users.js';
 
 /** The example app's own routes, served by the same HTTP app as Sluice's. */

@@ -1,36 +1,35 @@
-import { Hono, type Context } from 'hono';
-import type { Sluice } from '../sluice.js';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { RuntimeBindings } from '../wake/runtime.js';
 import { errorResponse } from './errors.js';
+import type { RouteHost } from './host.js';
 
 /** What a runtime adapter hands the app with each request. */
-export interface SluiceBindings {
+export interface SluiceBindings extends RuntimeBindings {
   /** When this invocation must end (epoch ms), where the platform says so. Default: getDeadline() (Vercel). */
   deadline?: () => number | undefined;
-  /** Keeps the invocation alive for work after the response (Next.js: after()). Default: Vercel's waitUntil. */
-  waitUntil?: (work: Promise<unknown>) => void;
-  /** false where the instance freezes once it has answered (Lambda): kicks then start a drain elsewhere. Default true. */
-  runsAfterResponse?: boolean;
-  /** Where this server answers, as the server itself knows it (serve()): hand-overs go there. */
-  baseUrl?: string;
   /** The client's address as the platform knows it (a socket's, Lambda's sourceIp): the throttle of
    *  wrong secrets counts by it. Default: X-Real-IP, else X-Forwarded-For's first hop (lib/http/throttle.ts). */
   clientAddress?: string;
 }
-export type SluiceEnv = { Bindings: SluiceBindings };
+/** A request's environment: the adapter's bindings, and the instance serving it as `c.var.sluice`. */
+export type SluiceEnv = { Bindings: SluiceBindings; Variables: { sluice: RouteHost } };
 
 export type Method = 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
-export type RouteHandler = (c: Context<SluiceEnv>, sluice: Sluice) => Response | Promise<Response>;
+/** A route of the HTTP app: what it needs of the instance is `c.var.sluice`. */
+export type HttpHandler = (c: Context<SluiceEnv>) => Response | Promise<Response>;
 /** Paths (Hono syntax, e.g. /api/jobs/:id) to one handler per method. */
-export type RouteTable = Record<string, Partial<Record<Method, RouteHandler>>>;
+export type HttpRoutes = Record<string, Partial<Record<Method, HttpHandler>>>;
 
 /**
  * The Web-standard HTTP app (Request in, Response out) of an instance: every path of `routes`, other
  * methods answered 405 with an Allow header (HEAD wherever GET is, as Hono answers HEAD with GET's
  * headers and no body), unknown paths 404, errors by errorResponse. Nothing is cached unless its route says so (only the
- * dashboard's static assets do): answers carry job payloads and queue state.
+ * dashboard's static assets do): answers carry job payloads and queue state. `middleware` runs first on
+ * every request: the instance's sets `c.var.sluice` (lib/sluice.ts).
  */
-export function createHttpApp(sluice: Sluice, routes: RouteTable): Hono<SluiceEnv> {
+export function createHttpApp(routes: HttpRoutes, ...middleware: MiddlewareHandler<SluiceEnv>[]): Hono<SluiceEnv> {
   const app = new Hono<SluiceEnv>();
+  for (const handler of middleware) app.use('*', handler);
   app.use('*', async (c, next) => {
     await next();
     if (c.res.headers.has('Cache-Control')) return; // a route that chose (the dashboard's assets)
@@ -47,7 +46,7 @@ export function createHttpApp(sluice: Sluice, routes: RouteTable): Hono<SluiceEn
   // shadows a more specific path registered after it.
   const table = Object.entries(routes);
   for (const [path, handlers] of table) {
-    for (const method of Object.keys(handlers) as Method[]) app.on(method, path, (c) => handlers[method]!(c, sluice));
+    for (const method of Object.keys(handlers) as Method[]) app.on(method, path, handlers[method]!);
   }
   for (const [path, handlers] of table) {
     const methods = Object.keys(handlers);

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
-import type { Sluice } from '../sluice.js';
 import type { SluiceEnv } from './app.js';
 import { HttpError } from './errors.js';
 import { throttle, type Attempt, type Throttled } from './throttle.js';
@@ -44,13 +43,13 @@ export function bearerAttempt(header: string | undefined, secret: string): Attem
  * None set: 500 naming the variable (a route never runs open). Wrong or missing: 401. An address that
  * has sent too many wrong secrets: 429 with Retry-After, whatever this one sent (lib/http/throttle.ts).
  */
-export async function authorize(c: Context<SluiceEnv>, sluice: Sluice, ...names: [SecretName, ...SecretName[]]): Promise<void> {
-  const secret = names.map((n) => sluice.settings()[n]).find((v) => v !== undefined);
+export async function authorize(c: Context<SluiceEnv>, ...names: [SecretName, ...SecretName[]]): Promise<void> {
+  const secret = names.map((n) => c.var.sluice.settings()[n]).find((v) => v !== undefined);
   if (secret === undefined) {
     throw new HttpError(500, `server misconfigured: ${names.join(' (or ')}${')'.repeat(names.length - 1)} is not set`);
   }
   const attempt = bearerAttempt(c.req.header('authorization'), secret);
-  const throttled = await throttle(c, sluice, attempt);
+  const throttled = await throttle(c, attempt);
   if (throttled) throw tooManyAttempts(throttled);
   if (attempt !== 'right') {
     throw new HttpError(401, 'missing or wrong bearer token (Authorization: Bearer <secret>)');

@@ -1,9 +1,10 @@
+import type { Context } from 'hono';
 import { alertsCheck, healthProblems, STATS_LIVE_LIMIT, toQueueStats, type QueueStats } from '../queue/index.js';
 import { log } from '../queue/log.js';
-import type { Sluice } from '../sluice.js';
 import { alertThresholds, announce } from '../wake/alerts.js';
 import { resolveRuntime, type WakeRuntime } from '../wake/runtime.js';
-import type { RouteHandler } from './app.js';
+import type { HttpHandler, SluiceEnv } from './app.js';
+import type { RouteHost } from './host.js';
 import { throttle } from './throttle.js';
 import { bearerAttempt } from './auth.js';
 
@@ -22,7 +23,7 @@ class HealthReadings {
   private underWay: Promise<QueueStats | null> | undefined;
   private alertsCheckedAt = -Infinity;
 
-  constructor(private readonly sluice: Sluice) {}
+  constructor(private readonly sluice: RouteHost) {}
 
   /** The last reading if younger than `maxAgeMs`, else a new one (null: the database did not answer). */
   read(maxAgeMs: number, runtime: WakeRuntime): Promise<QueueStats | null> {
@@ -59,7 +60,7 @@ class HealthReadings {
   }
 }
 
-const readings = new WeakMap<Sluice, HealthReadings>();
+const readings = new WeakMap<RouteHost, HealthReadings>();
 
 /**
  * Whether the caller holds one of `secrets`. A wrong one is answered as a caller without a secret and is
@@ -67,10 +68,10 @@ const readings = new WeakMap<Sluice, HealthReadings>();
  * more than one query a window. A throttled address holding the right one, or a database that cannot
  * say, gets the short answer too: health never answers 429.
  */
-async function secretHeld(c: Parameters<RouteHandler>[0], sluice: Sluice, secrets: (string | undefined)[]): Promise<boolean> {
+async function secretHeld(c: Context<SluiceEnv>, secrets: (string | undefined)[]): Promise<boolean> {
   const right = secrets.some((v) => v !== undefined && bearerAttempt(c.req.header('authorization'), v) === 'right');
   if (!right) return false;
-  return !(await throttle(c, sluice, 'right').catch(() => true));
+  return !(await throttle(c, 'right').catch(() => true));
 }
 
 /**
@@ -79,9 +80,10 @@ async function secretHeld(c: Parameters<RouteHandler>[0], sluice: Sluice, secret
  * from a reading at most SLUICE_HEALTH_CACHE_MS old; one sending HEALTH_SECRET or ADMIN_SECRET gets a
  * fresh reading with the counts and the problems in words (never a payload).
  */
-export const health: RouteHandler = async (c, sluice) => {
+export const health: HttpHandler = async (c) => {
+  const { sluice } = c.var;
   const s = sluice.settings();
-  const detailed = await secretHeld(c, sluice, [s.HEALTH_SECRET, s.ADMIN_SECRET]);
+  const detailed = await secretHeld(c, [s.HEALTH_SECRET, s.ADMIN_SECRET]);
   let source = readings.get(sluice);
   if (!source) readings.set(sluice, (source = new HealthReadings(sluice)));
   const stats = await source.read(detailed ? 0 : s.SLUICE_HEALTH_CACHE_MS, resolveRuntime(s, c.env ?? {}, c.req.url));

@@ -1,14 +1,15 @@
+import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Config, EnqueueItem } from '../queue/index.js';
 import { log } from '../queue/log.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
-import type { RouteHandler, RouteTable } from './app.js';
+import type { HttpHandler, HttpRoutes, SluiceEnv } from './app.js';
 import { authorize } from './auth.js';
 import { health } from './health.js';
+import type { RouteHost } from './host.js';
 import { jsonBody, parse, queryObject } from './body.js';
 import { deadFilterBody, enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
-import type { Context } from 'hono';
 
 /** When a drain of this request must be done (invocationDeadline: the adapter's deadline, else Vercel's, else the setting). */
 const drainDeadline = (c: Context, settings: Config, start: number) => invocationDeadline(settings, c.env?.deadline?.(), start);
@@ -21,9 +22,10 @@ const dueNow = (item: EnqueueItem, now: number) =>
   (item.runAt === undefined || +new Date(item.runAt) <= now) && !item.delayMs && !item.debounce;
 
 /** POST /api/jobs: one job or a bulk of up to 1,000, all or nothing. */
-const enqueueJobs: RouteHandler = async (c, sluice) => {
+const enqueueJobs: HttpHandler = async (c) => {
+  const { sluice } = c.var;
   const s = sluice.settings();
-  await authorize(c, sluice, 'ENQUEUE_SECRET');
+  await authorize(c, 'ENQUEUE_SECRET');
   const { bulk, items } = enqueueItems(sluice.jobs, await jsonBody(c.req.raw, z.unknown(), { limit: s.SLUICE_MAX_BODY_BYTES }));
   const { ids, duplicate } = await sluice.enqueueMany(items);
   const now = Date.now();
@@ -34,63 +36,73 @@ const enqueueJobs: RouteHandler = async (c, sluice) => {
   return c.json(bulk ? { ids, duplicate } : { id: ids[0], duplicate: duplicate[0] }, 202);
 };
 
-const listJobs: RouteHandler = async (c, sluice) => {
-  await authorize(c, sluice, 'ADMIN_SECRET');
-  return c.json(await sluice.admin.list(parse(listJobsQuery, queryObject(c.req.raw))));
+const listJobs: HttpHandler = async (c) => {
+  await authorize(c, 'ADMIN_SECRET');
+  return c.json(await c.var.sluice.admin.list(parse(listJobsQuery, queryObject(c.req.raw))));
 };
 
-const admin = (act: (id: string, sluice: Parameters<RouteHandler>[1]) => Promise<unknown>): RouteHandler => async (c, sluice) => {
-  await authorize(c, sluice, 'ADMIN_SECRET');
-  return c.json(await act(parse(jobIdParam, { id: c.req.param('id') }).id, sluice));
+const admin = (act: (id: string, sluice: RouteHost) => Promise<unknown>): HttpHandler => async (c) => {
+  await authorize(c, 'ADMIN_SECRET');
+  return c.json(await act(parse(jobIdParam, { id: c.req.param('id') }).id, c.var.sluice));
+};
+
+/** A GET of the admin API that takes no parameters: the admin secret, then one call. */
+const adminRead = (read: (sluice: RouteHost) => Promise<unknown>): HttpHandler => async (c) => {
+  await authorize(c, 'ADMIN_SECRET');
+  return c.json(await read(c.var.sluice));
 };
 
 /** POST /api/types/:type/pause and /resume: every drain skips (or claims again) the type's jobs; a resume kicks. */
-const pauseOrResume = (action: 'pause' | 'resume'): RouteHandler => async (c, sluice) => {
-  const s = sluice.settings();
-  await authorize(c, sluice, 'ADMIN_SECRET');
+const pauseOrResume = (action: 'pause' | 'resume'): HttpHandler => async (c) => {
+  const { sluice } = c.var;
+  await authorize(c, 'ADMIN_SECRET');
   const { type } = parse(typeParam, { type: c.req.param('type') });
   if (action === 'pause') return c.json({ ...(await sluice.admin.pause(type)), paused: true });
   const resumed = await sluice.admin.resume(type);
-  if (resumed.resumed) kickFrom(c, sluice);
+  if (resumed.resumed) kickFrom(c);
   return c.json({ ...resumed, paused: false });
 };
 
 /** Starts a drain for jobs this request made due now (a retry, a resume), after the response. */
-export function kickFrom(c: Context, sluice: Parameters<RouteHandler>[1]): void {
+export function kickFrom(c: Context<SluiceEnv>): void {
+  const { sluice } = c.var;
   const s = sluice.settings();
   if (s.SLUICE_KICK) void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, Date.now()) });
 }
 
 /** POST /api/jobs/:id/retry: the dead job is due now, so a kick starts it rather than the next tick. */
-const retryJob: RouteHandler = async (c, sluice) => {
-  await authorize(c, sluice, 'ADMIN_SECRET');
-  const job = await sluice.admin.retry(parse(jobIdParam, { id: c.req.param('id') }).id);
-  kickFrom(c, sluice);
+const retryJob: HttpHandler = async (c) => {
+  await authorize(c, 'ADMIN_SECRET');
+  const job = await c.var.sluice.admin.retry(parse(jobIdParam, { id: c.req.param('id') }).id);
+  kickFrom(c);
   return c.json(job);
 };
 
 /** POST /api/dead/retry and /api/dead/cancel { type? }: every dead job of the filter, BULK_LIMIT a call. */
-const bulkDead = (action: 'retry' | 'cancel'): RouteHandler => async (c, sluice) => {
+const bulkDead = (action: 'retry' | 'cancel'): HttpHandler => async (c) => {
+  const { sluice } = c.var;
   const s = sluice.settings();
-  await authorize(c, sluice, 'ADMIN_SECRET');
+  await authorize(c, 'ADMIN_SECRET');
   const filter = await jsonBody(c.req.raw, deadFilterBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
   if (action === 'cancel') return c.json(await sluice.admin.cancelDead(filter));
   const result = await sluice.admin.retryDead(filter);
-  if (result.count > 0) kickFrom(c, sluice);
+  if (result.count > 0) kickFrom(c);
   return c.json(result);
 };
 
 /** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
-const cronDrain: RouteHandler = async (c, sluice) => {
+const cronDrain: HttpHandler = async (c) => {
+  const { sluice } = c.var;
   const s = sluice.settings();
-  await authorize(c, sluice, 'CRON_SECRET');
+  await authorize(c, 'CRON_SECRET');
   return c.json(await sluice.tick({ reason: 'tick', deadline: drainDeadline(c, s, Date.now()), runtime: runtimeOf(c, s) }));
 };
 
 /** POST /api/drain { budgetMs?, types?, maxJobs? }: a drain on demand, e.g. from an external scheduler. */
-const manualDrain: RouteHandler = async (c, sluice) => {
+const manualDrain: HttpHandler = async (c) => {
+  const { sluice } = c.var;
   const s = sluice.settings();
-  await authorize(c, sluice, 'DRAIN_SECRET', 'CRON_SECRET');
+  await authorize(c, 'DRAIN_SECRET', 'CRON_SECRET');
   const start = Date.now();
   const body = await jsonBody(c.req.raw, manualDrainBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
   if (body?.continuation) {
@@ -108,17 +120,17 @@ const manualDrain: RouteHandler = async (c, sluice) => {
 };
 
 /** Sluice's routes; README "HTTP API" is their manual. */
-export const sluiceRoutes: RouteTable = {
+export const sluiceRoutes: HttpRoutes = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },
   '/api/jobs/:id/retry': { POST: retryJob },
   '/api/dead/retry': { POST: bulkDead('retry') },
   '/api/dead/cancel': { POST: bulkDead('cancel') },
-  '/api/schedules': { GET: async (c, sluice) => { await authorize(c, sluice, 'ADMIN_SECRET'); return c.json({ schedules: await sluice.admin.schedules() }); } },
-  '/api/types': { GET: async (c, sluice) => { await authorize(c, sluice, 'ADMIN_SECRET'); return c.json({ types: await sluice.admin.types() }); } },
+  '/api/schedules': { GET: adminRead(async (s) => ({ schedules: await s.admin.schedules() })) },
+  '/api/types': { GET: adminRead(async (s) => ({ types: await s.admin.types() })) },
   '/api/types/:type/pause': { POST: pauseOrResume('pause') },
   '/api/types/:type/resume': { POST: pauseOrResume('resume') },
-  '/api/queue/stats': { GET: async (c, sluice) => { await authorize(c, sluice, 'ADMIN_SECRET'); return c.json(await sluice.stats()); } },
+  '/api/queue/stats': { GET: adminRead((s) => s.stats()) },
   '/api/cron/drain': { GET: cronDrain },
   '/api/drain': { POST: manualDrain },
   '/api/health': { GET: health },

@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
 import { authFailureRecord, authThrottled } from '../queue/ops/queries-auth.js';
-import type { Sluice } from '../sluice.js';
 import type { SluiceEnv } from './app.js';
 import { clientAddress } from './client-address.js';
 import { orUnavailable } from './errors.js';
+import type { RouteHost } from './host.js';
 
 /**
  * The throttle of wrong secrets (README "HTTP API"): per client address, in Postgres (sluice.
@@ -23,7 +23,7 @@ export interface Throttled {
 /** Addresses this instance may have cleared at once, at most: the oldest is forgotten first. */
 const CLEARED_MAX = 1_000;
 /** Per instance (two instances in one process share nothing): address -> when it was last cleared. */
-const clearedAt = new WeakMap<Sluice, Map<string, number>>();
+const clearedAt = new WeakMap<RouteHost, Map<string, number>>();
 
 /**
  * Counts a wrong secret and says whether this request is refused. A wrong one past the limit, and the
@@ -36,7 +36,8 @@ const clearedAt = new WeakMap<Sluice, Map<string, number>>();
  * database cannot answer: 503 whatever the secret (orUnavailable), so an outage neither lets guesses
  * through uncounted nor tells right from wrong.
  */
-export async function throttle(c: Context<SluiceEnv>, sluice: Sluice, attempt: Attempt): Promise<Throttled | null> {
+export async function throttle(c: Context<SluiceEnv>, attempt: Attempt): Promise<Throttled | null> {
+  const { sluice } = c.var;
   const s = sluice.settings();
   if (attempt === 'none' || s.SLUICE_AUTH_MAX_FAILURES === 0) return null;
   const limit = { maxFailures: s.SLUICE_AUTH_MAX_FAILURES, windowMs: s.SLUICE_AUTH_FAILURE_WINDOW };

@@ -1,6 +1,5 @@
 import { waitUntil as vercelWaitUntil } from '@vercel/functions';
 import { z } from 'zod';
-import type { SluiceBindings } from '../http/app.js';
 import type { Config } from '../queue/index.js';
 
 /** Why a drain runs: the cron tick, a kick after an enqueue, or a hand-over from another drain. */
@@ -91,7 +90,15 @@ export function lambdaDrainStarter(functionName: string): StartDrain {
   return starter;
 }
 
-export type RuntimeBindings = Pick<SluiceBindings, 'waitUntil' | 'runsAfterResponse' | 'baseUrl'>;
+/** What a runtime adapter says of its platform (part of the HTTP app's bindings, lib/http/app.ts). */
+export interface RuntimeBindings {
+  /** Keeps the invocation alive for work after the response (Next.js: after()). Default: Vercel's waitUntil. */
+  waitUntil?: (work: Promise<unknown>) => void;
+  /** false where the instance freezes once it has answered (Lambda): kicks then start a drain elsewhere. Default true. */
+  runsAfterResponse?: boolean;
+  /** Where this server answers, as the server itself knows it (serve()): hand-overs go there. */
+  baseUrl?: string;
+}
 
 /**
  * The runtime for a request (its bindings and URL) or, with neither, for a call from the app's own

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DRAIN_DEFAULTS } from '../config.js';
 import type { Db } from '../db.js';
-import type { DrainSummary } from './drain.js';
 import type { JobDefinition } from './jobs.js';
 import { type Held, LeaseKeeper } from './lease-keeper.js';
 import { type ClaimResult, jobClaim, jobsOfClaim, jobWriteOutcomes, type Outcome } from './queries-drain.js';
@@ -9,7 +8,7 @@ import { isConnectionError, isTransient } from '../db-errors.js';
 import { flowLimitsOf, type FlowLimits } from './queries-flow.js';
 import { drainMarkOk } from './queries-coordination.js';
 import { untilDeadline } from '../deadline.js';
-import type { LivePass, PassSettings } from './pass-types.js';
+import type { DrainSummary, LivePass, PassSettings } from './pass-types.js';
 import { PassTrace } from './pass-trace.js';
 import { failure, logDead, runJob, type RunLimits } from './run-job.js';
 import { HistoryBatch, type HistoryRow } from '../housekeeping/history.js';

@@ -3,7 +3,7 @@ import { appName } from '../app.js';
 import { DEFAULT_SETTINGS, DRAIN_DEFAULTS } from '../config.js';
 import type { Db } from '../db.js';
 import { DrainPass } from './drain-pass.js';
-import type { Housekeeping, LivePass } from './pass-types.js';
+import type { DrainSummary, Housekeeping, LivePass } from './pass-types.js';
 import type { JobDefinition } from './jobs.js';
 import { monotonicNow, toMonotonic } from '../clock.js';
 
@@ -39,17 +39,8 @@ export const drainOptionsSchema = z.strictObject({
   housekeeping: z.custom<Housekeeping>((h) => typeof h === 'object' && h !== null && 'params' in h, 'housekeeping must be { params, onReport }').optional(),
 });
 export type DrainOptions = z.input<typeof drainOptionsSchema>;
+export type { DrainSummary };
 
-export interface DrainSummary {
-  claimed: number;
-  completed: number;
-  retried: number;
-  dead: number;
-  rescued: number;
-  released: number;
-  durationMs: number;
-  stoppedBy: 'empty' | 'deadline' | 'maxJobs';
-}
 
 /**
  * One time-boxed pass: rescue expired leases, then claim, run and settle jobs until nothing is due,

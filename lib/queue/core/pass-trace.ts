@@ -7,8 +7,7 @@
  * job's promise callback happened to start the next job.
  */
 import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import type { DrainSummary } from './drain.js';
-import type { PassSettings } from './pass-types.js';
+import type { DrainSummary, PassSettings } from './pass-types.js';
 import type { ClaimedJob, ClaimResult, Outcome } from './queries-drain.js';
 import { failSpan, parseTraceParent, tracer } from '../telemetry.js';
 

@@ -1,6 +1,17 @@
-// The shapes of a drain pass (drain-pass.ts) that its callers see: its settings and its live view.
-import type { DrainSummary } from './drain.js';
+// The shapes of a drain pass (drain-pass.ts) that its callers see: its settings, its live view and its summary.
 import type { HousekeepingParams, HousekeepingReport } from '../housekeeping/queries-housekeeping.js';
+
+/** What one drain pass did: drain()'s answer. */
+export interface DrainSummary {
+  claimed: number;
+  completed: number;
+  retried: number;
+  dead: number;
+  rescued: number;
+  released: number;
+  durationMs: number;
+  stoppedBy: 'empty' | 'deadline' | 'maxJobs';
+}
 
 /** Housekeeping a pass's first claim carries (the cron tick's), and who hears what it did. */
 export interface Housekeeping {

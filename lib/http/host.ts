@@ -1,0 +1,50 @@
+import type {
+  AppScope, BulkResult, Config, Db, DrainOptions, DrainSummary, EnqueueItem, JobDetail, JobRegistry, JobView, ListJobsOptions, PausedType,
+  QueueHistory, QueueStats, TypeView,
+} from '../queue/index.js';
+import type { WakeRuntime } from '../wake/runtime.js';
+import type { ScheduleView } from '../wake/schedules.js';
+import type { TickOptions, TickSummary } from '../wake/tick.js';
+
+/**
+ * What Sluice's own routes (these and the dashboard's) need of the instance that serves them. The
+ * instance (lib/sluice.ts) satisfies it and hands itself to every request as `c.var.sluice`, so the
+ * routes call down into what they are given and never import the instance. Each call means what the
+ * instance's own documentation says (Sluice in lib/sluice.ts).
+ */
+export interface RouteHost {
+  readonly jobs: JobRegistry;
+  readonly db: Db;
+  settings(): Config;
+  scope(): AppScope;
+  enqueueMany(items: EnqueueItem[]): Promise<{ ids: string[]; duplicate: boolean[] }>;
+  drain(options?: DrainOptions): Promise<DrainSummary>;
+  kick(options?: { runtime?: WakeRuntime; deadline?: number }): Promise<void>;
+  tick(options: TickOptions): Promise<TickSummary>;
+  stats(): Promise<QueueStats>;
+  admin: AdminCalls;
+}
+
+/** The admin API of an instance (`sluice.admin`), as its routes and the app's code call it. */
+export interface AdminCalls {
+  list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
+  get(id: string): Promise<JobDetail>;
+  retry(id: string): Promise<JobView>;
+  cancel(id: string): Promise<JobView>;
+  /** The newest dead jobs (of `type`; at most `limit`, default 50) and how many there are. */
+  dead(options?: { type?: string; limit?: number }): Promise<{ jobs: JobView[]; total: number }>;
+  /** Every dead job (of `type`) back to pending, up to BULK_LIMIT (10,000) a call: `more` says to call again. */
+  retryDead(options?: { type?: string }): Promise<BulkResult>;
+  /** Every dead job (of `type`) deleted, up to BULK_LIMIT a call. */
+  cancelDead(options?: { type?: string }): Promise<BulkResult>;
+  /** The last `rangeMs` of history, a point every `stepSeconds` (default 60): depth, counts, run-time and lag percentiles. */
+  history(rangeMs: number, stepSeconds?: number): Promise<QueueHistory>;
+  /** Pauses one of this instance's types for every drain (UnknownJobTypeError for another). */
+  pause(type: string): Promise<PausedType>;
+  /** Resumes a paused type (any name: a type since removed from the code can be resumed too). */
+  resume(type: string): Promise<{ type: string; resumed: boolean }>;
+  /** This instance's types and any other paused one: whether (and since when) it is paused, its flow limits and what holds them. */
+  types(): Promise<TypeView[]>;
+  /** The schedules in the code, each with its next slot and the last one enqueued. */
+  schedules(): Promise<ScheduleView[]>;
+}
