@@ -118,6 +118,9 @@ function undeclaredImports(files) {
     const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]);
     for (const spec of specs) {
       if (spec.startsWith('.') || spec.startsWith('node:') || builtins.has(spec)) continue;
+      // The package by its own name (self-reference through `exports`), and the CLI's templates of
+      // users' files (lib/cli/app-files.ts: `from 'sluice'`, `from '${...}'`), resolve in the user's app.
+      if (packageName(spec) === pkg.name || spec.includes('${')) continue;
       const name = packageName(spec);
       const rel = file.slice(root.length + 1);
       const typesPackage = `@types/${name.replace(/^@(.*)\/(.*)$/, '$1__$2')}`;

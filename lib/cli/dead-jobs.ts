@@ -23,8 +23,8 @@ export function deadJobCommand(program: Command, action: DeadJobAction): void {
     .option('-t, --type <type>', 'with --dead: only dead jobs of this type')
     .option('--dir <dir>', 'the app folder whose .env.local and .env to read', '.')
     .action(async (id: string | undefined, opts: { dead?: boolean; type?: string; dir: string }) => {
-      if (Boolean(id) === Boolean(opts.dead)) throw new CliError(`sluice ${action.name}: give a job id or --dead, not ${id ? 'both' : 'neither'}`);
-      if (opts.type && !opts.dead) throw new CliError(`sluice ${action.name}: --type goes with --dead`);
+      if (Boolean(id) === Boolean(opts.dead)) throw new CliError(`${action.name}: give a job id or --dead, not ${id ? 'both' : 'neither'}`);
+      if (opts.type && !opts.dead) throw new CliError(`${action.name}: --type goes with --dead`);
       await withDatabase(appEnv(opts.dir), {}, async (db) => {
         if (id) {
           const job = await action.one(db, id);

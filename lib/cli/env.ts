@@ -31,7 +31,7 @@ export function envFiles(nodeEnv = 'development'): string[] {
  */
 export function appEnv(dir: string, env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
   const merged: Record<string, string | undefined> = {};
-  for (const file of envFiles(env.NODE_ENV).reverse()) {
+  for (const file of envFiles(env.NODE_ENV || undefined).reverse()) {
     const path = join(dir, file);
     if (existsSync(path)) for (const [k, v] of parseEnv(readFileSync(path, 'utf8'))) merged[k] = v;
   }
