@@ -10,7 +10,7 @@ import { serve } from '../lib/adapters/node.js';
 import { migrateApp } from '../lib/app/migrate.js';
 import { sluice } from '../lib/app/sluice.js';
 import { config, connect, resetConfig } from '../lib/queue/index.js';
-import { readCrons, startCrons } from './dev/cron.js';
+import { readCrons, startCrons } from '../lib/cli/cron.js';
 import { DevError, startDevPostgres } from './dev/database.js';
 import { loadDevSecrets, saveDevEnv } from './dev/secrets.js';
 import { logged } from './dev/log.js';

@@ -4,17 +4,14 @@
 //   node scripts/package.mjs build     (npm run build:package) clean dist/, compile, check the entries.
 //     Not named "build": the Vercel CLI takes a `build` script for a static site to build (vercel dev
 //     fails with "Creating initial build", a deploy wants an output directory) instead of serving api/.
-//   node scripts/package.mjs prepare   (npm's `prepare` hook)
+//   node scripts/package.mjs install-and-build   installs this repository's dependencies when
+//     node_modules lacks any (a fresh clone), then builds: what examples/nextjs runs before it installs
+//     "sluice": "file:../.." (npm packs a directory dependency as it finds it).
+//   npm pack / npm publish run `build` as `prepack`.
 //
-// Plain JavaScript on purpose: `prepare` runs on a fresh clone, where nothing (not even tsx) is
-// installed yet. npm runs `prepare` in three situations:
-//   1. after this repository's own `npm install` / `npm ci`: nothing to do. The repository runs lib/
-//      from source (tsx, vitest), and a type error in work in progress must not fail an install;
-//   2. on `npm pack` / `npm publish` here: build, so the tarball holds a fresh dist/;
-//   3. when another project installs this directory as a dependency: `"sluice": "file:../.."` with
-//      install-links=true (examples/nextjs), or a git URL. npm (pacote) runs `prepare` in this
-//      directory before packing it, with npm_package_resolved set. On a fresh clone there is no
-//      node_modules here, so this installs the repository's dependencies (`npm ci`) first, then builds.
+// Plain JavaScript on purpose: install-and-build runs on a fresh clone, where nothing (not even tsx) is
+// installed yet. No `prepare` or other install-time script: npm runs `prepare` of a tarball dependency
+// on install (and warns that allowScripts does not cover it), and users' installs must run nothing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -45,9 +42,9 @@ function installDependencies() {
   const missing = missingDependencies();
   if (missing.length === 0) return;
   log(`installing this repository's dependencies to build it (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''})`);
-  // The outer npm (the project installing us) passes its configuration down as npm_config_* and its
+  // The outer npm (examples/nextjs's script) passes its configuration down as npm_config_* and its
   // package as npm_package_*: neither may leak into the install of this repository (install-links, the
-  // outer prefix, npm_package_resolved, which would make this hook think it runs case 3 again).
+  // outer prefix).
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
   run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], env);
 }
@@ -71,6 +68,9 @@ function check() {
     for (const file of [target.types, target.import]) {
       if (file && !existsSync(join(root, file))) problems.push(`exports["${entry}"] names ${file}, which the build did not produce`);
     }
+  }
+  for (const [name, file] of Object.entries(pkg.bin ?? {})) {
+    if (!existsSync(join(root, file))) problems.push(`bin.${name} names ${file}, which the build did not produce`);
   }
   for (const dir of ['app', 'jobs']) {
     if (existsSync(join(root, 'dist', dir))) {
@@ -118,6 +118,9 @@ function undeclaredImports(files) {
     const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]);
     for (const spec of specs) {
       if (spec.startsWith('.') || spec.startsWith('node:') || builtins.has(spec)) continue;
+      // The package by its own name (self-reference through `exports`), and the CLI's templates of
+      // users' files (lib/cli/app-files.ts: `from 'sluice'`, `from '${...}'`), resolve in the user's app.
+      if (packageName(spec) === pkg.name || spec.includes('${')) continue;
       const name = packageName(spec);
       const rel = file.slice(root.length + 1);
       const typesPackage = `@types/${name.replace(/^@(.*)\/(.*)$/, '$1__$2')}`;
@@ -136,16 +139,12 @@ function undeclaredImports(files) {
 const mode = process.argv[2];
 if (mode === 'build') {
   build();
-} else if (mode === 'prepare') {
-  const asDependency = Boolean(process.env.npm_package_resolved); // case 3
-  const packing = ['pack', 'publish'].includes(process.env.npm_command ?? ''); // case 2
-  if (asDependency || packing) {
-    if (asDependency) installDependencies();
-    build();
-  }
+} else if (mode === 'install-and-build') {
+  installDependencies();
+  build();
 } else if (mode === 'check') {
   check();
 } else {
-  log('usage: node scripts/package.mjs build | prepare | check');
+  log('usage: node scripts/package.mjs build | install-and-build | check');
   process.exit(2);
 }

@@ -1,5 +1,5 @@
 import type { FetchApp } from '../../lib/adapters/web.js';
-import { DEV_CRON_AGENT } from './cron.js';
+import { DEV_CRON_AGENT } from '../../lib/cli/cron.js';
 
 /** `app` with one log line per request (method, path, status, time), quiet for the local cron's calls. */
 export function logged(app: FetchApp, log = (line: string) => console.log(`[dev] ${line}`)): FetchApp {

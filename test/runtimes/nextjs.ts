@@ -12,7 +12,7 @@ import { childEnv, freePort, type Server, spawnServer } from './process.js';
  * "When needed" goes by content hashes, so a run after editing lib/ re-packs Sluice and rebuilds, and a
  * run with nothing changed starts at once:
  * - no node_modules: `npm ci` from the committed lock (it fails, saying how to fix it, when Sluice's
- *   dependencies changed since the lock was written). Packing runs the root's `prepare`: build dist/.
+ *   dependencies changed since the lock was written), after building the root's dist/ it packs.
  * - the package's sources changed since node_modules/sluice was packed: `npm run sluice:update`.
  * - the example's sources or the installed Sluice changed since the last build: `npm run build`.
  * A fresh clone takes about a minute here (npm ci of the example, plus the root's if it has none).
@@ -71,6 +71,9 @@ export function prepareNextjs(root = REPO_ROOT): Promise<void> {
       const buildStamp = join(dir, '.next', '.sluice-example.sha256');
       const installed = existsSync(join(dir, 'node_modules', 'next', 'package.json')) && existsSync(join(dir, 'node_modules', 'sluice', 'package.json'));
       if (!installed) {
+        // The root's dist/ as lib/ is now (the package has no install-time script to build it).
+        const build = spawnSync(process.execPath, [join(root, 'scripts', 'package.mjs'), 'install-and-build'], { cwd: root, encoding: 'utf8' });
+        if (build.status !== 0) throw new Error(`building the package failed:\n${build.stderr}`);
         npm(['ci', '--no-audit', '--no-fund'], dir);
         writeFileSync(sluiceStamp, packageSourceHash(root));
       } else if (readStamp(sluiceStamp) !== packageSourceHash(root)) {

@@ -1,13 +1,17 @@
 // This example installs Sluice from the repository root ("sluice": "file:../.." with install-links=true
-// in .npmrc): npm packs the root (its `prepare` builds dist/) and extracts the tarball into
-// node_modules/sluice, exactly as a registry install would. One catch: package-lock.json records the
+// in .npmrc): npm packs the root as it finds it and extracts the tarball into node_modules/sluice,
+// exactly as a registry install would. The root has no install-time script (a published package must
+// not), so its dist/ is built here: `update` builds it first, and `check` runs `update` when the
+// installed package has no dist/ (a fresh clone). One catch: package-lock.json records the
 // dependencies Sluice had when the lock was written, and npm trusts that record, so a dependency
 // added to the root package.json later would silently be missing here.
 //
-//   node scripts/sluice-package.mjs check    (postinstall) the lock's record of Sluice's dependencies
+//   node scripts/sluice-package.mjs check    (postinstall) node_modules/sluice has its dist/ (else:
+//                                             `update`), and the lock's record of Sluice's dependencies
 //                                             matches ../../package.json; if not: `npm install`
 //                                             repairs it (runs `update`), `npm ci` fails saying so
-//   node scripts/sluice-package.mjs update   (npm run sluice:update) re-packs the root package, whether
+//   node scripts/sluice-package.mjs update   (npm run sluice:update) builds the root package (npm ci
+//                                             there first on a fresh clone) and re-packs it, whether
 //                                             or not its dependencies changed (e.g. after editing
 //                                             ../../lib), and rewrites the lock's entry for it
 import { spawnSync } from 'node:child_process';
@@ -37,6 +41,8 @@ function drift() {
 }
 
 function update() {
+  const build = spawnSync(process.execPath, [here('../../scripts/package.mjs'), 'install-and-build'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
   // Forget what the lock says about Sluice (only its own entry: everything else stays pinned), so
   // npm packs the root again and resolves its dependencies from its current package.json.
   const lockPath = here('package-lock.json');
@@ -64,6 +70,11 @@ function update() {
 const mode = process.argv[2];
 if (mode === 'check') {
   if (process.env.SLUICE_PACKAGE_UPDATING) process.exit(0);
+  if (!existsSync(here('node_modules/sluice/dist/index.js'))) {
+    log('node_modules/sluice has no dist/ (the repository root was not built yet): building and installing it');
+    update();
+    process.exit(0);
+  }
   const problems = drift();
   if (problems.length === 0) process.exit(0);
   if (process.env.npm_command === 'ci') {

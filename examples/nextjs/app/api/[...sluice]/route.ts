@@ -5,6 +5,7 @@ import { sluice } from '@/lib/sluice';
 // route file (app/api/signup/route.ts) still wins for its own path.
 export const { GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS } = nextHandlers(sluice);
 
-// pg needs Node.js; drains run up to the function's deadline (vercel.json gives the drain paths 60 s too).
-export const runtime = 'nodejs';
+// Drains run up to the function's deadline (vercel.json gives the drain paths 60 s too). No `runtime`
+// export: route handlers run on Node.js by default (pg needs it), and with cacheComponents on, Next
+// refuses a route segment's `runtime`.
 export const maxDuration = 60;

@@ -3,8 +3,6 @@ import { errorResponse, jsonBody } from 'sluice';
 import { sluice } from '@/lib/sluice';
 import { signUp, signupSchema } from '@/lib/users';
 
-export const runtime = 'nodejs';
-
 /**
  * POST /api/signup { email, name }: 202 { accepted: true }, the user and their welcome email enqueued in
  * one transaction, which a kick starts once the response is sent; the same answer for a taken email,
