@@ -1,6 +1,6 @@
 // The package's main entry (`sluice`): the instance, job and schedule definitions, the errors and signals a
 // handler or caller meets, and the types their signatures use. The engine's free functions are the second
-// entry, `sluice/engine` (lib/queue/index.ts). Names are a contract (DESIGN.md).
+// entry, `sluice/engine` (lib/engine.ts). Names are a contract (DESIGN.md).
 export { createSluice, type RouteHandler, type RouteTable, type Sluice, type SluiceEnqueueItem, type SluiceOptions } from './sluice.js';
 export { memoryHintStore, runtimeCacheHintStore, type HintStore } from './wake/hint.js';
 export type { WakeRuntime } from './wake/runtime.js';

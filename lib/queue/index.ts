@@ -1,4 +1,5 @@
-// The public API of Sluice's queue engine. Names here are a contract (see DESIGN.md).
+// The queue engine's face to the layers above it (wake, HTTP, dashboard, the instance, the CLI), and to
+// tests and benchmarks. The package's public engine entry is lib/engine.ts (`sluice/engine`), a subset.
 export { appName, appScope, type AppScope } from './app.js';
 export { connect, pickDriver, type Connection, type ConnectOptions, type Db, type Driver } from './db.js';
 export { migrate, MIGRATIONS_FOLDER, MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, type MigrateOptions } from './migrate.js';
