@@ -14,8 +14,10 @@ export const SLUICE_MODULE = `import { createSluice, defineJob } from 'sluice';
 import { z } from 'zod';
 
 /**
- * An example job. Enqueue it from your code with \`await sluice.enqueue(helloWorld, { name: 'Ada' })\`,
- * or over HTTP: POST /api/jobs { "type": "hello-world", "payload": {} } with ENQUEUE_SECRET.
+ * An example job. Enqueue it from a route or server action with
+ * \`await sluice.enqueue('hello-world', { name: 'Ada' })\`, then \`after(() => sluice.kick())\` (from
+ * 'next/server') to start it right after the response rather than at the next cron tick. Or over HTTP:
+ * POST /api/jobs { "type": "hello-world", "payload": {} } with ENQUEUE_SECRET (that one kicks by itself).
  */
 export const helloWorld = defineJob({
   type: 'hello-world',
