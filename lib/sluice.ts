@@ -8,13 +8,13 @@ import {
   appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
   pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type JobDefinition, type JobRegistry, type QueueStats, type ScheduleDefinition,
+  type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type JobDefinition, type JobRegistry, type QueueStats, type ScheduleDefinition,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
 import { invocationDeadline, Kicker } from './wake/kick.js';
 import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
-import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
+import { wake, type WakeOptions, type WakeSummary } from './wake/wake.js';
 import { checkSchedules, scheduleRunner, scheduleView } from './wake/schedules.js';
 import { scheduleLastSlots } from './queue/schedules/queries-schedules.js';
 import { flowLimitsOf, flowSlotsPrune } from './queue/core/queries-flow.js';
@@ -63,8 +63,8 @@ export interface Sluice {
   readonly app: Hono<SluiceEnv>;
   /** Request in, Response out: what every runtime adapter calls. */
   fetch(request: Request, env?: SluiceEnv['Bindings']): Promise<Response>;
-  enqueue(job: JobDefinition | string, payload: unknown, options?: EnqueueOptions & InTx): Promise<{ id: string; duplicate: boolean }>;
-  enqueueMany(items: EnqueueItem[], options?: InTx): Promise<{ ids: string[]; duplicate: boolean[] }>;
+  enqueue(job: JobDefinition | string, payload: unknown, options?: EnqueueOptions & InTx): Promise<EnqueueResult>;
+  enqueueMany(items: EnqueueItem[], options?: InTx): Promise<EnqueueManyResult>;
   /** One drain pass over this instance's job types (`types` narrows them); jobs of other types stay pending. */
   drain(options?: DrainOptions): Promise<DrainSummary>;
   /**
@@ -73,8 +73,13 @@ export interface Sluice {
    * a no-op with SLUICE_KICK off. `runtime` and `deadline` are the adapters' (default: this process's).
    */
   kick(options?: { runtime?: WakeRuntime; deadline?: number }): Promise<void>;
-  /** One drain invocation as a cron tick, kick or hand-over runs it: idle hint, fan-out, continuation (lib/wake/tick.ts). */
-  tick(options: TickOptions): Promise<TickSummary>;
+  /**
+   * One wake: a drain invocation as a cron tick, a kick, a fan-out or a continuation runs it (`reason`):
+   * schedules, idle hint, the drain, fan-out, continuation (lib/wake/wake.ts).
+   */
+  wake(options: WakeOptions): Promise<WakeSummary>;
+  /** @deprecated Renamed wake(): "tick" now means the cron tick alone (`reason: 'tick'`). */
+  tick(options: WakeOptions): Promise<WakeSummary>;
   stats(): Promise<QueueStats>;
   admin: AdminCalls;
   /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
@@ -147,9 +152,9 @@ export function createSluice(options: SluiceOptions): Sluice {
     app: undefined as never, // set below: the app's handlers close over the finished instance
     fetch: (request, env) => Promise.resolve(sluice.app.fetch(request, env)),
     enqueue: async (job, payload, { tx, ...enqueueOptions } = {}) => {
-      const { ids, duplicate } = await enqueueMany(tx ?? db(), [{ ...enqueueOptions, job, payload }], context());
+      const { ids, duplicate, replaced } = await enqueueMany(tx ?? db(), [{ ...enqueueOptions, job, payload }], context());
       noteDue([enqueueOptions]);
-      return { id: ids[0]!, duplicate: duplicate[0]! };
+      return { id: ids[0]!, duplicate: duplicate[0]!, replaced: replaced[0]! };
     },
     enqueueMany: async (items, { tx } = {}) => {
       const result = await enqueueMany(tx ?? db(), items, context());
@@ -162,7 +167,8 @@ export function createSluice(options: SluiceOptions): Sluice {
       runtime.waitUntil(kicked);
       return kicked;
     },
-    tick: (tickOptions) => tick(host, tickOptions),
+    wake: (wakeOptions) => wake(host, wakeOptions),
+    tick: (wakeOptions) => sluice.wake(wakeOptions),
     // async throughout: a missing DATABASE_URL rejects (callers' .catch() sees it) rather than throws.
     stats: async () => queueStats(db(), scope()),
     admin: {

@@ -112,7 +112,7 @@ export const appDrainSlots = sluiceSchema.table(
 /**
  * Before apps: the same state for the whole database (queue_state, one row id 1; drain_slots).
  * Unused since migration 0010; kept so that a deployment of the previous version, still serving while
- * the new one builds, keeps writing somewhere. A later release's migration drops them, with alerts.
+ * the new one builds, keeps writing somewhere. A later version's migration drops them, with alerts.
  */
 export const queueState = sluiceSchema.table(
   'queue_state',
