@@ -8,7 +8,7 @@ export {
   defineJob, MAX_FLOW_LIMIT,
   type FlowLimit, type JobContext, type JobDefinition, type JobHandler, type JobOptions, type JobPayload, type JobResult, type JobTypeName,
 } from './queue/core/jobs.js';
-export { enqueue, enqueueMany, type EnqueueContext, type EnqueueItem, type EnqueueOptions } from './queue/core/enqueue.js';
+export { enqueue, enqueueMany, type EnqueueContext, type EnqueueItem, type EnqueueManyResult, type EnqueueOptions, type EnqueueResult } from './queue/core/enqueue.js';
 export { drain, type DrainOptions, type DrainSummary } from './queue/core/drain.js';
 export { LeaseLostError, StepResultError, type StepOptions } from './queue/core/steps.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './queue/core/retry.js';

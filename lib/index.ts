@@ -4,7 +4,8 @@
 export { createSluice, type RouteHandler, type RouteTable, type Sluice, type SluiceEnqueueItem, type SluiceOptions } from './sluice.js';
 export { memoryHintStore, runtimeCacheHintStore, type HintStore } from './wake/hint.js';
 export type { WakeRuntime } from './wake/runtime.js';
-export type { TickOptions, TickSummary } from './wake/tick.js';
+export type { WakeOptions, WakeSummary } from './wake/wake.js';
+export type { AdminCalls } from './http/host.js';
 export type { ScheduleView } from './wake/schedules.js';
 // For an app's own routes: bad input answered 4xx (zod issues), never a 500, as Sluice's routes answer it.
 export { HttpError, errorResponse } from './http/errors.js';
@@ -15,7 +16,7 @@ export {
   SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, JobNotFoundError, JobStateError, MisconfiguredError,
   PermanentError, RetryLaterError, LeaseLostError, StepResultError,
   type AppScope, type BackoffPolicy, type BulkResult, type CatchUp, type Config, type Db, type DrainOptions, type DrainSummary, type Driver,
-  type EnqueueOptions, type FlowLimit, type FlowLimitView, type JobContext, type JobDefinition, type JobDetail, type JobHandler, type JobOptions,
+  type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type FlowLimit, type FlowLimitView, type JobContext, type JobDefinition, type JobDetail, type JobHandler, type JobOptions,
   type JobPayload, type JobRegistry, type JobResult, type JobStatus, type JobTypeName, type JobView, type ListJobsOptions, type PausedType,
   type QueueHistory, type QueueStats, type ScheduleDefinition, type StepOptions, type StepView, type TypeView,
 } from './queue/index.js';

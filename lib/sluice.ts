@@ -9,13 +9,13 @@ import {
   appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
   pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type JobDefinition, type JobNamed, type JobPayload, type JobRegistry, type JobTypeName, type QueueStats, type ScheduleDefinition,
+  type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type JobDefinition, type JobNamed, type JobPayload, type JobRegistry, type JobTypeName, type QueueStats, type ScheduleDefinition,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
 import { invocationDeadline, Kicker } from './wake/kick.js';
 import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
-import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
+import { wake, type WakeOptions, type WakeSummary } from './wake/wake.js';
 import { checkSchedules, scheduleRunner, scheduleView } from './wake/schedules.js';
 import { scheduleLastSlots } from './queue/schedules/queries-schedules.js';
 import { flowLimitsOf, flowSlotsPrune } from './queue/core/queries-flow.js';
@@ -83,9 +83,9 @@ export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDef
    * against its schema (at compile time, and by zod when called). With `tx` the job is part of that
    * transaction. A live job with the same idempotency key is returned instead, with `duplicate: true`.
    */
-  enqueue<R extends JobRef<J>>(job: R, payload: PayloadFor<J, R>, options?: EnqueueOptions & InTx): Promise<{ id: string; duplicate: boolean }>;
+  enqueue<R extends JobRef<J>>(job: R, payload: PayloadFor<J, R>, options?: EnqueueOptions & InTx): Promise<EnqueueResult>;
   /** Enqueues many jobs in one statement per type: all of them or, on any invalid item, none. */
-  enqueueMany<I extends SluiceEnqueueItem<J>>(items: readonly I[], options?: InTx): Promise<{ ids: string[]; duplicate: boolean[] }>;
+  enqueueMany<I extends SluiceEnqueueItem<J>>(items: readonly I[], options?: InTx): Promise<EnqueueManyResult>;
   /** One drain pass over this instance's job types (`types` narrows them); jobs of other types stay pending. */
   drain(options?: DrainOptions): Promise<DrainSummary>;
   /**
@@ -94,8 +94,13 @@ export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDef
    * a no-op with SLUICE_KICK off. `runtime` and `deadline` are the adapters' (default: this process's).
    */
   kick(options?: { runtime?: WakeRuntime; deadline?: number }): Promise<void>;
-  /** One drain invocation as a cron tick, kick or hand-over runs it: idle hint, fan-out, continuation (lib/wake/tick.ts). */
-  tick(options: TickOptions): Promise<TickSummary>;
+  /**
+   * One wake: a drain invocation as a cron tick, a kick, a fan-out or a continuation runs it (`reason`):
+   * schedules, idle hint, the drain, fan-out, continuation (lib/wake/wake.ts).
+   */
+  wake(options: WakeOptions): Promise<WakeSummary>;
+  /** @deprecated Renamed wake(): "tick" now means the cron tick alone (`reason: 'tick'`). */
+  tick(options: WakeOptions): Promise<WakeSummary>;
   stats(): Promise<QueueStats>;
   admin: AdminCalls;
   /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
@@ -168,9 +173,9 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
     app: undefined as never, // set below: the app's handlers close over the finished instance
     fetch: (request, env) => Promise.resolve(sluice.app.fetch(request, env)),
     enqueue: async (job, payload, { tx, ...enqueueOptions } = {}) => {
-      const { ids, duplicate } = await enqueueMany(tx ?? db(), [{ ...enqueueOptions, job, payload }], context());
+      const { ids, duplicate, replaced } = await enqueueMany(tx ?? db(), [{ ...enqueueOptions, job, payload }], context());
       noteDue([enqueueOptions]);
-      return { id: ids[0]!, duplicate: duplicate[0]! };
+      return { id: ids[0]!, duplicate: duplicate[0]!, replaced: replaced[0]! };
     },
     enqueueMany: async (items, { tx } = {}) => {
       const result = await enqueueMany(tx ?? db(), items as readonly EnqueueItem[], context());
@@ -183,7 +188,8 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
       runtime.waitUntil(kicked);
       return kicked;
     },
-    tick: (tickOptions) => tick(host, tickOptions),
+    wake: (wakeOptions) => wake(host, wakeOptions),
+    tick: (wakeOptions) => sluice.wake(wakeOptions),
     // async throughout: a missing DATABASE_URL rejects (callers' .catch() sees it) rather than throws.
     stats: async () => queueStats(db(), scope()),
     admin: {

@@ -23,7 +23,7 @@ function instance(settings: Record<string, unknown> = {}): Sluice {
 /** A cron tick, as if a minute had passed: the housekeeping runs once a minute (it looks for this minute's sample). */
 async function tick(sluice: Sluice) {
   await fx.conn.db.execute(sql`delete from sluice.queue_samples`);
-  return sluice.tick({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } });
+  return sluice.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } });
 }
 
 const dead = (n: number) => fx.conn.db.execute(sql`insert into sluice.jobs (type, payload, status, attempts, dead_at)
@@ -56,7 +56,7 @@ describe('alerts', () => {
     await dead(1);
     const sluices = Array.from({ length: 5 }, () => instance());
     await fx.conn.db.execute(sql`delete from sluice.queue_samples`);
-    const ticks = await Promise.all(sluices.map((s) => s.tick({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } })));
+    const ticks = await Promise.all(sluices.map((s) => s.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } })));
     expect(ticks.reduce((n, t) => n + t.alerted, 0)).toBe(1);
     expect(messages()).toHaveLength(1);
   });

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SECRETS, setEnv, startApi, startApiWithWebhook } from './support/api.js';
-import { countJobs } from './support/sql.js';
+import { countJobs, waitFor } from './support/sql.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
 let webhook: Awaited<ReturnType<typeof startApiWithWebhook>>['webhook'];
@@ -93,6 +93,26 @@ describe('POST /api/drain', () => {
     [{ budgetMs: -1 }, /budgetMs/], [{ maxJobs: 'all' }, /maxJobs/], [{ types: [] }, /types/],
     [{ types: ['nope'] }, /known types: (.*, )?send-welcome-email/], [{ concurrency: 5 }, /concurrency/],
   ])('rejects %j with a 400 and drains nothing', async (body, message) => {
+    await enqueue(1);
+    const res = await drain(body);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatch(message);
+    expect(await countJobs(api.db, sql`status = 'pending' and attempts = 0`)).toBe(1);
+  });
+
+  // `start` names a drain a kick or another drain started; `continuation`, its old name, still works.
+  it.each(['start', 'continuation'])('takes a started drain as { %s }: 202 at once, drained after the response', async (field) => {
+    await enqueue(1);
+    const res = await drain({ [field]: { reason: 'kick', hop: 0, slot: null } });
+    expect(res.status).toBe(202);
+    expect(res.json).toEqual({ accepted: true });
+    await waitFor('the started drain to run the job', async () => ((await countJobs(api.db)) === 0 ? true : undefined));
+  });
+
+  it.each([
+    [{ start: { reason: 'kick', hop: 0, slot: null }, continuation: { reason: 'kick', hop: 0, slot: null } }, /start alone/],
+    [{ continuation: { reason: 'continue', hop: 1, slot: null }, maxJobs: 1 }, /start comes alone/],
+  ])('rejects %j with a 400', async (body, message) => {
     await enqueue(1);
     const res = await drain(body);
     expect(res.status).toBe(400);

@@ -16,10 +16,10 @@ const welcome = { userId: 'u1', email: 'ada@example.com', name: 'Ada' };
 const enqueue = (json: unknown, token = SECRETS.ENQUEUE_SECRET) => api.call('POST', '/api/jobs', { token, json });
 
 describe('POST /api/jobs', () => {
-  it('enqueues one job: 202 { id, duplicate }, the row holds the payload and options', async () => {
+  it('enqueues one job: 202 { id, duplicate, replaced }, the row holds the payload and options', async () => {
     const res = await enqueue({ type: 'send-welcome-email', payload: welcome, priority: 7, delayMs: 60_000 });
     expect(res.status).toBe(202);
-    expect(res.json).toEqual({ id: expect.any(String), duplicate: false });
+    expect(res.json).toEqual({ id: expect.any(String), duplicate: false, replaced: false });
     const [row] = await select(api.db, sql`select type, payload, priority, status, run_after > now() + interval '50 seconds' as later from sluice.jobs where id = ${res.json.id}`);
     expect(row).toEqual({ type: 'send-welcome-email', payload: welcome, priority: 7, status: 'pending', later: true });
   });

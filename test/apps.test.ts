@@ -32,7 +32,7 @@ const runtime: WakeRuntime = { waitUntil: () => {}, runsAfterResponse: true };
 /** A cron tick, as if a minute had passed since the last (the housekeeping looks for this minute's sample). */
 const tick = async (sluice: Sluice) => {
   await fx.conn.db.execute(sql`delete from sluice.queue_samples`);
-  return sluice.tick({ reason: 'tick', deadline: Date.now() + 5_000, runtime });
+  return sluice.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime });
 };
 const health = async (sluice: Sluice) => {
   const res = await sluice.fetch(new Request('http://localhost/api/health', { headers: { authorization: `Bearer ${SECRETS.ADMIN_SECRET}` } }));
@@ -49,7 +49,7 @@ describe('two apps on one database', () => {
     expect(app(mail, { SLUICE_APP: 'mailer' }).scope()).toEqual({ app: 'mailer', types: ['email'] });
   });
 
-  it('one app\'s good drains are not the other\'s dead-man mark', async () => {
+  it('one app\'s good drains are not the other\'s drain mark', async () => {
     const [a, b] = [app(billing, { ALERT_DRAIN_STALE_MS: 60_000 }), app(mail, { ALERT_DRAIN_STALE_MS: 60_000, ALERT_OLDEST_PENDING_MS: 86_400_000 })];
     await due('email');
     expect(await a.drain()).toMatchObject({ claimed: 0, stoppedBy: 'empty' });
@@ -77,6 +77,8 @@ describe('two apps on one database', () => {
     expect(await tick(a)).toMatchObject({ claimed: 0, stoppedBy: 'empty' }); // billing: nothing due, it notes so
     expect(await tick(a)).toMatchObject({ stoppedBy: 'idle' });
     expect(await tick(b)).toMatchObject({ claimed: 1, completed: 1 });
+    // tick(), the old name of wake(), still works.
+    expect(await b.tick({ reason: 'tick', deadline: Date.now() + 5_000, runtime })).toMatchObject({ claimed: 0 });
   });
 
   it('drain slots are per app: one app fanning out leaves the other its own', async () => {

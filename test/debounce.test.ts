@@ -24,7 +24,7 @@ describe('debounce', () => {
   it('keeps one pending job with the last payload, started windowMs after the last enqueue', async () => {
     const first = await enqueue(conn.db, sync, { v: 1 }, { debounce });
     for (const v of [2, 3, 4]) {
-      expect(await enqueue(conn.db, sync, { v }, { debounce })).toEqual({ id: first.id, duplicate: true });
+      expect(await enqueue(conn.db, sync, { v }, { debounce })).toEqual({ id: first.id, duplicate: false, replaced: true });
     }
     const [job] = await pending();
     expect(await countJobs(conn.db)).toBe(1);
@@ -41,7 +41,8 @@ describe('debounce', () => {
       { job: sync, payload: { v: 1 } }, // not debounced: a job of its own
       { job: sync, payload: { v: 101 }, debounce },
     ]);
-    expect(bulk.duplicate).toEqual([true, false, true]);
+    expect(bulk.replaced).toEqual([true, false, true]);
+    expect(bulk.duplicate).toEqual([false, false, false]);
     expect(bulk.ids[0]).toBe(all[0]!.id);
     expect(await countJobs(conn.db)).toBe(2);
     expect((await select(conn.db, sql`select payload from sluice.jobs where debounce_key = 'account:7'`))).toEqual([{ payload: { v: 101 } }]);
@@ -50,29 +51,30 @@ describe('debounce', () => {
   it('leaves a running job of the key alone: the new one waits behind it', async () => {
     const { id } = await enqueue(conn.db, sync, { v: 1 }, { debounce: { key: 'account:7', windowMs: 1 } });
     await conn.db.execute(sql`update sluice.jobs set run_after = now() - interval '1 second'`);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
+    let letGo!: () => void;
+    const held = new Promise<void>((r) => (letGo = r));
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     const slow = defineJob({ type: 'sync-account', payload: z.object({ v: z.number() }), handler: async () => { started(); await held; } });
     const pass = drain(conn.db, [slow], { budgetMs: 10_000 });
     await running;
     const next = await enqueue(conn.db, sync, { v: 2 }, { debounce });
-    expect(next.duplicate).toBe(false);
+    expect(next).toMatchObject({ duplicate: false, replaced: false });
     expect(next.id).not.toBe(id);
     expect(await select(conn.db, sql`select status, payload from sluice.jobs order by id`))
       .toEqual([{ status: 'running', payload: { v: 1 } }, { status: 'pending', payload: { v: 2 } }]);
-    release();
+    letGo();
     await pass;
   });
 
-  it('works over HTTP: POST /api/jobs with { debounce } answers the same id, duplicate: true', async () => {
+  it('works over HTTP: POST /api/jobs with { debounce } answers the same id, replaced: true', async () => {
     const app = await startWakeApp(conn.db, [sync], { SLUICE_KICK: false });
     try {
       const post = (v: number) => app.call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { type: 'sync-account', payload: { v }, debounce } });
       const [a, b] = [await post(1), await post(2)];
       expect([a.status, b.status]).toEqual([202, 202]);
-      expect(b.json).toEqual({ id: a.json.id, duplicate: true });
+      expect(a.json).toEqual({ id: expect.any(String), duplicate: false, replaced: false });
+      expect(b.json).toEqual({ id: a.json.id, duplicate: false, replaced: true });
       expect((await app.call('GET', `/api/jobs/${a.json.id}`, { token: SECRETS.ADMIN_SECRET })).json).toMatchObject({ payload: { v: 2 }, debounceKey: 'account:7' });
       const bad = await app.call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { type: 'sync-account', payload: { v: 1 }, debounce: { key: 'x' } } });
       expect(bad.status).toBe(400);

@@ -25,13 +25,13 @@ describe.each(DRIVERS)('drain deadline under a table lock (%s driver)', (driver)
    */
   async function drainsUnderLock(budgets: number[]) {
     const locked = latch();
-    const release = latch();
+    const unblock = latch();
     let held = false;
     const holder = conn.db.transaction(async (tx) => {
       await tx.execute(sql`lock table sluice.jobs in access exclusive mode`);
       held = true;
       locked.open();
-      await release.promise;
+      await unblock.promise;
     });
     await Promise.race([locked.promise, holder]); // a failed lock fails the test instead of hanging it
     const pools = budgets.map(() => freshDatabase.reconnect(conn.url, driver, 2));
@@ -47,11 +47,11 @@ describe.each(DRIVERS)('drain deadline under a table lock (%s driver)', (driver)
       ]);
       clearTimeout(watchdog);
       held = false;
-      release.open();
+      unblock.open();
       await holder;
       return await Promise.all(drains);
     } finally {
-      release.open();
+      unblock.open();
       await Promise.all(pools.map((p) => p.close()));
     }
   }
@@ -60,7 +60,7 @@ describe.each(DRIVERS)('drain deadline under a table lock (%s driver)', (driver)
     const results = [];
     for (let i = 0; i < BUDGETS.length; i += GROUP) results.push(...(await drainsUnderLock(BUDGETS.slice(i, i + GROUP))));
     const late = results.filter((r) => !r.returnedWhileLocked).map((r) => r.budgetMs);
-    expect(late, 'budgets of the drains that returned only when the lock was released').toEqual([]);
+    expect(late, 'budgets of the drains that returned only when the lock was lifted').toEqual([]);
     expect(results.map((r) => r.summary)).toEqual(BUDGETS.map(() => expect.objectContaining({ claimed: 0, stoppedBy: 'deadline' })));
   });
 });

@@ -63,7 +63,7 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     const again = await enqueue(conn.db, email, ok, { idempotencyKey: 'welcome:1' });
-    expect(again).toEqual({ id: results[0]!.id, duplicate: true });
+    expect(again).toEqual({ id: results[0]!.id, duplicate: true, replaced: false });
   });
 
   it('scopes idempotency keys to the job type: the same key on two types is two jobs', async () => {
@@ -96,7 +96,7 @@ describe.each(DRIVERS)('enqueue (%s driver)', (driver) => {
     expect(many.ids[1]).toBe(first.id);
     expect(many.ids[3]).toBe(many.ids[2]);
     expect(await countJobs(conn.db)).toBe(3);
-    expect(await enqueueMany(conn.db, [])).toEqual({ ids: [], duplicate: [] });
+    expect(await enqueueMany(conn.db, [])).toEqual({ ids: [], duplicate: [], replaced: [] });
   });
 
   it('rejects bad input with a typed error and inserts nothing', async () => {

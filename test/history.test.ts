@@ -91,7 +91,7 @@ describe('the tick\'s housekeeping', () => {
   const tickOf = (settings: Record<string, unknown> = {}) => {
     const watched = watchedDb(conn.db);
     const sluice = createSluice({ jobs: [ok], db: watched.db, hints: memoryHintStore(), settings: { ...SECRETS, SLUICE_IDLE_CHECK_MS: 0, ...settings } });
-    const tick = () => sluice.tick({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } });
+    const tick = () => sluice.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } });
     return { watched, tick };
   };
 

@@ -70,7 +70,7 @@ describe('enqueueing slots', () => {
     await conn.db.execute(sql`delete from sluice.schedules`);
   });
 
-  it('enqueues each slot exactly once under duplicate and overlapping ticks, four drain processes at once', async () => {
+  it('enqueues each slot exactly once under repeated and overlapping ticks, four drain processes at once', async () => {
     const schedules = [hourly('all')];
     expect(await enqueueDueSlots(conn.db, schedules, at('2026-12-01T10:30:00Z'), { jobs })).toEqual({ enqueued: 0, failed: [] }); // first sighting
     // Four ticks at once in four processes (test/fixtures/tick-child.ts, the same schedule), two of

@@ -33,7 +33,7 @@ describe('stats', () => {
     await insert('b', 3, 'dead');
     // Past the limit with no sample yet: at least the limit, and not exact.
     expect(await app.stats()).toMatchObject({ pending: STATS_LIVE_LIMIT + 1, dead: 3, exact: false, sampledAt: null });
-    await app.tick({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } });
+    await app.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } });
     const sampled = await app.stats();
     expect(sampled).toMatchObject({ pending: STATS_LIVE_LIMIT + 200, dead: 3, exact: false, sampledAt: expect.any(String) });
     expect(sampled.byType).toEqual({

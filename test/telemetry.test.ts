@@ -171,7 +171,7 @@ describe('spans', () => {
       const debounce = { key: 'k', windowMs: 60_000 };
       const first = await inRequest(() => enqueue(conn.db, job, { n: 1 }, { debounce }));
       const second = await inRequest(() => enqueue(conn.db, job, { n: 2 }, { debounce }));
-      expect(second).toEqual({ id: first.id, duplicate: true });
+      expect(second).toEqual({ id: first.id, duplicate: false, replaced: true });
       const [a, b] = named(await finished(), 'sluice.enqueue');
       expect(a!.spanContext().spanId).not.toBe(b!.spanContext().spanId);
       expect(await traceParentOf(conn.db, first.id)).toBe(formatTraceParent(b!.spanContext()));

@@ -1,7 +1,7 @@
 // Type tests (vitest's typecheck mode runs tsc on them): the instance's calls are checked against its jobs.
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createSluice, defineJob, defineSchedule, type JobPayload, type JobResult, type Sluice } from '../lib/index.js';
+import { createSluice, defineJob, defineSchedule, type EnqueueResult, type JobPayload, type JobResult, type Sluice } from '../lib/index.js';
 
 const welcome = defineJob({
   type: 'send-welcome-email',
@@ -29,7 +29,7 @@ describe('defineJob', () => {
 
 describe('sluice.enqueue', () => {
   it('takes a defined type name or definition with its payload (the schema input: defaults optional)', () => {
-    expectTypeOf(sluice.enqueue('send-welcome-email', { userId: 'u1' })).resolves.toEqualTypeOf<{ id: string; duplicate: boolean }>();
+    expectTypeOf(sluice.enqueue('send-welcome-email', { userId: 'u1' })).resolves.toEqualTypeOf<EnqueueResult>();
     expectTypeOf(sluice.enqueue(render, { invoiceId: 7 }, { delayMs: 1_000 })).resolves.toHaveProperty('id');
     expectTypeOf(sluice.enqueue('hello-world', {})).resolves.toHaveProperty('duplicate');
   });

@@ -91,7 +91,7 @@ describe('a backlog', () => {
     expect(first).toMatchObject({ stoppedBy: 'deadline', continued: true, fannedOut: 0 });
     await waitFor('the continuations to drain the rest', async () => ((await countJobs(conn.db)) === 0 ? true : undefined), 60_000);
     expect([...log.runs.values()].every((n) => n === 1)).toBe(true);
-    const hops = app.drainBodies.map((b) => (b as { continuation: { hop: number; reason: string } }).continuation);
+    const hops = app.drainBodies.map((b) => (b as { start: { hop: number; reason: string } }).start);
     expect(hops.length).toBeGreaterThan(0);
     expect(hops.map((h) => h.hop)).toEqual(hops.map((_, i) => i + 1)); // one chain: 1, 2, 3...
     expect(hops.every((h) => h.reason === 'continue')).toBe(true);
@@ -131,7 +131,7 @@ describe('a backlog', () => {
     expect(log.runs.size).toBeGreaterThanOrEqual(3_000);
     expect([...log.runs.values()].every((n) => n === 1)).toBe(true);
     expect(mostSlots).toBeLessThanOrEqual(2);
-    expect(app.drainBodies.filter((b) => (b as { continuation: { reason: string } }).continuation.reason === 'fanout')).toHaveLength(2);
+    expect(app.drainBodies.filter((b) => (b as { start: { reason: string } }).start.reason === 'fanout')).toHaveLength(2);
   });
 });
 
@@ -151,7 +151,7 @@ describe('hand-overs', () => {
     // call), so the drain secret went nowhere else.
     expect(JSON.parse(answer)).toMatchObject({ stoppedBy: 'deadline', continued: true });
     await waitFor('the hand-over to arrive here', async () => (app.drainBodies.length > 0 ? true : undefined));
-    expect(app.drainBodies[0]).toMatchObject({ continuation: { reason: 'continue', hop: 1 } });
+    expect(app.drainBodies[0]).toMatchObject({ start: { reason: 'continue', hop: 1 } });
   });
 });
 

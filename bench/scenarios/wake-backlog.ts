@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import pg from 'pg';
 import { connect, enqueueMany, migrate } from '../../lib/queue/index.js';
-import type { TickSummary } from '../../lib/wake/tick.js';
+import type { WakeSummary } from '../../lib/wake/wake.js';
 import { round, type Context } from '../context.js';
 import { sleep } from '../wake/clock.js';
 import { machineBusyMs, postmasterPid, serverCpuMs } from '../wake/cpu.js';
@@ -128,6 +128,6 @@ async function tick(base: string, start: number): Promise<BacklogTick> {
   const atMs = Math.round(performance.now() - start);
   const res = await fetch(`${base}/api/cron/drain`, { headers: { authorization: 'Bearer bench-cron-secret' } });
   if (!res.ok) throw new Error(`GET /api/cron/drain answered ${res.status}: ${await res.text()}`);
-  const s = (await res.json()) as TickSummary;
+  const s = (await res.json()) as WakeSummary;
   return { atMs, stoppedBy: s.stoppedBy, completed: s.completed, fannedOut: s.fannedOut, continued: s.continued };
 }

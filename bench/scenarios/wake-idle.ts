@@ -1,5 +1,5 @@
 import { connect, enqueueMany, migrate } from '../../lib/queue/index.js';
-import type { TickSummary } from '../../lib/wake/tick.js';
+import type { WakeSummary } from '../../lib/wake/wake.js';
 import { round, withPort, type Context } from '../context.js';
 import { startRelay } from '../relay.js';
 import { sleep } from '../wake/clock.js';
@@ -77,7 +77,7 @@ export async function wakeIdle(ctx: Context): Promise<WakeIdle> {
   return { tickMs, rows, ...delays!, boundTicks: CHECK_MIN + 1 };
 }
 
-type Tick = { at: number; summary: TickSummary };
+type Tick = { at: number; summary: WakeSummary };
 
 /** Ticks on a fixed schedule, `tickMs` apart (a slow tick never makes the next come early). */
 function ticker(app: WakeApp, tickMs: number) {
@@ -89,7 +89,7 @@ function ticker(app: WakeApp, tickMs: number) {
     const at = performance.now();
     const res = await fetch(`${app.url}/api/cron/drain`, { headers: { authorization: `Bearer ${SECRETS.CRON_SECRET}` } });
     if (!res.ok) throw new Error(`GET /api/cron/drain answered ${res.status}: ${await res.text()}`);
-    return { at, summary: (await res.json()) as TickSummary };
+    return { at, summary: (await res.json()) as WakeSummary };
   };
 }
 

@@ -58,12 +58,13 @@ export function lambdaScheduledHandler(sluice: Sluice) {
   return async (event: ScheduledEvent, context: Pick<LambdaContext, 'getRemainingTimeInMillis'>) => {
     const s = sluice.settings();
     const started = startedDrain.safeParse(event);
-    const summary = await sluice.tick({
-      ...(started.success ? started.data.sluice : { reason: 'tick' as const }),
+    const start = started.success ? started.data.sluice : { reason: 'tick' as const };
+    const summary = await sluice.wake({
+      ...start,
       deadline: lambdaDeadline(context) - s.DRAIN_SAFETY_MARGIN_MS,
       runtime: resolveRuntime(s, { runsAfterResponse: false }),
     });
-    log.info('drain', { reason: started.success ? started.data.sluice.reason : 'scheduled', ...summary });
+    log.info('drain', { reason: start.reason, ...summary });
     return summary;
   };
 }

@@ -1,10 +1,10 @@
 import type {
-  AppScope, BulkResult, Config, Db, DrainOptions, DrainSummary, EnqueueItem, JobDetail, JobRegistry, JobView, ListJobsOptions, PausedType,
+  AppScope, BulkResult, Config, Db, DrainOptions, DrainSummary, EnqueueItem, EnqueueManyResult, JobDetail, JobRegistry, JobView, ListJobsOptions, PausedType,
   QueueHistory, QueueStats, TypeView,
 } from '../queue/index.js';
 import type { WakeRuntime } from '../wake/runtime.js';
 import type { ScheduleView } from '../wake/schedules.js';
-import type { TickOptions, TickSummary } from '../wake/tick.js';
+import type { WakeOptions, WakeSummary } from '../wake/wake.js';
 
 /**
  * What Sluice's own routes (these and the dashboard's) need of the instance that serves them. The
@@ -17,10 +17,10 @@ export interface RouteHost {
   readonly db: Db;
   settings(): Config;
   scope(): AppScope;
-  enqueueMany(items: EnqueueItem[]): Promise<{ ids: string[]; duplicate: boolean[] }>;
+  enqueueMany(items: EnqueueItem[]): Promise<EnqueueManyResult>;
   drain(options?: DrainOptions): Promise<DrainSummary>;
   kick(options?: { runtime?: WakeRuntime; deadline?: number }): Promise<void>;
-  tick(options: TickOptions): Promise<TickSummary>;
+  wake(options: WakeOptions): Promise<WakeSummary>;
   stats(): Promise<QueueStats>;
   admin: AdminCalls;
 }

@@ -27,13 +27,13 @@ const enqueueJobs: HttpHandler = async (c) => {
   const s = sluice.settings();
   await authorize(c, 'ENQUEUE_SECRET');
   const { bulk, items } = enqueueItems(sluice.jobs, await jsonBody(c.req.raw, z.unknown(), { limit: s.SLUICE_MAX_BODY_BYTES }));
-  const { ids, duplicate } = await sluice.enqueueMany(items);
+  const { ids, duplicate, replaced } = await sluice.enqueueMany(items);
   const now = Date.now();
   // The kick runs after the response (waitUntil); the response never waits for it.
   if (s.SLUICE_KICK && items.some((item) => dueNow(item, now))) {
     void sluice.kick({ runtime: runtimeOf(c, s), deadline: drainDeadline(c, s, now) });
   }
-  return c.json(bulk ? { ids, duplicate } : { id: ids[0], duplicate: duplicate[0] }, 202);
+  return c.json(bulk ? { ids, duplicate, replaced } : { id: ids[0], duplicate: duplicate[0], replaced: replaced[0] }, 202);
 };
 
 const listJobs: HttpHandler = async (c) => {
@@ -90,12 +90,12 @@ const bulkDead = (action: 'retry' | 'cancel'): HttpHandler => async (c) => {
   return c.json(result);
 };
 
-/** GET /api/cron/drain: the tick (idle hint, fan-out, continuation: lib/wake/tick.ts). */
+/** GET /api/cron/drain: the cron tick, a wake with reason 'tick' (idle hint, fan-out, continuation: lib/wake/wake.ts). */
 const cronDrain: HttpHandler = async (c) => {
   const { sluice } = c.var;
   const s = sluice.settings();
   await authorize(c, 'CRON_SECRET');
-  return c.json(await sluice.tick({ reason: 'tick', deadline: drainDeadline(c, s, Date.now()), runtime: runtimeOf(c, s) }));
+  return c.json(await sluice.wake({ reason: 'tick', deadline: drainDeadline(c, s, Date.now()), runtime: runtimeOf(c, s) }));
 };
 
 /** POST /api/drain { budgetMs?, types?, maxJobs? }: a drain on demand, e.g. from an external scheduler. */
@@ -105,10 +105,10 @@ const manualDrain: HttpHandler = async (c) => {
   await authorize(c, 'DRAIN_SECRET', 'CRON_SECRET');
   const start = Date.now();
   const body = await jsonBody(c.req.raw, manualDrainBody, { limit: s.SLUICE_MAX_BODY_BYTES, optional: true });
-  if (body?.continuation) {
-    // Started by another drain: answer at once and drain after the response, where the platform allows.
+  if (body?.start) {
+    // Started by a kick or another drain: answer at once and drain after the response, where the platform allows.
     const runtime = runtimeOf(c, s);
-    const drained = sluice.tick({ ...body.continuation, deadline: drainDeadline(c, s, start), runtime });
+    const drained = sluice.wake({ ...body.start, deadline: drainDeadline(c, s, start), runtime });
     if (!runtime.runsAfterResponse) return c.json(await drained);
     runtime.waitUntil(drained.catch((error) => log.error('drain failed', { error })));
     return c.json({ accepted: true }, 202);

@@ -39,11 +39,15 @@ export const manualDrainBody = z
     budgetMs: z.number().int().positive().optional(),
     types: z.array(storableText(100)).min(1).optional(),
     maxJobs: z.number().int().positive().optional(),
-    /** A drain that a kick, a tick's fan-out or a continuation started (lib/wake/runtime.ts httpDrainStarter). */
+    /** A drain that a kick, a wake's fan-out or a continuation started (lib/wake/runtime.ts httpDrainStarter). */
+    start: drainStartSchema.optional(),
+    /** The old name of `start` (it named every started drain, not only continuations): still accepted. */
     continuation: drainStartSchema.optional(),
   })
-  .refine((b) => !b.continuation || (b.budgetMs ?? b.types ?? b.maxJobs) === undefined, {
-    message: 'continuation comes alone: without budgetMs, types or maxJobs',
+  .refine((b) => !(b.start && b.continuation), { message: 'send start alone: continuation is its old name' })
+  .transform(({ continuation, ...b }) => ({ ...b, start: b.start ?? continuation }))
+  .refine((b) => !b.start || (b.budgetMs ?? b.types ?? b.maxJobs) === undefined, {
+    message: 'start comes alone: without budgetMs, types or maxJobs',
   });
 
 /** The definition of `type` in `jobs`, or UnknownJobTypeError listing the known ones (`where` names a bulk item). */

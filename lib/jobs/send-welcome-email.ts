@@ -10,10 +10,10 @@ export const welcomeKey = (email: string) => `welcome:${email.toLowerCase()}`;
 
 /**
  * The example job: welcomes a user who signed up (POST /api/signup enqueues it in the same
- * transaction as the user row). Idempotent per address: it claims the key welcome:<address> in
+ * transaction as the user row). Idempotent per address: it records the key welcome:<address> in
  * sent_emails, in a transaction held open while it delivers, so a second run, a concurrent one, or
  * another job for the same address finds the key and sends nothing; a failed delivery rolls the
- * claim back and the job is retried.
+ * record back and the job is retried.
  */
 export const sendWelcomeEmail = defineJob({
   type: 'send-welcome-email',
@@ -23,9 +23,9 @@ export const sendWelcomeEmail = defineJob({
   handler: async ({ email, name }, ctx) => {
     const subject = `Welcome to Sluice, ${name}!`;
     await ctx.db.transaction(async (tx) => {
-      const claimed = await tx.insert(sentEmails).values({ key: welcomeKey(email), to: email, subject })
+      const recorded = await tx.insert(sentEmails).values({ key: welcomeKey(email), to: email, subject })
         .onConflictDoNothing().returning({ key: sentEmails.key });
-      if (claimed.length === 0) return; // sent by an earlier run
+      if (recorded.length === 0) return; // sent by an earlier run
       await deliver({ to: email, subject, text: `Hi ${name}, thanks for signing up.` }, ctx.signal);
     });
   },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Which app an instance is, among the Sluice apps that may share one database: the scope of its
- * coordination (the dead-man mark, kick marks, drain slots, alert states, depth samples, idle hints)
+ * coordination (the drain mark, kick marks, drain slots, alert states, depth samples, idle hints)
  * and of what it counts and prunes (stats, alerts and retention see only its own types). Two apps with
  * different job sets never stand in for each other: one app's drain says nothing about the other's
  * crons, and one app's dead jobs are not the other's to alert on or delete.

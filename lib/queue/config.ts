@@ -64,7 +64,7 @@ const envSchema = z.object({
   /** This app's name on a database other Sluice apps may share (lib/queue/app.ts): the scope of its
    *  coordination, stats, alerts and retention. Default: derived from the sorted job type names, so apps
    *  with different jobs are apart with no setting; set it to keep one name across deploys that add or
-   *  remove types (else those start a new dead-man mark, samples and alert states). */
+   *  remove types (else those start a new drain mark, samples and alert states). */
   SLUICE_APP: z.string().max(200).regex(/^\S+$/, 'no spaces').optional(),
   /** /api/health answers 503 when the oldest due pending job has waited longer. Default 5 min. */
   ALERT_OLDEST_PENDING_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),

@@ -6,14 +6,13 @@
  * core/queries-coordination.ts, stats in housekeeping/queries-stats.ts, the tick's housekeeping and alerts in
  * housekeeping/queries-housekeeping.ts and housekeeping/queries-alerts.ts, the history's in
  * housekeeping/queries-history.ts, schedules' in schedules/queries-schedules.ts, pause's in
- * ops/queries-types.ts, the HTTP surface's secrets in ops/queries-auth.ts; admin here. Nothing else in
- * Sluice writes SQL.
+ * ops/queries-types.ts, the admin API's in ops/queries-admin.ts, the HTTP surface's secrets in
+ * ops/queries-auth.ts. Here: what they share. Nothing else in Sluice writes SQL.
  * Each is a single statement, so all of them work on every driver, with or without transactions,
  * and inside a caller's transaction. Values are always parameters.
  */
 import { DrizzleQueryError, type SQL, sql } from 'drizzle-orm';
 import type { Db } from './db.js';
-import type { JobStatus } from './schema.js';
 
 export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
   try {
@@ -31,149 +30,3 @@ export const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 /** A job row is of one of these types; null: any type. */
 export const ofTypes = (types: string[] | null) =>
   sql`(${types === null ? null : sql.param(types)}::text[] is null or type = any(${types === null ? null : sql.param(types)}::text[]))`;
-
-// ------------------------------------------------------------------------------------------ admin
-// Added for the HTTP admin routes (issue 3): list, get, retry (dead -> pending), cancel (pending|dead).
-// Rows come back through to_jsonb, so timestamps are ISO 8601 strings and keys are column names.
-
-export interface JobRow {
-  id: string;
-  type: string;
-  status: JobStatus;
-  payload: unknown;
-  priority: number;
-  attempts: number;
-  max_attempts: number;
-  run_after: string;
-  locked_until: string | null;
-  last_error: string | null;
-  created_at: string;
-  started_at: string | null;
-  idempotency_key: string | null;
-  debounce_key: string | null;
-  concurrency_key: string | null;
-  rate_key: string | null;
-  dead_at: string | null;
-}
-
-/** The columns an admin sees: every one but the lease token. */
-const jobRow = (alias: SQL) => sql`to_jsonb(${alias}) - 'lock_token'`;
-
-export interface JobListParams {
-  status: JobStatus | null;
-  type: string | null;
-  limit: number;
-  /** Only ids after this one (ids are UUIDv7: id order is creation order). */
-  after: string | null;
-}
-
-/** A page of jobs in id order, optionally filtered by status and type. */
-export async function jobList(db: Db, p: JobListParams): Promise<JobRow[]> {
-  const found = await rows<{ job: JobRow }>(
-    db,
-    sql`select ${jobRow(sql`j`)} as job from sluice.jobs j
-        where (${p.status}::text is null or j.status = ${p.status}::text)
-          and (${p.type}::text is null or j.type = ${p.type}::text)
-          and (${p.after}::uuid is null or j.id > ${p.after}::uuid)
-        order by j.id limit ${p.limit}`,
-  );
-  return found.map((r) => r.job);
-}
-
-/** One job by id, or undefined. */
-export async function jobGet(db: Db, id: string): Promise<JobRow | undefined> {
-  const [found] = await rows<{ job: JobRow }>(db, sql`select ${jobRow(sql`j`)} as job from sluice.jobs j where j.id = ${id}::uuid`);
-  return found?.job;
-}
-
-export interface JobChange {
-  /** The job's status before the statement; null when no such job exists. */
-  previous: JobStatus | null;
-  /** The job after the change (retry), or null when nothing changed. */
-  job: JobRow | null;
-  changed: boolean;
-}
-
-/** What a retry sets on a dead job, one or a bulk: pending, due now, attempts reset, no time of death. */
-const retried = sql`status = 'pending', attempts = 0, run_after = now(), dead_at = null`;
-
-/** A dead job back to pending, due now, attempts reset. Changes nothing in any other state. */
-export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
-  const [result] = await rows<JobChange>(
-    db,
-    sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
-    retried as (
-      update sluice.jobs j set ${retried}
-      where j.id = ${id}::uuid and j.status = 'dead'
-      returning j.*
-    )
-    select (select status from target) as previous,
-           (select ${jobRow(sql`r`)} from retried r) as job,
-           exists (select 1 from retried) as changed`,
-  );
-  return result!;
-}
-
-/** Deletes a pending or dead job, and its steps. A running job (or one claimed meanwhile) is left alone. */
-export async function jobCancel(db: Db, id: string): Promise<JobChange> {
-  const [result] = await rows<JobChange>(
-    db,
-    sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
-    cancelled as (
-      delete from sluice.jobs j where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
-    ),
-    steps_gone as (
-      delete from sluice.job_steps s where s.job_id = ${id}::uuid and exists (select 1 from cancelled) returning s.job_id
-    )
-    select (select status from target) as previous,
-           (select ${jobRow(sql`c`)} from cancelled c) as job,
-           exists (select 1 from cancelled) as changed`,
-  );
-  return result!;
-}
-
-/** The newest dead jobs (of one type, or any), and how many dead jobs the filter has in all. */
-export async function jobsDead(db: Db, type: string | null, limit: number): Promise<{ jobs: JobRow[]; total: number }> {
-  const [result] = await rows<{ jobs: JobRow[]; total: number }>(
-    db,
-    sql`select coalesce((select json_agg(d.job) from (
-              select ${jobRow(sql`j`)} as job from sluice.jobs j
-              where j.status = 'dead' and (${type}::text is null or j.type = ${type}::text)
-              order by j.dead_at desc nulls first limit ${limit}) d), '[]') as jobs,
-            (select count(*)::int from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)) as total`,
-  );
-  return result!;
-}
-
-/** Up to `limit` dead jobs of a filter back to pending (as jobRetryDead does one); how many. */
-export async function jobsRetryDead(db: Db, type: string | null, limit: number): Promise<number> {
-  const [result] = await rows<{ count: number }>(
-    db,
-    sql`with retried as (
-          update sluice.jobs j set ${retried}
-          where j.id = any(array(
-            select id from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)
-            order by dead_at limit ${limit} for update skip locked))
-          returning 1
-        )
-        select count(*)::int as count from retried`,
-  );
-  return result!.count;
-}
-
-/** Up to `limit` dead jobs of a filter deleted, with their steps; how many. */
-export async function jobsCancelDead(db: Db, type: string | null, limit: number): Promise<number> {
-  const [result] = await rows<{ count: number }>(
-    db,
-    sql`with cancelled as (
-          delete from sluice.jobs j
-          where j.id = any(array(
-            select id from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)
-            order by dead_at limit ${limit} for update skip locked))
-          returning j.id
-        ),
-        steps_gone as (delete from sluice.job_steps s using cancelled c where s.job_id = c.id returning 1)
-        select count(*)::int as count from cancelled`,
-  );
-  return result!.count;
-}

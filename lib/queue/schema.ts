@@ -31,7 +31,7 @@ export const jobs = sluiceSchema.table(
     runAfter: timestamp('run_after', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** Lease: while status is running, the claim holds the job until this time. */
     lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
-    /** Lease token: outcomes are written only while it still matches (see queries.ts). */
+    /** Lease token: outcomes are written only while it still matches (see core/queries-drain.ts). */
     lockToken: uuid('lock_token'),
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -57,7 +57,7 @@ export const jobs = sluiceSchema.table(
     check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead')`),
     check('jobs_attempts_check', sql`${t.attempts} >= 0 and ${t.maxAttempts} >= 1`),
     check('jobs_lease_check', sql`(${t.status} = 'running') = (${t.lockToken} is not null and ${t.lockedUntil} is not null)`),
-    // The claim walks this index in order, one type at a time (claimWalk in queries.ts): other types'
+    // The claim walks this index in order, one type at a time (claimWalk in core/queries-walk.ts): other types'
     // rows, dead rows and running rows are never read.
     index('jobs_claim_idx').on(t.type, t.priority.desc(), t.runAfter).where(sql`${t.status} = 'pending'`),
     // A fair type's claim walks this one key at a time (and finds its keys by skipping along it).
@@ -112,7 +112,7 @@ export const appDrainSlots = sluiceSchema.table(
 /**
  * Before apps: the same state for the whole database (queue_state, one row id 1; drain_slots).
  * Unused since migration 0010; kept so that a deployment of the previous version, still serving while
- * the new one builds, keeps writing somewhere. A later release's migration drops them, with alerts.
+ * the new one builds, keeps writing somewhere. A later version's migration drops them, with alerts.
  */
 export const queueState = sluiceSchema.table(
   'queue_state',

@@ -1,9 +1,9 @@
 import { getDeadline } from '@vercel/functions';
 import type { Config } from '../queue/index.js';
 import { log } from '../queue/log.js';
-import { kickClaim, kickRelease } from '../queue/core/queries-coordination.js';
+import { kickMarkTake, kickMarkClear } from '../queue/core/queries-coordination.js';
 import type { WakeRuntime } from './runtime.js';
-import { tick, type TickHost } from './tick.js';
+import { wake, type WakeHost } from './wake.js';
 
 /**
  * When a drain in this invocation must be done: the platform's deadline (the adapter's, else Vercel's
@@ -25,7 +25,7 @@ export class Kicker {
   private running: Promise<void> | null = null;
   private again = false;
 
-  constructor(private readonly host: TickHost) {}
+  constructor(private readonly host: WakeHost) {}
 
   kick(runtime: WakeRuntime, deadline: number): Promise<void> {
     if (!this.host.settings().SLUICE_KICK) return Promise.resolve();
@@ -40,7 +40,7 @@ export class Kicker {
       try {
         do {
           this.again = false;
-          await tick(this.host, { reason: 'kick', deadline, runtime });
+          await wake(this.host, { reason: 'kick', deadline, runtime });
         } while (this.again && Date.now() < deadline);
       } catch (error) {
         log.warn('kick drain failed (the next tick drains instead)', { error });
@@ -56,13 +56,13 @@ export class Kicker {
     let sentAt: string | null = null;
     try {
       // A kick sent within a drain's lifetime whose drain has not yet found the queue empty covers this one.
-      sentAt = await kickClaim(this.host.db(), this.host.scope().app, this.host.settings().DRAIN_MAX_DURATION_MS + 5_000);
+      sentAt = await kickMarkTake(this.host.db(), this.host.scope().app, this.host.settings().DRAIN_MAX_DURATION_MS + 5_000);
       if (sentAt === null) return;
       await runtime.startDrain({ reason: 'kick', hop: 0, slot: null });
     } catch (error) {
       log.warn('kick failed (the next tick drains instead)', { error });
       // Not sent: the next enqueue's kick may try again at once, rather than wait out the mark.
-      if (sentAt !== null) await kickRelease(this.host.db(), this.host.scope().app, sentAt).catch(() => {});
+      if (sentAt !== null) await kickMarkClear(this.host.db(), this.host.scope().app, sentAt).catch(() => {});
     }
   }
 }

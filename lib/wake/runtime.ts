@@ -14,7 +14,7 @@ export interface DrainStart {
   slot: number | null;
 }
 
-/** A DrainStart as it arrives from outside (POST /api/drain { continuation }, a Lambda event's `sluice`). */
+/** A DrainStart as it arrives from outside (POST /api/drain { start }, a Lambda event's `sluice`). */
 export const drainStartSchema = z.strictObject({
   reason: z.enum(['kick', 'fanout', 'continue']),
   hop: z.number().int().min(0).max(1000),
@@ -53,7 +53,7 @@ export function baseUrl(s: Config, requestUrl?: string, serverUrl?: string): str
 }
 
 /**
- * A fresh invocation by HTTP: POST {base}/api/drain { continuation } with the drain secret. The
+ * A fresh invocation by HTTP: POST {base}/api/drain { start } with the drain secret. The
  * endpoint answers 202 at once and drains after its response, so this resolves in one round trip.
  */
 export function httpDrainStarter(base: string, secret: string): StartDrain {
@@ -61,7 +61,7 @@ export function httpDrainStarter(base: string, secret: string): StartDrain {
     const response = await fetch(`${base}/api/drain`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ continuation: start }),
+      body: JSON.stringify({ start }),
       signal: AbortSignal.timeout(10_000),
     });
     await response.body?.cancel();

@@ -7,11 +7,11 @@ import { type Answer, deepArray, deepObject } from './support.js';
 export function enqueueChecks(t: SuiteContext): void {
   const { enqueue, enqueueRaw, admin, enqueueOne, expect401, expect405, expectIssues, options } = t;
   describe('POST /api/jobs', () => {
-    it('enqueues one job: 202 { id, duplicate: false }, stored with its payload and options', async () => {
+    it('enqueues one job: 202 { id, duplicate: false, replaced: false }, stored with its payload and options', async () => {
       const payload = welcome();
       const res = await enqueue({ type: 'send-welcome-email', payload, priority: 7, delayMs: 60_000 });
       expect(res.status, res.text).toBe(202);
-      expect(res.json).toEqual({ id: expect.any(String), duplicate: false });
+      expect(res.json).toEqual({ id: expect.any(String), duplicate: false, replaced: false });
       const row = await t.db.jobRow(res.json.id);
       expect(row).toMatchObject({ type: 'send-welcome-email', status: 'pending', priority: 7, payload });
       expect(row!.due_in_ms).toBeGreaterThan(50_000);
@@ -21,11 +21,11 @@ export function enqueueChecks(t: SuiteContext): void {
       const first = await enqueue({ type: 'send-welcome-email', payload: welcome(), idempotencyKey: 'k1' });
       const again = await enqueue({ type: 'send-welcome-email', payload: welcome(), idempotencyKey: 'k1' });
       expect(again.status).toBe(202);
-      expect(again.json).toEqual({ id: first.json.id, duplicate: true });
+      expect(again.json).toEqual({ id: first.json.id, duplicate: true, replaced: false });
       expect(await t.db.countJobs()).toBe(1);
     });
 
-    it('enqueues a bulk: 202 { ids, duplicate } in order', async () => {
+    it('enqueues a bulk: 202 { ids, duplicate, replaced } in order', async () => {
       const first = await enqueueOne({ idempotencyKey: 'k1' });
       const res = await enqueue({ jobs: [
         { type: 'send-welcome-email', payload: welcome() },
@@ -33,7 +33,7 @@ export function enqueueChecks(t: SuiteContext): void {
         { type: 'send-welcome-email', payload: welcome(), runAt: new Date(Date.now() + 3_600_000).toISOString(), priority: 3 },
       ] });
       expect(res.status, res.text).toBe(202);
-      expect(res.json).toEqual({ ids: [expect.any(String), first, expect.any(String)], duplicate: [false, true, false] });
+      expect(res.json).toEqual({ ids: [expect.any(String), first, expect.any(String)], duplicate: [false, true, false], replaced: [false, false, false] });
       expect(await t.db.countJobs()).toBe(3);
     });
 

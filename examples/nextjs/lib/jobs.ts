@@ -7,9 +7,9 @@ export const welcomeKey = (email: string) => `welcome:${email.toLowerCase()}`;
 
 /**
  * Welcomes a user who signed up (app/api/signup/route.ts enqueues it in the same transaction as the
- * user row). Idempotent per address: it claims the key welcome:<address> in sent_emails, in a
+ * user row). Idempotent per address: it records the key welcome:<address> in sent_emails, in a
  * transaction held open while it delivers, so a second run, a concurrent one, or another job for the
- * same address finds the key and sends nothing; a failed delivery rolls the claim back and the job is retried.
+ * same address finds the key and sends nothing; a failed delivery rolls the record back and the job is retried.
  */
 export const sendWelcomeEmail = defineJob({
   type: 'send-welcome-email',
@@ -19,9 +19,9 @@ export const sendWelcomeEmail = defineJob({
   handler: async ({ email, name }, ctx) => {
     const subject = `Welcome, ${name}!`;
     await ctx.db.transaction(async (tx) => {
-      const claimed = await tx.insert(sentEmails).values({ key: welcomeKey(email), to: email, subject })
+      const recorded = await tx.insert(sentEmails).values({ key: welcomeKey(email), to: email, subject })
         .onConflictDoNothing().returning({ key: sentEmails.key });
-      if (claimed.length === 0) return; // sent by an earlier run
+      if (recorded.length === 0) return; // sent by an earlier run
       await deliver({ to: email, subject, text: `Hi ${name}, thanks for signing up.` }, ctx.signal);
     });
   },

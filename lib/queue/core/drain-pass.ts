@@ -51,7 +51,7 @@ export class DrainPass implements LivePass {
   private windowTimer: NodeJS.Timeout | undefined; // a rate limit's window opens before stopAt: claim then
   private rescueDone = false;
   private housekeepingDone = false; // a claim has carried the housekeeping (if the pass has any)
-  private heartbeatWritten = false; // the last claim was empty and wrote the heartbeat itself
+  private drainMarked = false; // the last claim was empty and wrote the drain mark itself
   private soonestDue: number | null = null;
   private winding = false; // a job could not finish before stopAt: claim no more
   private stopReached = false; // the stop timer fired (see run())
@@ -219,7 +219,7 @@ export class DrainPass implements LivePass {
     }
     this.summary.rescued += result.expired.length;
     if (result.expired.length > 0) this.scheduleFlush();
-    this.heartbeatWritten = result.heartbeat;
+    this.drainMarked = result.drain_marked;
     if (result.next_due_ms !== null) this.noteDue(sentAtWall + Math.max(0, result.next_due_ms));
     this.summary.claimed += result.jobs.length;
     this.fair.served(result.jobs);
@@ -443,10 +443,10 @@ export class DrainPass implements LivePass {
             else if (!isTransient(error) || ++this.transientErrors > 5) throw error;
           }
         }
-        // The dead-man switch's heartbeat (/api/health): this pass ended well. If the write itself fails
-        // the heartbeat is simply missed; a database that keeps failing trips the switch, as it should.
+        // The dead-man switch's drain mark (/api/health): this pass ended well. If the write itself fails
+        // the mark is simply missed; a database that keeps failing trips the switch, as it should.
         // An empty last claim wrote it already: one statement for an empty pass.
-        if (this.failure === undefined && !this.heartbeatWritten) await drainMarkOk(this.db, this.s.app).catch(() => {});
+        if (this.failure === undefined && !this.drainMarked) await drainMarkOk(this.db, this.s.app).catch(() => {});
       })());
     } finally {
       // A claim answering after the deadline must not restart the heartbeats: they would renew its

@@ -30,7 +30,7 @@ export const drainOptionsSchema = z.strictObject({
   leaseGraceMs: z.number().int().min(1_000).max(DAY_MS).optional(),
   /** Largest durable step result, in bytes of JSON. Default: SLUICE_MAX_STEP_BYTES's default (256 KB). */
   maxStepBytes: z.number().int().positive().optional(),
-  /** The app whose dead-man mark a pass that ends well writes (lib/queue/app.ts). Default: derived from
+  /** The app whose drain mark a pass that ends well writes (lib/queue/app.ts). Default: derived from
    *  the job types of the definitions given, as an instance derives it without SLUICE_APP. */
   app: z.string().min(1).max(200).optional(),
   /** Called once as the pass starts with a live view of it (counts so far, handlers running). */

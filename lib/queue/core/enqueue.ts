@@ -180,6 +180,24 @@ function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: 
 }
 
 /**
+ * What an enqueue answers for a job: its id; `duplicate` when a live job with the same idempotency key
+ * existed, whose id it is (nothing was written); `replaced` when a debounced enqueue replaced the
+ * pending job of its debounce key (payload and start time), whose id it is.
+ */
+export interface EnqueueResult {
+  id: string;
+  duplicate: boolean;
+  replaced: boolean;
+}
+
+/** What enqueueMany answers: ids[i], duplicate[i] and replaced[i] answer items[i] (see EnqueueResult). */
+export interface EnqueueManyResult {
+  ids: string[];
+  duplicate: boolean[];
+  replaced: boolean[];
+}
+
+/**
  * Enqueues one job. `db` may be a transaction: the job then exists only if that transaction commits.
  * A live job with the same idempotency key wins: its id comes back with duplicate: true.
  */
@@ -192,30 +210,31 @@ export async function enqueue(
   payload: unknown,
   options: EnqueueOptions = {},
   context: EnqueueContext = {},
-): Promise<{ id: string; duplicate: boolean }> {
-  const { ids, duplicate } = await enqueueMany(db, [{ job, payload, ...options }], context);
-  return { id: ids[0]!, duplicate: duplicate[0]! };
+): Promise<EnqueueResult> {
+  const { ids, duplicate, replaced } = await enqueueMany(db, [{ job, payload, ...options }], context);
+  return { id: ids[0]!, duplicate: duplicate[0]!, replaced: replaced[0]! };
 }
 
 /**
  * Enqueues many jobs in one statement (two when some idempotency keys exist already). Every item is
- * validated first: one bad item throws and nothing is inserted. ids[i] and duplicate[i] answer items[i].
+ * validated first: one bad item throws and nothing is inserted. ids[i], duplicate[i] and replaced[i] answer items[i].
  * The call is a `sluice.enqueue` span (README "Traces and logs"), whose traceparent each new row keeps.
  */
 export function enqueueMany(
   db: Db,
   items: readonly EnqueueItem[],
   context: EnqueueContext = {},
-): Promise<{ ids: string[]; duplicate: boolean[] }> {
+): Promise<EnqueueManyResult> {
   return inSpan('sluice.enqueue', SpanKind.PRODUCER, (span) => enqueueItems(db, items, context, span));
 }
 
-async function enqueueItems(db: Db, items: readonly EnqueueItem[], context: EnqueueContext, span: Span): Promise<{ ids: string[]; duplicate: boolean[] }> {
+async function enqueueItems(db: Db, items: readonly EnqueueItem[], context: EnqueueContext, span: Span): Promise<EnqueueManyResult> {
   const registry = context.jobs ?? NO_JOBS;
   const limit = context.maxPayloadBytes ?? DEFAULT_SETTINGS.SLUICE_MAX_PAYLOAD_BYTES;
   const rows = items.map((item, i) => toRow(item, registry, limit, items.length > 1 ? i : undefined));
   const ids: string[] = rows.map((r) => r.id);
   const duplicate = new Array<boolean>(rows.length).fill(false);
+  const replaced = new Array<boolean>(rows.length).fill(false);
   // Undefined unless something traces: the statements are then exactly those of an untraced enqueue.
   const traceParent = traceParentOf(span);
   if (span.isRecording()) {
@@ -226,7 +245,7 @@ async function enqueueItems(db: Db, items: readonly EnqueueItem[], context: Enqu
       'sluice.job.types': [...new Set(rows.map((r) => r.type))].sort().join(','),
     });
   }
-  if (rows.length === 0) return { ids, duplicate };
+  if (rows.length === 0) return { ids, duplicate, replaced };
   // Debounced items go one by one, each under its key's lock, the rest as one batch: all in one
   // transaction (all or nothing, as any bulk), the keys locked in one order so two bulks cannot deadlock.
   if (rows.some((r) => r.debounce_key !== null)) {
@@ -241,18 +260,18 @@ async function enqueueItems(db: Db, items: readonly EnqueueItem[], context: Enqu
         .sort((a, b) => (lockKey(a.r) < lockKey(b.r) ? -1 : lockKey(a.r) > lockKey(b.r) ? 1 : a.i - b.i));
       for (const { r, i } of debounced) {
         const result = await jobDebounce(tx, r, traceParent);
-        [ids[i], duplicate[i]] = [result.id, result.replaced];
+        [ids[i], replaced[i]] = [result.id, result.replaced];
       }
     });
-    return named(span, { ids, duplicate });
+    return named(span, { ids, duplicate, replaced });
   }
-  return named(span, await enqueueRows(db, rows, traceParent));
+  return named(span, { ...(await enqueueRows(db, rows, traceParent)), replaced });
 }
 
-/** A one-job enqueue's span names its job (the existing one's id for a duplicate). */
-function named(span: Span, result: { ids: string[]; duplicate: boolean[] }) {
+/** A one-job enqueue's span names its job (the existing one's id for a duplicate or a replacement). */
+function named(span: Span, result: EnqueueManyResult) {
   if (result.ids.length === 1 && span.isRecording()) {
-    span.setAttributes({ 'sluice.job.id': result.ids[0]!, 'sluice.job.duplicate': result.duplicate[0]! });
+    span.setAttributes({ 'sluice.job.id': result.ids[0]!, 'sluice.job.duplicate': result.duplicate[0]!, 'sluice.job.replaced': result.replaced[0]! });
   }
   return result;
 }

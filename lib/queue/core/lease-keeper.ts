@@ -56,7 +56,7 @@ export class LeaseKeeper {
   hold(job: ClaimedJob, token: string, leaseEnd: number): Held {
     const held = new Held(job, token, leaseEnd, this);
     this.held.set(job.id, held);
-    if (!this.closed) this.timer ??= setInterval(() => this.tick(), this.leaseMs / 3);
+    if (!this.closed) this.timer ??= setInterval(() => this.checkLeases(), this.leaseMs / 3);
     return held;
   }
 
@@ -78,7 +78,7 @@ export class LeaseKeeper {
     this.timer = undefined;
   }
 
-  private tick(): void {
+  private checkLeases(): void {
     const now = monotonicNow();
     const due: Held[] = [];
     for (const h of this.held.values()) {

@@ -8,6 +8,8 @@ export interface DrainSummary {
   retried: number;
   dead: number;
   rescued: number;
+  /** Claimed jobs released: back to pending with the attempt given back (not started before the deadline,
+   *  or the run yielded: a sleep, a wait, RetryLaterError, the deadline after new steps). */
   released: number;
   durationMs: number;
   stoppedBy: 'empty' | 'deadline' | 'maxJobs';
@@ -33,9 +35,9 @@ export interface PassSettings {
   types: string[];
   /** Largest durable step result, in bytes of JSON. */
   maxStepBytes: number;
-  /** The app whose dead-man mark the pass writes when it ends well. */
+  /** The app whose drain mark the pass writes when it ends well. */
   app: string;
-  /** Called once as the pass starts, with a live view of it (a tick's fan-out decision reads it). */
+  /** Called once as the pass starts, with a live view of it (a wake's fan-out decision reads it). */
   observe?: (pass: LivePass) => void;
   housekeeping?: Housekeeping;
 }

@@ -1,6 +1,6 @@
 /**
- * The statements that coordinate drains rather than jobs: how much is due (a tick's fan-out decision),
- * the slot leases that bound fanned-out and continuing drains, the dead-man mark and the kick mark. Same
+ * The statements that coordinate drains rather than jobs: how much is due (a wake's fan-out decision),
+ * the slot leases that bound fanned-out and continuing drains, the drain mark and the kick mark. Same
  * rules as queries.ts: one statement each, values always parameters. Each app (lib/queue/app.ts) has
  * slots and marks of its own, so apps sharing a database never hold back or stand in for each other.
  */
@@ -20,7 +20,7 @@ export async function jobDueCount(db: Db, types: string[], cap: number): Promise
 
 /**
  * Takes up to `want` free slots among 1..`max` (free: never taken, or held_until passed) and holds them
- * for `holdMs`; returns the slots taken. Two ticks racing for one slot: ON CONFLICT re-checks the row
+ * for `holdMs`; returns the slots taken. Two wakes racing for one slot: ON CONFLICT re-checks the row
  * the other just wrote, finds it held, and skips it, so a slot has one holder.
  */
 export async function drainSlotsTake(db: Db, app: string, want: number, max: number, holdMs: number): Promise<number[]> {
@@ -42,13 +42,13 @@ export async function drainSlotRenew(db: Db, app: string, slot: number, holdMs: 
 }
 
 /** Frees a slot at the end of a chain of drains. */
-export async function drainSlotRelease(db: Db, app: string, slot: number): Promise<void> {
+export async function drainSlotFree(db: Db, app: string, slot: number): Promise<void> {
   await rows(db, sql`update sluice.app_drain_slots set held_until = now() where app = ${app} and slot = ${slot}`);
 }
 
 /**
- * Records that a drain of the app ended well, now: the dead-man switch's heartbeat. One upsert of one
- * row. (An empty claim writes the same itself: the heartbeat CTE in queries-drain.ts.)
+ * Records that a drain of the app ended well, now: the drain mark, which the dead-man switch reads. One
+ * upsert of one row. (An empty claim writes the same itself: the drain_mark CTE in queries-drain.ts.)
  */
 export async function drainMarkOk(db: Db, app: string): Promise<void> {
   await rows(
@@ -63,7 +63,7 @@ export async function drainMarkOk(db: Db, app: string): Promise<void> {
  * less than `staleMs` ago and no drain has found the queue empty since (its empty claim clears it):
  * that drain will see this kick's jobs, so 1,000 enqueues from 1,000 instances send a handful of kicks.
  */
-export async function kickClaim(db: Db, app: string, staleMs: number): Promise<string | null> {
+export async function kickMarkTake(db: Db, app: string, staleMs: number): Promise<string | null> {
   const [sent] = await rows<{ sent_at: string }>(
     db,
     sql`insert into sluice.apps as q (app, kick_sent_at) values (${app}, now())
@@ -74,7 +74,7 @@ export async function kickClaim(db: Db, app: string, staleMs: number): Promise<s
   return sent?.sent_at ?? null;
 }
 
-/** Undoes kickClaim's mark when its kick could not be sent, unless another kick has marked it since. */
-export async function kickRelease(db: Db, app: string, sentAt: string): Promise<void> {
+/** Clears kickMarkTake's mark when its kick could not be sent, unless another kick has marked it since. */
+export async function kickMarkClear(db: Db, app: string, sentAt: string): Promise<void> {
   await rows(db, sql`update sluice.apps set kick_sent_at = null where app = ${app} and kick_sent_at = ${sentAt}::timestamptz`);
 }

@@ -114,7 +114,7 @@ export interface ClaimParams {
   limit: number;
   /** Only these types (a drain's own: another app's jobs on the database stay pending). */
   types: string[];
-  /** The app whose dead-man mark an empty claim writes (lib/queue/app.ts). */
+  /** The app whose drain mark an empty claim writes (lib/queue/app.ts). */
   app: string;
   /** The lease each claimed job gets, in ms; the drain's heartbeats renew it while it holds the job. */
   leaseMs: number;
@@ -140,8 +140,8 @@ export interface ClaimParams {
 export interface ClaimResult {
   /** Outcomes that applied; the rest had lost their lease. */
   written: number;
-  /** The claim took nothing and so wrote the heartbeat (drainMarkOk's write). */
-  heartbeat: boolean;
+  /** The claim took nothing and so wrote the drain mark (drainMarkOk's write). */
+  drain_marked: boolean;
   /** When the claim took nothing: ms until the first pending job in claim order is due (null: none pending). */
   next_due_ms: number | null;
   jobs: ClaimedJob[];
@@ -193,15 +193,15 @@ export function jobClaimSql(p: ClaimParams): SQL {
                 greatest(0, date_part('epoch', now() - j.run_after) * 1000) as lag_ms${p.traced ? sql`, j.trace_parent` : sql``}${
                   p.fair?.types.length ? sql`, j.fairness_key` : sql``}
     ),
-    -- An empty claim is how a pass ends well: it writes the dead-man switch's heartbeat itself, so an
+    -- An empty claim is how a pass ends well: it writes the dead-man switch's drain mark itself, so an
     -- empty tick costs this one statement.
-    heartbeat as (
+    drain_mark as (
       insert into sluice.apps (app, last_drain_ok_at) select ${p.app}, now() where not exists (select 1 from claimed)
       on conflict (app) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
       returning app
     )
     select ((select count(*) from finished) + (select count(*) from settled))::int as written,
-           exists (select 1 from heartbeat) as heartbeat,
+           exists (select 1 from drain_mark) as drain_marked,
            -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
            -- hint. Looked up only for an empty claim, along jobs_claim_idx.
            case when not exists (select 1 from claimed) then (

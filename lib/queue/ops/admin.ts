@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import { JobNotFoundError, JobStateError } from '../errors.js';
-import { jobCancel, jobGet, jobList, jobRetryDead, jobsCancelDead, jobsDead, jobsRetryDead, type JobChange, type JobRow } from '../queries.js';
+import { jobCancel, jobGet, jobList, jobRetryDead, jobsCancelDead, jobsDead, jobsRetryDead, type JobChange, type JobRow } from './queries-admin.js';
 import { stepsOfJob } from '../core/queries-steps.js';
 import type { JobStatus } from '../schema.js';
 

@@ -1,12 +1,12 @@
 import { type AppScope, type Config, type Db, type DrainOptions, type DrainSummary, type HousekeepingReport, type LivePass } from '../queue/index.js';
-import { drainSlotRelease, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/core/queries-coordination.js';
+import { drainSlotFree, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/core/queries-coordination.js';
 import { log } from '../queue/log.js';
 import type { IdleGate } from './idle.js';
 import { announce, housekeepingParams } from './alerts.js';
 import type { DrainReason, WakeRuntime } from './runtime.js';
 
-/** What a tick needs of its instance. */
-export interface TickHost {
+/** What a wake needs of its instance. */
+export interface WakeHost {
   db(): Db;
   settings(): Config;
   drain(options: DrainOptions): Promise<DrainSummary>;
@@ -21,7 +21,8 @@ export interface TickHost {
   prune?: () => Promise<unknown>;
 }
 
-export interface TickOptions {
+/** One wake's start: why it runs (a cron tick, a kick, a fan-out, a continuation), until when, on what platform. */
+export interface WakeOptions {
   /** When the drain must be done (epoch ms), the safety margin already taken off. */
   deadline: number;
   reason: DrainReason;
@@ -32,7 +33,8 @@ export interface TickOptions {
   runtime: WakeRuntime;
 }
 
-export interface TickSummary extends Omit<DrainSummary, 'stoppedBy'> {
+/** What one wake did: its drain pass's summary, and what it started or sent. */
+export interface WakeSummary extends Omit<DrainSummary, 'stoppedBy'> {
   /** idle: the hint said nothing is due, so the database was not touched. */
   stoppedBy: DrainSummary['stoppedBy'] | 'idle';
   /** Drains this one started in parallel (fan-out). */
@@ -49,14 +51,15 @@ export interface TickSummary extends Omit<DrainSummary, 'stoppedBy'> {
 const BACKLOG_COUNT_CAP = 100_000;
 
 /**
- * One drain invocation: a cron tick, a kick, or a drain another one started. A tick first asks the
+ * One wake: a drain invocation, started by a cron tick, a kick, or another drain (a fan-out or a
+ * continuation). The word "tick" means the cron's call alone (reason 'tick'). A tick first asks the
  * idle hint and may skip the database. A tick or kick that finds more due work than it can drain
  * before its deadline (judged once, early, from its own rate) starts drains in parallel, up to
  * SLUICE_MAX_FANOUT in all; a drain stopped by its deadline with work left hands over to a fresh
  * invocation, at most SLUICE_MAX_CONTINUATIONS times in a row and only while it makes progress.
- * Fanned-out and continuing drains hold slots (app_drain_slots), so overlapping ticks never multiply them.
+ * Fanned-out and continuing drains hold slots (app_drain_slots), so overlapping wakes never multiply them.
  */
-export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary> {
+export async function wake(host: WakeHost, o: WakeOptions): Promise<WakeSummary> {
   const s = host.settings();
   const start = Date.now();
   const hop = o.hop ?? 0;
@@ -100,7 +103,7 @@ export async function tick(host: TickHost, o: TickOptions): Promise<TickSummary>
 }
 
 /** How many more drains the backlog needs beside this one, started, each holding a slot. */
-async function fanOut(host: TickHost, o: TickOptions, live: LivePass, start: number): Promise<number> {
+async function fanOut(host: WakeHost, o: WakeOptions, live: LivePass, start: number): Promise<number> {
   const s = host.settings();
   const { app, types } = host.scope();
   const backlog = await jobDueCount(host.db(), types, BACKLOG_COUNT_CAP);
@@ -119,14 +122,14 @@ async function fanOut(host: TickHost, o: TickOptions, live: LivePass, start: num
 }
 
 /** Hands over to a fresh invocation when the deadline stopped this drain with work left and it made progress. */
-async function continueIfDue(host: TickHost, o: TickOptions, hop: number, summary: DrainSummary): Promise<boolean> {
+async function continueIfDue(host: WakeHost, o: WakeOptions, hop: number, summary: DrainSummary): Promise<boolean> {
   const s = host.settings();
   const progressed = summary.completed + summary.retried + summary.dead > 0;
   const due = summary.stoppedBy === 'deadline' && progressed && hop < s.SLUICE_MAX_CONTINUATIONS && o.runtime.startDrain !== undefined;
   const slot = o.slot ?? null;
   const { app } = host.scope();
   if (!due) {
-    if (slot !== null) await drainSlotRelease(host.db(), app, slot);
+    if (slot !== null) await drainSlotFree(host.db(), app, slot);
     return false;
   }
   // A continuation holds a slot: its own carried on, else a free one (none free: others are draining).
@@ -138,13 +141,13 @@ async function continueIfDue(host: TickHost, o: TickOptions, hop: number, summar
 }
 
 /** Starts a drain elsewhere; if the platform refuses, frees its slot (the next tick drains instead). */
-async function startOrFree(host: TickHost, o: TickOptions, start: { reason: 'fanout' | 'continue'; hop: number; slot: number }): Promise<boolean> {
+async function startOrFree(host: WakeHost, o: WakeOptions, start: { reason: 'fanout' | 'continue'; hop: number; slot: number }): Promise<boolean> {
   try {
     await o.runtime.startDrain!(start);
     return true;
   } catch (error) {
     log.warn(`could not start a ${start.reason} drain (the next tick drains instead)`, { error });
-    await drainSlotRelease(host.db(), host.scope().app, start.slot).catch(() => {});
+    await drainSlotFree(host.db(), host.scope().app, start.slot).catch(() => {});
     return false;
   }
 }
