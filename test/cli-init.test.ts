@@ -93,12 +93,13 @@ describe('sluice init', () => {
     expect([after.dependencies.sluice, after.scripts['vercel-build']]).toEqual(['file:../sluice.tgz', 'next build']);
   });
 
-  it('says in one line when there is no Next.js app, no App Router folder or no TypeScript', async () => {
+  it('says in one line when there is no Next.js app, no App Router folder, no TypeScript, or a vercel.json it cannot read', async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ 'README.md': 'hi' }, /^sluice: no Next\.js app found in .* \(no package\.json\)/],
       [{ 'package.json': '{"dependencies":{"react":"19"}}' }, /^sluice: no Next\.js app found in .*package\.json does not depend on next/],
       [{ ...nextAppFiles(), 'app/page.tsx': undefined as never, 'pages/index.tsx': 'x' }, /^sluice: no App Router folder/],
       [{ ...nextAppFiles(), 'tsconfig.json': undefined as never }, /has no tsconfig\.json/],
+      [{ ...nextAppFiles(), 'vercel.json': '{ "crons": [' }, /^sluice: vercel\.json is not valid JSON \(.*\): fix it, then run sluice init again/],
     ];
     const runs = await Promise.all(cases.map(([files]) =>
       runCli(['init'], { cwd: fixtureDir(Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined))) })));
