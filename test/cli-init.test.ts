@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../lib/cli/env.js';
-import { fixtureDir, nextAppFiles, runCli, sluiceHere } from './support/cli.js';
+import { fixtureDir, nextAppFiles, runCli, runCliInTerminal, sluiceHere } from './support/cli.js';
 
 const read = (dir: string, path: string) => readFileSync(join(dir, path), 'utf8');
 const ROUTE = 'api/[...sluice]/route.ts';
@@ -68,6 +68,17 @@ describe('sluice init', () => {
     expect(read(dir, 'lib/sluice.ts')).toContain("type: 'hello-world'");
   });
 
+  it('asks before replacing a file of the user\'s when it has a terminal: no keeps it, yes replaces it', async () => {
+    const files = { ...nextAppFiles(), 'lib/sluice.ts': 'export const mine = 1;\n' };
+    const [kept, replaced] = [fixtureDir(files), fixtureDir(files)];
+    const [no, yes] = await Promise.all([runCliInTerminal(['init'], { cwd: kept, answer: 'n' }), runCliInTerminal(['init'], { cwd: replaced, answer: 'y' })]);
+    for (const run of [no, yes]) expect([run.code, run.stdout]).toEqual([0, expect.stringContaining("lib/sluice.ts exists. Replace it with Sluice's? [y/N]")]);
+    expect(no.stdout).toContain('lib/sluice.ts: exists, left as it is\r\n');
+    expect(read(kept, 'lib/sluice.ts')).toBe('export const mine = 1;\n');
+    expect(yes.stdout).toContain('lib/sluice.ts: written');
+    expect(read(replaced, 'lib/sluice.ts')).toContain("type: 'hello-world'");
+  });
+
   it('prints the line for a next.config it cannot edit safely, and keeps the user\'s own sluice dependency', async () => {
     const files = nextAppFiles();
     const pkg = JSON.parse(files['package.json']!);
@@ -82,12 +93,13 @@ describe('sluice init', () => {
     expect([after.dependencies.sluice, after.scripts['vercel-build']]).toEqual(['file:../sluice.tgz', 'next build']);
   });
 
-  it('says in one line when there is no Next.js app, no App Router folder or no TypeScript', async () => {
+  it('says in one line when there is no Next.js app, no App Router folder, no TypeScript, or a vercel.json it cannot read', async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ 'README.md': 'hi' }, /^sluice: no Next\.js app found in .* \(no package\.json\)/],
       [{ 'package.json': '{"dependencies":{"react":"19"}}' }, /^sluice: no Next\.js app found in .*package\.json does not depend on next/],
       [{ ...nextAppFiles(), 'app/page.tsx': undefined as never, 'pages/index.tsx': 'x' }, /^sluice: no App Router folder/],
       [{ ...nextAppFiles(), 'tsconfig.json': undefined as never }, /has no tsconfig\.json/],
+      [{ ...nextAppFiles(), 'vercel.json': '{ "crons": [' }, /^sluice: vercel\.json is not valid JSON \(.*\): fix it, then run sluice init again/],
     ];
     const runs = await Promise.all(cases.map(([files]) =>
       runCli(['init'], { cwd: fixtureDir(Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined))) })));

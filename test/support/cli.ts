@@ -33,6 +33,28 @@ export function runCli(args: string[], opts: { cwd: string; env?: Record<string,
 }
 
 /**
+ * `sluice <args>` with a terminal: util-linux `script` runs it on a pseudo-terminal, and `answer` is
+ * typed once it asks a question ("[y/N]"). Returns everything the terminal showed.
+ */
+export function runCliInTerminal(args: string[], opts: { cwd: string; answer: string }): Promise<CliResult> {
+  const command = [process.execPath, '--import', TSX_LOADER, MAIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: opts.cwd, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let answered = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!answered && stdout.includes('[y/N]')) {
+        answered = true;
+        child.stdin.write(`${opts.answer}\n`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+  });
+}
+
+/**
  * `sluice <args>` in this process (fast: no process start, the engine loaded once): its exit status and
  * what it printed. Commands then see this process's environment, so pass --dir and use `env` files.
  */

