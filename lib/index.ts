@@ -1,3 +1,4 @@
+/** @module sluice */
 // The package's main entry (`sluice`): the instance, and the engine beneath it. Names are a contract (DESIGN.md).
 export { createSluice, type Sluice, type SluiceOptions } from './sluice.js';
 export { type RouteHandler, type RouteTable, type SluiceBindings, type SluiceEnv } from './http/app.js';

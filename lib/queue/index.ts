@@ -1,3 +1,4 @@
+/** @module sluice/engine */
 // The public API of Sluice's queue engine. Names here are a contract (see DESIGN.md).
 export { appName, appScope, type AppScope } from './app.js';
 export { connect, pickDriver, type Connection, type ConnectOptions, type Db, type Driver } from './db.js';
