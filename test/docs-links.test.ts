@@ -33,6 +33,13 @@ describe('the docs', () => {
     expect(broken).toEqual([]);
   });
 
+  it('list every setting of lib/queue/config.ts in docs/configuration.md, and no other', () => {
+    const settings = [...readFileSync(join(ROOT, 'lib', 'queue', 'config.ts'), 'utf8').matchAll(/^ {2}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+    const documented = [...readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8').matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
+    expect(settings.length).toBeGreaterThan(30);
+    expect(documented.sort()).toEqual(settings.sort());
+  });
+
   it('tell no internal history (issue numbers, "today\'s runs", "the commit before ...")', () => {
     const history = /\bissues? #?\d|\btoday\b|\bcommit before\b|\bthis session\b|\bsessions? of work\b/i;
     const found = docFiles().flatMap((file) => readFileSync(file, 'utf8').split('\n')

@@ -14,3 +14,8 @@ declare module '@opentelemetry/exporter-trace-otlp-http' {
     shutdown: SpanExporter['shutdown'];
   }
 }
+declare module 'next' {
+  export interface NextConfig {
+    serverExternalPackages?: string[];
+  }
+}
