@@ -1,17 +1,22 @@
 /** @module sluice */
-// The package's main entry (`sluice`): the instance, and the engine beneath it. Names are a contract (DESIGN.md).
-export { createSluice, type Sluice, type SluiceOptions } from './sluice.js';
-export { type RouteHandler, type RouteTable, type SluiceBindings, type SluiceEnv } from './http/app.js';
+// The package's main entry (`sluice`): the instance, job and schedule definitions, the errors and signals a
+// handler or caller meets, and the types their signatures use. The engine's free functions are the second
+// entry, `sluice/engine` (lib/queue/index.ts). Names are a contract (DESIGN.md).
+export { createSluice, type Sluice, type SluiceEnqueueItem, type SluiceOptions } from './sluice.js';
+export { memoryHintStore, runtimeCacheHintStore, type HintStore } from './wake/hint.js';
+export type { WakeRuntime } from './wake/runtime.js';
+export type { TickOptions, TickSummary } from './wake/tick.js';
+export type { ScheduleView } from './wake/schedules.js';
+// For an app's own routes: bad input answered 4xx (zod issues), never a 500, as Sluice's routes answer it.
 export { HttpError, errorResponse } from './http/errors.js';
-export { jsonBody, parse } from './http/body.js';
-export { bearerMatches } from './http/auth.js';
+export { jsonBody } from './http/body.js';
+export type { RouteHandler, RouteTable, SluiceBindings, SluiceEnv } from './http/app.js';
 export {
-  appName, appScope, connect, pickDriver, migrate, MIGRATIONS_FOLDER, MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, defineJob, jobRegistry, enqueue, enqueueMany, enqueueOptionsSchema,
-  defineSchedule, enqueueDueSlots, drain, drainOptionsSchema, queueStats, STATS_LIVE_LIMIT, listJobs, getJob, retryJob, cancelJob, pauseType, resumeType, pausedTypes, backoffDelayMs, DEFAULT_BACKOFF,
-  config, parseConfig, parseSettings, resetConfig, DRAIN_DEFAULTS, JOB_DEFAULTS, jobs, JOB_STATUSES, MAX_JSON_DEPTH, jsonDepthExceeds, sluiceSchema,
-  SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, PermanentError, RetryLaterError,
-  JobNotFoundError, JobStateError, MisconfiguredError, LeaseLostError, StepResultError, loggable, typeViews, MAX_FLOW_LIMIT,
-  type AppScope, type Connection, type ConnectOptions, type Db, type Driver, type JobContext, type JobDefinition, type JobHandler,
-  type JobOptions, type JobRegistry, type EnqueueContext, type EnqueueItem, type EnqueueOptions, type DrainOptions,
-  type MigrateOptions, type DrainSummary, type QueueStats, type JobView, type JobDetail, type StepView, type StepOptions, type TypeView, type FlowLimitView, type ListJobsOptions, type PausedType, type ScheduleDefinition, type CatchUp, type BackoffPolicy, type Config, type JobStatus,
+  defineJob, defineSchedule,
+  SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, JobNotFoundError, JobStateError, MisconfiguredError,
+  PermanentError, RetryLaterError, LeaseLostError, StepResultError,
+  type AppScope, type BackoffPolicy, type BulkResult, type CatchUp, type Config, type Db, type DrainOptions, type DrainSummary, type Driver,
+  type EnqueueOptions, type FlowLimit, type FlowLimitView, type JobContext, type JobDefinition, type JobDetail, type JobHandler, type JobOptions,
+  type JobPayload, type JobRegistry, type JobResult, type JobStatus, type JobTypeName, type JobView, type ListJobsOptions, type PausedType,
+  type QueueHistory, type QueueStats, type ScheduleDefinition, type StepOptions, type StepView, type TypeView,
 } from './queue/index.js';

@@ -1,5 +1,6 @@
 import { attachDatabasePool } from '@vercel/functions';
 import type { Hono } from 'hono';
+import type { z } from 'zod';
 import { createHttpApp, type RouteTable, type SluiceEnv } from './http/app.js';
 import { sluiceRoutes } from './http/routes.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -7,7 +8,7 @@ import {
   appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
   pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueOptions, type BulkResult, type QueueHistory, type JobDefinition, type JobDetail, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
+  type EnqueueOptions, type BulkResult, type JobNamed, type JobPayload, type JobTypeName, type QueueHistory, type JobDefinition, type JobDetail, type JobRegistry, type JobView, type ListJobsOptions, type PausedType, type QueueStats, type ScheduleDefinition, type TypeView,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
@@ -15,13 +16,13 @@ import { invocationDeadline, Kicker } from './wake/kick.js';
 import { resolveRuntime, type WakeRuntime } from './wake/runtime.js';
 import { tick, type TickOptions, type TickSummary } from './wake/tick.js';
 import { checkSchedules, scheduleRunner, scheduleView, type ScheduleView } from './wake/schedules.js';
-import { scheduleLastSlots } from './queue/queries-schedules.js';
-import { flowLimitsOf, flowSlotsPrune } from './queue/queries-flow.js';
-import { stepsPruneOrphans } from './queue/queries-steps.js';
+import { scheduleLastSlots } from './queue/schedules/queries-schedules.js';
+import { flowLimitsOf, flowSlotsPrune } from './queue/core/queries-flow.js';
+import { stepsPruneOrphans } from './queue/core/queries-steps.js';
 
-export interface SluiceOptions {
-  /** The app's job definitions: the types its HTTP API enqueues and its drains run. */
-  jobs: readonly JobDefinition[];
+export interface SluiceOptions<J extends readonly JobDefinition[] = readonly JobDefinition[]> {
+  /** The app's job definitions: the types its HTTP API enqueues and its drains run, and its calls' types. */
+  jobs: J;
   /** An existing drizzle database to use (the app's own pool). Default: a pool of Sluice's own on `url`. */
   db?: Db;
   /** Connection string of Sluice's own pool. Default: DATABASE_URL. */
@@ -37,14 +38,28 @@ export interface SluiceOptions {
   /** Where the idle hint lives (lib/wake/hint.ts). Default: Vercel's Runtime Cache on Vercel, else this instance's memory. */
   hints?: HintStore;
   /** Recurring jobs (defineSchedule): every cron tick enqueues their due slots, each exactly once. */
-  schedules?: readonly ScheduleDefinition[];
+  schedules?: readonly ScheduleDefinition<z.ZodType, JobTypeName<J>>[];
 }
 
 /** Where an enqueue writes: `tx` makes the job part of the caller's transaction. */
 type InTx = { tx?: Db };
 
-/** One Sluice in an app: its registry, connection, settings, HTTP app and engine calls. */
-export interface Sluice {
+/** What `enqueue` takes for a job: one of the instance's definitions or type names. */
+type JobRef<J extends readonly JobDefinition[]> = J[number] | JobTypeName<J>;
+
+/** The payload for a job named by a definition or a type name: its schema's input. */
+type PayloadFor<J extends readonly JobDefinition[], R> = R extends string ? JobPayload<JobNamed<J, R>> : R extends JobDefinition ? JobPayload<R> : never;
+
+/** One item of `enqueueMany`: a job of the instance's (by definition or type name) and its payload. */
+export type SluiceEnqueueItem<J extends readonly JobDefinition[] = readonly JobDefinition[]> = {
+  [N in JobTypeName<J>]: { job: N | JobNamed<J, N>; payload: JobPayload<JobNamed<J, N>> } & EnqueueOptions;
+}[JobTypeName<J>];
+
+/**
+ * One Sluice in an app: its registry, connection, settings, HTTP app and engine calls. `J` is its job
+ * definitions: `enqueue` takes only their type names, each with its own payload type.
+ */
+export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDefinition[]> {
   readonly jobs: JobRegistry;
   /** The drizzle database (opened on first use when Sluice owns the pool). */
   readonly db: Db;
@@ -57,8 +72,14 @@ export interface Sluice {
   readonly app: Hono<SluiceEnv>;
   /** Request in, Response out: what every runtime adapter calls. */
   fetch(request: Request, env?: SluiceEnv['Bindings']): Promise<Response>;
-  enqueue(job: JobDefinition | string, payload: unknown, options?: EnqueueOptions & InTx): Promise<{ id: string; duplicate: boolean }>;
-  enqueueMany(items: EnqueueItem[], options?: InTx): Promise<{ ids: string[]; duplicate: boolean[] }>;
+  /**
+   * Enqueues one job of this instance's: `job` is a definition or its type name, `payload` is checked
+   * against its schema (at compile time, and by zod when called). With `tx` the job is part of that
+   * transaction. A live job with the same idempotency key is returned instead, with `duplicate: true`.
+   */
+  enqueue<R extends JobRef<J>>(job: R, payload: PayloadFor<J, R>, options?: EnqueueOptions & InTx): Promise<{ id: string; duplicate: boolean }>;
+  /** Enqueues many jobs in one statement per type: all of them or, on any invalid item, none. */
+  enqueueMany<I extends SluiceEnqueueItem<J>>(items: readonly I[], options?: InTx): Promise<{ ids: string[]; duplicate: boolean[] }>;
   /** One drain pass over this instance's job types (`types` narrows them); jobs of other types stay pending. */
   drain(options?: DrainOptions): Promise<DrainSummary>;
   /**
@@ -102,7 +123,7 @@ export interface Sluice {
  * Builds the one object an app needs: `createSluice({ jobs })`. Each instance has its own registry and
  * connection, so two instances (or tests) share nothing. Its HTTP app serves /api/... on any runtime.
  */
-export function createSluice(options: SluiceOptions): Sluice {
+export function createSluice<const J extends readonly JobDefinition[]>(options: SluiceOptions<J>): Sluice<J> {
   const jobs = jobRegistry(options.jobs);
   if (jobs.size === 0) throw new TypeError('createSluice() needs at least one job definition in `jobs`');
   const overrides = options.settings ? parseSettings(options.settings) : undefined;
@@ -149,12 +170,12 @@ export function createSluice(options: SluiceOptions): Sluice {
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
   const noteDueAt = (at: number) => resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));
-  const noteDue = (items: EnqueueOptions[]) => {
+  const noteDue = (items: readonly EnqueueOptions[]) => {
     const now = Date.now();
     noteDueAt(Math.min(...items.map((i) => (i.runAt !== undefined ? +new Date(i.runAt) : now + (i.debounce?.windowMs ?? i.delayMs ?? 0)))));
   };
 
-  const sluice: Sluice = {
+  const sluice: Sluice<J> = {
     jobs,
     get db() { return db(); },
     settings,
@@ -167,7 +188,7 @@ export function createSluice(options: SluiceOptions): Sluice {
       return { id: ids[0]!, duplicate: duplicate[0]! };
     },
     enqueueMany: async (items, { tx } = {}) => {
-      const result = await enqueueMany(tx ?? db(), items, context());
+      const result = await enqueueMany(tx ?? db(), items as readonly EnqueueItem[], context());
       if (items.length > 0) noteDue(items);
       return result;
     },

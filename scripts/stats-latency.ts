@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { serve } from '../lib/adapters/node.js';
 import { createSluice, defineJob } from '../lib/index.js';
 import { connect, migrate, type Db } from '../lib/queue/index.js';
-import { housekeepingCtes, housekeepingOutput } from '../lib/queue/queries-housekeeping.js';
+import { housekeepingCtes, housekeepingOutput } from '../lib/queue/housekeeping/queries-housekeeping.js';
 import { memoryHintStore } from '../lib/wake/hint.js';
 import { startLocalPostgres } from './local-postgres.js';
 

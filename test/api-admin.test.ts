@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobClaim } from '../lib/queue/queries-drain.js';
+import { jobClaim } from '../lib/queue/core/queries-drain.js';
 import { SECRETS, setEnv, startApi, startApiWithWebhook } from './support/api.js';
 import { countJobs, jobRow } from './support/sql.js';
 

@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { appName, createSluice, defineJob, PayloadTooLargeError, type Config, type Sluice } from '../lib/index.js';
-import { drainSlotsTake } from '../lib/queue/queries-coordination.js';
+import { createSluice, defineJob, PayloadTooLargeError, type Config, type Sluice } from '../lib/index.js';
+import { appName } from '../lib/queue/index.js';
+import { drainSlotsTake } from '../lib/queue/core/queries-coordination.js';
 import type { DrainStart, WakeRuntime } from '../lib/wake/runtime.js';
 import { SECRETS } from './http/context.js';
 import { databaseAndWebhook } from './support/api.js';

@@ -8,8 +8,8 @@ import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobClaim, jobClaimSql, type ClaimParams } from '../lib/queue/queries-drain.js';
-import type { FlowLimits } from '../lib/queue/queries-flow.js';
+import { jobClaim, jobClaimSql, type ClaimParams } from '../lib/queue/core/queries-drain.js';
+import type { FlowLimits } from '../lib/queue/core/queries-flow.js';
 import { freshDatabase } from './support/db.js';
 
 const SKEW = 100_000;

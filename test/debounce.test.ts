@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineJob, drain, enqueue, enqueueMany, ValidationError } from '../lib/index.js';
+import { defineJob, ValidationError } from '../lib/index.js';
+import { drain, enqueue, enqueueMany } from '../lib/queue/index.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
 import { startWakeApp } from './support/wake.js';

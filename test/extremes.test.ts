@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { backoffDelayMs, defineJob, defineSchedule, drain, dueSlots, enqueue, enqueueMany, queueStats, RetryLaterError, type LivePass } from '../lib/queue/index.js';
-import { HISTORY_BUCKETS_MS } from '../lib/queue/history.js';
+import { HISTORY_BUCKETS_MS } from '../lib/queue/housekeeping/history.js';
 import { freshDatabase } from './support/db.js';
 import { countJobs, jobRow, select } from './support/sql.js';
 

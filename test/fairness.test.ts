@@ -35,7 +35,7 @@ beforeEach(async () => {
   await conn.db.execute(sql`truncate sluice.jobs, sluice.flow_slots`);
 });
 
-const backlog = (job: typeof fair, tenant: string, count: number) =>
+const backlog = (job: typeof fair | typeof unfair | typeof fairLimited, tenant: string, count: number) =>
   Array.from({ length: count }, (_, n) => ({ job, payload: { tenant, n } }));
 /** Where in the start order the last job of `tenant` started (1-based). */
 const lastStart = (tenant: string) => started.findLastIndex((s) => s.tenant === tenant) + 1;

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, drain, enqueue, enqueueMany, ValidationError, type JobDefinition } from '../lib/queue/index.js';
-import { flowSlotsPrune } from '../lib/queue/queries-flow.js';
+import { flowSlotsPrune } from '../lib/queue/core/queries-flow.js';
 import { flowReport, hanging, perKey, rated, serial } from './fixtures/flow-jobs.js';
 import { DRIVERS, freshDatabase } from './support/db.js';
 import { SECRETS } from './http/context.js';

@@ -5,7 +5,7 @@ import { defineJob, drain, enqueue } from '../lib/queue/index.js';
 import { freshDatabase } from './support/db.js';
 import { runProcess } from './support/processes.js';
 import { countJobs, jobRow, waitFor } from './support/sql.js';
-import { jobHeartbeat, jobWriteOutcomes } from '../lib/queue/queries-drain.js';
+import { jobHeartbeat, jobWriteOutcomes } from '../lib/queue/core/queries-drain.js';
 
 // Heartbeats (issue 11): a running job's lease is renewed while its handler lives, so a lease lasts
 // the grace past the last heartbeat, not the job's whole timeout.

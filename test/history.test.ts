@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createSluice, defineJob, drain, enqueueMany, PermanentError } from '../lib/index.js';
-import { HISTORY_BUCKETS_MS, percentile } from '../lib/queue/history.js';
+import { createSluice, defineJob, PermanentError } from '../lib/index.js';
+import { drain, enqueueMany } from '../lib/queue/index.js';
+import { HISTORY_BUCKETS_MS, percentile } from '../lib/queue/housekeeping/history.js';
 import { memoryHintStore } from '../lib/wake/hint.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';

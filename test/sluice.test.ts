@@ -18,6 +18,7 @@ describe('createSluice', () => {
     const a = createSluice({ jobs: [ping], db: conn.db });
     const b = createSluice({ jobs: [pong], db: conn.db });
     expect([...a.jobs.keys()]).toEqual(['ping']);
+    // @ts-expect-error: 'ping' is not one of b's types (a compile error too)
     await expect(b.enqueue('ping', { n: 1 })).rejects.toBeInstanceOf(UnknownJobTypeError);
     const { id } = await a.enqueue('ping', { n: 1 });
     expect(id).toMatch(/^[0-9a-f-]{36}$/);

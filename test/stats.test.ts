@@ -1,9 +1,10 @@
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { appScope, createSluice, defineJob, STATS_LIVE_LIMIT } from '../lib/index.js';
-import { appStatsSql } from '../lib/queue/queries-stats.js';
-import { housekeepingCtes, housekeepingOutput, type HousekeepingReport } from '../lib/queue/queries-housekeeping.js';
+import { createSluice, defineJob } from '../lib/index.js';
+import { appScope, STATS_LIVE_LIMIT } from '../lib/queue/index.js';
+import { appStatsSql } from '../lib/queue/housekeeping/queries-stats.js';
+import { housekeepingCtes, housekeepingOutput, type HousekeepingReport } from '../lib/queue/housekeeping/queries-housekeeping.js';
 import { memoryHintStore } from '../lib/wake/hint.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';

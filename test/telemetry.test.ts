@@ -159,6 +159,7 @@ describe('spans', () => {
 
     it('records a failed enqueue on its span and rethrows', async () => {
       const job = defineJob({ type: 'tel-strict', payload: n, handler: async () => {} });
+      // @ts-expect-error: the wrong payload on purpose, for the run-time check
       await expect(enqueue(conn.db, job, { n: 'one' })).rejects.toThrow(/invalid payload/);
       const span = one(await finished(), 'sluice.enqueue');
       expect(span.status.code).toBe(SpanStatusCode.ERROR);

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { createSluice } from '../../lib/sluice.js';
 import { connect, defineJob, drain, DRAIN_DEFAULTS, pauseType, queueStats } from '../../lib/queue/index.js';
-import { jobClaim, type ClaimParams } from '../../lib/queue/queries-drain.js';
+import { jobClaim, type ClaimParams } from '../../lib/queue/core/queries-drain.js';
 import { claimQuery } from '../scenarios/claim.js';
 import { countClaims } from '../flow/sluice.js';
 import { setup } from '../systems/sluice.js';

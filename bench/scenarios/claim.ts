@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { appScope, connect, DRAIN_DEFAULTS, migrate, type Db } from '../../lib/queue/index.js';
-import { jobClaim, type ClaimParams } from '../../lib/queue/queries-drain.js';
+import { jobClaim, type ClaimParams } from '../../lib/queue/core/queries-drain.js';
 import { round, type Context } from '../context.js';
 
 export interface ClaimRow {

@@ -6,9 +6,9 @@ import { createSluice, defineJob, PermanentError } from 'sluice';
 
 export const helloWorld = defineJob({
   type: 'hello-world',
-  payload: z.object({ name: z.string() }),
+  payload: z.object({ name: z.string().max(200).optional() }),
   handler: async ({ name }) => {
-    console.log(`hello, ${name}`);
+    console.log(`Hello, ${name ?? 'world'}!`);
   },
 });
 

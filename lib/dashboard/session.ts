@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../queue/index.js';
-import { sessionAlive, sessionEnd, sessionStart } from '../queue/queries-auth.js';
+import { sessionAlive, sessionEnd, sessionStart } from '../queue/ops/queries-auth.js';
 
 /**
  * The dashboard's sessions: a row in sluice.sessions, named by a signed cookie `v2.<id>.<mac>`. The MAC

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { authFailureRecord, authThrottled } from '../queue/queries-auth.js';
+import { authFailureRecord, authThrottled } from '../queue/ops/queries-auth.js';
 import type { Sluice } from '../sluice.js';
 import type { SluiceEnv } from './app.js';
 import { clientAddress } from './client-address.js';

@@ -1,10 +1,10 @@
-import type { JobDefinition } from '../queue/index.js';
 import { sendWelcomeEmail } from './send-welcome-email.js';
 
 /**
  * This app's job types: the registry the HTTP API enqueues into and the drains run. Add a job type by
  * writing a defineJob() module beside this file and listing it here (README: "Adding a job type").
  */
-export const allJobs: JobDefinition[] = [sendWelcomeEmail];
+// `as const`, not JobDefinition[]: the instance then knows each type's name and payload (typed enqueue calls).
+export const allJobs = [sendWelcomeEmail] as const;
 
 export { sendWelcomeEmail };

@@ -1,9 +1,12 @@
 /**
  * Every SQL statement of the queue, each a named function, split by topic: the drain's claim and outcomes
- * in queries-drain.ts (its walk of the queue in queries-walk.ts, flow limits' part in queries-flow.ts, the
- * set-aside of a bad row in queries-set-aside.ts), enqueue's in queries-enqueue.ts,
- * the drains' coordination in queries-coordination.ts, stats in queries-stats.ts, the tick's housekeeping and
- * alerts in queries-housekeeping.ts and queries-alerts.ts; admin here. Nothing else in
+ * in core/queries-drain.ts (its walk of the queue in core/queries-walk.ts, flow limits' part in
+ * core/queries-flow.ts, the set-aside of a bad row in core/queries-set-aside.ts), enqueue's in
+ * core/queries-enqueue.ts, steps' in core/queries-steps.ts, the drains' coordination in
+ * core/queries-coordination.ts, stats in housekeeping/queries-stats.ts, the tick's housekeeping and alerts in
+ * housekeeping/queries-housekeeping.ts and housekeeping/queries-alerts.ts, the history's in
+ * housekeeping/queries-history.ts, schedules' in schedules/queries-schedules.ts, pause's in
+ * ops/queries-types.ts, the HTTP surface's secrets in ops/queries-auth.ts; admin here. Nothing else in
  * Sluice writes SQL.
  * Each is a single statement, so all of them work on every driver, with or without transactions,
  * and inside a caller's transaction. Values are always parameters.

@@ -1,7 +1,7 @@
 import { getDeadline } from '@vercel/functions';
 import type { Config } from '../queue/index.js';
 import { log } from '../queue/log.js';
-import { kickClaim, kickRelease } from '../queue/queries-coordination.js';
+import { kickClaim, kickRelease } from '../queue/core/queries-coordination.js';
 import type { WakeRuntime } from './runtime.js';
 import { tick, type TickHost } from './tick.js';
 

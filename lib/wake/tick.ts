@@ -1,5 +1,5 @@
 import { type AppScope, type Config, type Db, type DrainOptions, type DrainSummary, type HousekeepingReport, type LivePass } from '../queue/index.js';
-import { drainSlotRelease, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/queries-coordination.js';
+import { drainSlotRelease, drainSlotRenew, drainSlotsTake, jobDueCount } from '../queue/core/queries-coordination.js';
 import { log } from '../queue/log.js';
 import type { IdleGate } from './idle.js';
 import { announce, housekeepingParams } from './alerts.js';

@@ -4,7 +4,7 @@
 // it runs with node alone, before anything is built. Use the direct (unpooled) DATABASE_URL.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connect, migrate } from 'sluice';
+import { connect, migrate } from 'sluice/engine';
 
 for (const file of ['.env.local', '.env']) {
   const path = fileURLToPath(new URL(`../${file}`, import.meta.url));

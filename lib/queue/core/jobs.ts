@@ -1,0 +1,166 @@
+import type { z } from 'zod';
+import { JOB_DEFAULTS } from '../config.js';
+import type { Db } from '../db.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry.js';
+import type { StepOptions } from './steps.js';
+
+/** What a handler knows about the run it is in, and its tools for long and idempotent work. */
+export interface JobContext {
+  job: { id: string; type: string; attempt: number; maxAttempts: number; createdAt: Date };
+  /** Fires at the job's timeout, at the drain's deadline, or when the lease is lost. Pass it on to fetch(). */
+  signal: AbortSignal;
+  db: Db;
+  /**
+   * A durable step: runs `fn` once per job and name, stores its JSON result, and on any later run of
+   * the job returns that result without running `fn`. `fn` gets the database, or with
+   * `{ transaction: true }` a transaction that also records the step, so its writes and the mark
+   * commit together. The result comes back as JSON gives it (a Date becomes a string).
+   */
+  step<T>(name: string, fn: (db: Db) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  /** A durable sleep: the job is handed back (attempt returned) and resumes after `ms`, in a later drain. */
+  sleep(name: string, ms: number): Promise<void>;
+  /** Renews the job's lease now (the drain renews it by itself while the handler's event loop turns). Rejects once the lease is lost. */
+  heartbeat(): Promise<void>;
+}
+
+/** A job's function: what it resolves to is the job's result (void for most jobs). */
+export type JobHandler<P, R = void> = (payload: P, ctx: JobContext) => Promise<R>;
+
+export interface JobOptions<P = unknown> {
+  /** Started runs before the job goes dead. Default 5. */
+  maxAttempts?: number;
+  /** A run is aborted and counted as failed after this long. Default 30 s. */
+  timeoutMs?: number;
+  /** Retry delays. Default 1 s doubling to at most 1 h, with jitter. */
+  backoff?: Partial<BackoffPolicy>;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  /**
+   * At most `limit` jobs of this type running at once, across every drain, per key: `key(payload)`
+   * (e.g. the account an API call is for), or for the whole type without one. Default: no limit.
+   */
+  concurrency?: { limit: number; key?: (payload: P) => string };
+  /**
+   * At most `limit` starts of this type in any `periodMs`, across every drain, per key or for the
+   * whole type. Jobs over the limit wait, pending, with their attempts untouched. Default: no limit.
+   */
+  rateLimit?: { limit: number; periodMs: number; key?: (payload: P) => string };
+  /**
+   * Claims this type's jobs round-robin across `key(payload)` (a tenant, an account), so one key's
+   * backlog does not hold the others' jobs behind it. Default: one queue in priority and due order.
+   */
+  fairness?: { key: (payload: P) => string };
+}
+
+/** A flow limit as a definition holds it: `key` is null for one limit over the whole type. */
+export interface FlowLimit {
+  limit: number;
+  /** Rate limits only: the window, in ms. */
+  periodMs: number | null;
+  key: ((payload: unknown) => string) | null;
+}
+
+/**
+ * A job type: `T` is its name as a literal type, `S` its payload schema and `R` what its handler
+ * resolves to, so an instance built from definitions types its enqueue calls by them.
+ */
+export interface JobDefinition<S extends z.ZodType = z.ZodType, T extends string = string, R = unknown> {
+  type: T;
+  payload: S;
+  // Method syntax on purpose: it lets a JobDefinition<typeof schema> sit in a JobDefinition[] list.
+  handler(payload: z.output<S>, ctx: JobContext): Promise<R>;
+  maxAttempts: number;
+  timeoutMs: number;
+  backoff: BackoffPolicy;
+  priority: number;
+  concurrency: FlowLimit | null;
+  rateLimit: FlowLimit | null;
+  fairness: { key: (payload: unknown) => string } | null;
+}
+
+const int32 = (name: string, value: number) => {
+  if (!Number.isInteger(value) || Math.abs(value) > 2 ** 31 - 1) throw new TypeError(`${name} must be a 32-bit integer, got ${value}`);
+  return value;
+};
+
+// Node's timers misfire (fire at once) above 2^31 - 1 ms, about 24.8 days.
+const positiveInt = (name: string, value: number, max = 2 ** 31 - 1) => {
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new TypeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
+  return value;
+};
+
+/** Most concurrent runs or starts per period a flow limit may allow (each is a row of sluice.flow_slots). */
+export const MAX_FLOW_LIMIT = 10_000;
+
+function flowLimit(name: string, spec: { limit: number; periodMs?: number; key?: (payload: never) => string } | undefined, rate: boolean): FlowLimit | null {
+  if (spec === undefined) return null;
+  if (spec.key !== undefined && typeof spec.key !== 'function') throw new TypeError(`${name}.key must be a function of the payload`);
+  return {
+    limit: positiveInt(`${name}.limit`, spec.limit, MAX_FLOW_LIMIT),
+    // A day at most: a rate slot is a row held for one period.
+    periodMs: rate ? positiveInt(`${name}.periodMs`, spec.periodMs as number, 86_400_000) : null,
+    key: (spec.key as ((payload: unknown) => string) | undefined) ?? null,
+  };
+}
+
+function fairnessOf(spec: { key: (payload: never) => string } | undefined): JobDefinition['fairness'] {
+  if (spec === undefined) return null;
+  if (typeof spec?.key !== 'function') throw new TypeError('fairness.key must be a function of the payload');
+  return { key: spec.key as (payload: unknown) => string };
+}
+
+/**
+ * Declares a job type. Nothing is registered globally: the definitions an app passes to createSluice()
+ * (or to drain() and enqueue()) are its registry, so two instances, or two test files, never share one.
+ * The type name stays a literal type and the handler's result type is kept, so calls through
+ * the instance are checked against them at compile time.
+ */
+export function defineJob<const T extends string, S extends z.ZodType, R = void>(
+  // Flow limits' key functions see the payload as the schema outputs it.
+  spec: { type: T; payload: S; handler: JobHandler<z.output<S>, R> } & JobOptions<z.output<S>>,
+): JobDefinition<S, T, R> {
+  if (!/^[\w.:-]{1,100}$/.test(spec.type)) {
+    throw new TypeError(`job type "${spec.type}" must be 1-100 letters, digits, '_', '-', '.' or ':'`);
+  }
+  const backoff = { ...DEFAULT_BACKOFF, ...spec.backoff };
+  positiveInt('backoff.baseMs', backoff.baseMs);
+  positiveInt('backoff.maxMs', backoff.maxMs);
+  const definition: JobDefinition<S, T, R> = {
+    type: spec.type,
+    payload: spec.payload,
+    handler: spec.handler,
+    maxAttempts: positiveInt('maxAttempts', spec.maxAttempts ?? JOB_DEFAULTS.maxAttempts),
+    timeoutMs: positiveInt('timeoutMs', spec.timeoutMs ?? JOB_DEFAULTS.timeoutMs),
+    backoff,
+    priority: int32('priority', spec.priority ?? JOB_DEFAULTS.priority),
+    concurrency: flowLimit('concurrency', spec.concurrency, false),
+    rateLimit: flowLimit('rateLimit', spec.rateLimit, true),
+    fairness: fairnessOf(spec.fairness),
+  };
+  return definition;
+}
+
+/** The payload a caller gives a job: its schema's input (before defaults and transforms). */
+export type JobPayload<J extends JobDefinition> = J extends JobDefinition<infer S, string, unknown> ? z.input<S> : never;
+
+/** What a job's handler resolves to. */
+export type JobResult<J extends JobDefinition> = J extends JobDefinition<z.ZodType, string, infer R> ? R : never;
+
+/** The type names of a list of definitions, as a union of literals. */
+export type JobTypeName<J extends readonly JobDefinition[]> = J[number]['type'];
+
+/** The definition in `J` named `N` (any of them when `J`'s names are not literals). */
+export type JobNamed<J extends readonly JobDefinition[], N extends string> = string extends JobTypeName<J> ? J[number] : Extract<J[number], { type: N }>;
+
+/** Job definitions by type: what enqueue() resolves a type name against. */
+export type JobRegistry = ReadonlyMap<string, JobDefinition>;
+
+/** A registry of `jobs`; two definitions of one type are a mistake, reported at once. */
+export function jobRegistry(jobs: readonly JobDefinition[]): JobRegistry {
+  const registry = new Map<string, JobDefinition>();
+  for (const job of jobs) {
+    if (registry.has(job.type) && registry.get(job.type) !== job) throw new TypeError(`job type "${job.type}" is defined twice`);
+    registry.set(job.type, job);
+  }
+  return registry;
+}

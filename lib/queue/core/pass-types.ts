@@ -1,0 +1,41 @@
+// The shapes of a drain pass (drain-pass.ts) that its callers see: its settings and its live view.
+import type { DrainSummary } from './drain.js';
+import type { HousekeepingParams, HousekeepingReport } from '../housekeeping/queries-housekeeping.js';
+
+/** Housekeeping a pass's first claim carries (the cron tick's), and who hears what it did. */
+export interface Housekeeping {
+  params: HousekeepingParams;
+  onReport(report: HousekeepingReport): void;
+}
+
+/** The resolved settings of one pass (drain() works them out from its options). */
+export interface PassSettings {
+  deadline: number;
+  /** deadline less the reserve: claiming stops and running handlers are signalled. */
+  stopAt: number;
+  /** How long after stopAt a handler may take to settle before it is abandoned. */
+  settleMs: number;
+  concurrency: number;
+  batchSize: number;
+  maxJobs: number;
+  leaseGraceMs: number;
+  types: string[];
+  /** Largest durable step result, in bytes of JSON. */
+  maxStepBytes: number;
+  /** The app whose dead-man mark the pass writes when it ends well. */
+  app: string;
+  /** Called once as the pass starts, with a live view of it (a tick's fan-out decision reads it). */
+  observe?: (pass: LivePass) => void;
+  housekeeping?: Housekeeping;
+}
+
+/** What a pass shows of itself while it runs. */
+export interface LivePass {
+  /** Counts so far (the same object run() returns at the end, without stoppedBy and durationMs). */
+  readonly summary: Readonly<DrainSummary>;
+  /** Handlers running now. */
+  runningNow(): number;
+  /** The earliest time (epoch ms) a job this pass retried or gave back, or one its empty claim saw
+   *  pending, becomes due; null if none. */
+  nextDueAt(): number | null;
+}

@@ -1,0 +1,56 @@
+/**
+ * Durable steps' statements (issue 11; queries.ts states the rules). A step's row is written only
+ * while the job still holds the lease token of the run that finished the step, so a run that lost
+ * its job to a rescue cannot record a result the job's next run would trust.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
+
+export interface StepRow {
+  name: string;
+  result: unknown;
+  finished_at: string;
+}
+
+/** Every finished step of a job, for its run to replay. */
+export async function stepsOfJob(db: Db, jobId: string): Promise<StepRow[]> {
+  return rows<StepRow>(
+    db,
+    sql`select name, result, to_jsonb(finished_at) #>> '{}' as finished_at from sluice.job_steps where job_id = ${jobId}::uuid order by finished_at, name`,
+  );
+}
+
+/**
+ * Records a finished step while `token` still leases the job: whether it did. On a transaction (a
+ * step whose writes commit with its mark) the job's row is locked FOR SHARE first, so a rescue cannot
+ * take the job between this check and the commit.
+ */
+export async function stepSave(db: Db, jobId: string, token: string, name: string, resultJson: string): Promise<boolean> {
+  const saved = await rows<{ name: string }>(
+    db,
+    sql`insert into sluice.job_steps (job_id, name, result)
+        select ${jobId}::uuid, ${name}, ${resultJson}::jsonb
+        where exists (select 1 from sluice.jobs where id = ${jobId}::uuid and lock_token = ${token}::uuid for share)
+        on conflict (job_id, name) do nothing
+        returning name`,
+  );
+  return saved.length > 0;
+}
+
+/**
+ * Deletes steps whose job is gone: a job finishes and its steps go in the same statement (the
+ * outcome write), but a job that called no step in its last run, or was deleted by hand, leaves
+ * them behind. At most `limit` rows; a cron tick sends it.
+ */
+export async function stepsPruneOrphans(db: Db, limit: number): Promise<number> {
+  const [result] = await rows<{ n: number }>(
+    db,
+    sql`with gone as (
+          delete from sluice.job_steps s where s.ctid = any(array(
+            select ctid from sluice.job_steps x where not exists (select 1 from sluice.jobs j where j.id = x.job_id) limit ${limit}))
+          returning 1)
+        select count(*)::int as n from gone`,
+  );
+  return result!.n;
+}

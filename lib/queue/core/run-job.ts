@@ -1,0 +1,207 @@
+import { config } from '../config.js';
+import type { Db } from '../db.js';
+import { describeError, PermanentError, RetryLaterError } from '../errors.js';
+import type { JobContext, JobDefinition } from './jobs.js';
+import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
+import type { ClaimedJob, Outcome } from './queries-drain.js';
+import { log } from '../log.js';
+import { backoffDelayMs } from './retry.js';
+import { monotonicNow } from '../clock.js';
+
+/** Why a run's signal fired. */
+export class AbortReason extends Error {
+  override name = 'AbortReason';
+}
+
+export interface RunLimits {
+  /** Epoch ms at which the signal fires because the drain is stopping. */
+  stopAt: number;
+  /** After the signal fires, how long a handler may take to settle before the drain gives up on it. */
+  settleMs: number;
+  /** Largest durable step result, in bytes of JSON. */
+  maxStepBytes: number;
+}
+
+/** How the drain reaches a run: it stops it (deadline, lost lease) and renews its lease on demand. */
+export interface RunControl {
+  /** Functions the drain calls as it stops. */
+  readonly onStop: Set<() => void>;
+  /** When the job's lease ends (epoch ms, local clock): the drain's heartbeats move it on. */
+  readonly leaseEnd: number;
+  /** Set by the run: aborts it (the drain found its lease lost, or could not renew it in time). */
+  abort?: (why: string) => void;
+  /** ctx.heartbeat(): renews this job's lease now; rejects once it is lost. */
+  heartbeat(): Promise<void>;
+}
+
+type Attempted = Pick<ClaimedJob, 'id' | 'attempts' | 'max_attempts'>;
+
+/** Failure outcome: retry after backoff (at least `minDelayMs`), or dead once every attempt is spent. */
+export function failure(job: Attempted, token: string, definition: JobDefinition | undefined, error: string, minDelayMs = 0): Outcome {
+  const text = `attempt ${job.attempts}/${job.max_attempts}: ${error}`;
+  if (job.attempts >= job.max_attempts) return { id: job.id, token, kind: 'dead', error: text };
+  const delay_ms = Math.max(minDelayMs, backoffDelayMs(job.attempts, definition?.backoff));
+  return { id: job.id, token, kind: 'retry', delay_ms, error: text };
+}
+
+/**
+ * The log line of a job gone dead: a human has to look at it (or retry it). Its payload only with
+ * SLUICE_LOG_PAYLOADS (and only when the drain has it: a rescued job's claim did not read it).
+ */
+export function logDead(job: Attempted & { type: string; payload?: unknown }, outcome: Outcome): void {
+  const payload = 'payload' in job && logPayloads() ? { payload: job.payload } : {};
+  log.warn('job dead', { jobId: job.id, type: job.type, attempt: job.attempts, maxAttempts: job.max_attempts, error: outcome.error, ...payload });
+}
+
+const logPayloads = () => {
+  try {
+    return config().SLUICE_LOG_PAYLOADS;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Runs one claimed job and says what became of it; never throws (anything unexpected, even from
+ * sluice itself, is a failure of that job, not of the drain). The signal fires at the job's timeout,
+ * when its lease ends, or when the drain stops (it calls every function in `onStop`), whichever is first.
+ */
+export async function runJob(
+  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, control: RunControl,
+): Promise<Outcome> {
+  try {
+    return await run(job, token, definition, db, limits, control);
+  } catch (error) {
+    return failure(job, token, definition, `could not run the handler: ${describeError(error)}`);
+  }
+}
+
+async function run(
+  job: ClaimedJob, token: string, definition: JobDefinition | undefined, db: Db, limits: RunLimits, control: RunControl,
+): Promise<Outcome> {
+  if (!definition) return { id: job.id, token, kind: 'dead', error: `unknown job type "${job.type}"` };
+  const parsed = await parsePayload(definition, job.payload);
+  if (!parsed.success) {
+    return { id: job.id, token, kind: 'dead', error: `payload failed validation: ${describeError(parsed.error)}` };
+  }
+
+  let settle: (result: Settled) => void = () => {};
+  const timers: NodeJS.Timeout[] = [];
+  const ctx = new RunContext(job, token, db, limits, control);
+  const abort = (reason: string) => {
+    if (!ctx.abortWith(new AbortReason(reason))) return;
+    // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
+    timers.push(setTimeout(() => settle({ kind: 'abandoned' }), limits.settleMs));
+  };
+  // One timer a job: the timeout or the drain's stop, whichever is first. A lost lease is the drain's
+  // to notice (its heartbeats), through control.abort.
+  const started = monotonicNow();
+  const timeoutAt = started + definition.timeoutMs;
+  const abortAt = Math.min(timeoutAt, limits.stopAt);
+  const why = abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms` : 'the drain reached its deadline';
+  timers.push(setTimeout(() => abort(why), Math.max(0, abortAt - started)));
+  const stopped = () => abort('the drain reached its deadline');
+  control.onStop.add(stopped);
+  control.abort = abort;
+  try {
+    const result = await new Promise<Settled>((resolve) => {
+      settle = resolve;
+      try {
+        // Promise.resolve: a plain (non-async) handler returning nothing has succeeded too.
+        Promise.resolve(definition.handler(parsed.data, ctx)).then(() => resolve({ kind: 'ok' }), (error: unknown) => resolve({ kind: 'threw', error }));
+      } catch (error) {
+        resolve({ kind: 'threw', error }); // a handler that throws before returning its promise
+      }
+    });
+    const abortedBy = ctx.abortedBy;
+    const steps = ctx.steps;
+    if (result.kind === 'ok') return { id: job.id, token, kind: 'done', steps: steps?.used };
+    if (result.kind === 'abandoned') {
+      // It may still be running: keep others off the job until its lease would have ended anyway.
+      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - monotonicNow());
+    }
+    const { error } = result;
+    if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };
+    // Cut off by the drain's deadline after finishing steps: progress, so the attempt goes back. A run
+    // that finishes no step spends its attempt, so a job whose step never fits a drain still ends.
+    if (abortedBy?.message === 'the drain reached its deadline' && steps !== undefined && steps.finished > 0) {
+      return { id: job.id, token, kind: 'release', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
+    }
+    if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
+    if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
+    return failure(job, token, definition, (abortedBy ? `${abortedBy.message}: ` : '') + describeError(error));
+  } finally {
+    timers.forEach(clearTimeout);
+    control.onStop.delete(stopped);
+    control.abort = undefined;
+  }
+}
+
+type Settled = { kind: 'ok' } | { kind: 'abandoned' } | { kind: 'threw'; error: unknown };
+
+/**
+ * What a handler gets as `ctx`. A class, so a job costs one object: the AbortController is made only
+ * if the handler reads ctx.signal, and the steps only on its first step (at tens of thousands of jobs a
+ * second, a controller with listeners and a closure or two per job are a large share of the CPU).
+ */
+class RunContext implements JobContext {
+  readonly job: JobContext['job'];
+  abortedBy: AbortReason | undefined;
+  steps: StepRunner | undefined;
+  private controller: AbortController | undefined;
+
+  constructor(
+    claimed: ClaimedJob,
+    private readonly token: string,
+    readonly db: Db,
+    private readonly limits: RunLimits,
+    private readonly control: RunControl,
+  ) {
+    this.job = { id: claimed.id, type: claimed.type, attempt: claimed.attempts, maxAttempts: claimed.max_attempts, createdAt: new Date(claimed.created_at) };
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortedBy) this.controller.abort(this.abortedBy);
+    }
+    return this.controller.signal;
+  }
+
+  /** Fires the signal, once: whether this call did. */
+  abortWith(reason: AbortReason): boolean {
+    if (this.abortedBy) return false;
+    this.abortedBy = reason;
+    this.controller?.abort(reason);
+    return true;
+  }
+
+  step<T>(name: string, fn: (db: Db) => Promise<T> | T, options?: StepOptions): Promise<T> {
+    return this.stepRunner().step(name, fn, options);
+  }
+
+  sleep(name: string, ms: number): Promise<void> {
+    return this.stepRunner().sleep(name, ms);
+  }
+
+  heartbeat(): Promise<void> {
+    return this.control.heartbeat();
+  }
+
+  private stepRunner(): StepRunner {
+    this.steps ??= new StepRunner({
+      db: this.db, jobId: this.job.id, token: this.token, stopAt: this.limits.stopAt, maxResultBytes: this.limits.maxStepBytes,
+      throwIfAborted: () => { if (this.abortedBy) throw this.abortedBy; },
+    });
+    return this.steps;
+  }
+}
+
+/** zod's synchronous parse, or its async one for schemas with async refinements. */
+async function parsePayload(definition: JobDefinition, payload: unknown) {
+  try {
+    return definition.payload.safeParse(payload);
+  } catch {
+    return definition.payload.safeParseAsync(payload);
+  }
+}

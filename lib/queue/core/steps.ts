@@ -1,0 +1,139 @@
+import type { Db } from '../db.js';
+import { SluiceError } from '../errors.js';
+import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
+import { stepSave, stepsOfJob } from './queries-steps.js';
+import { monotonicNow } from '../clock.js';
+
+/** A step's result could not be stored: too large, or not JSON jsonb can hold. The job goes dead (a retry would repeat the step). */
+export class StepResultError extends SluiceError {
+  constructor(message: string) {
+    super('step_result', message);
+  }
+}
+
+/** The job's lease passed to another run while a step ran: its result was not recorded. */
+export class LeaseLostError extends SluiceError {
+  constructor() {
+    super('lease_lost', 'the job\'s lease passed to another run: this run\'s results are not recorded');
+  }
+}
+
+/** Not an error: the run hands its job back (attempt returned) to go on in a later drain, after `delayMs`. */
+/** The longest ctx.sleep: 100 years. */
+const MAX_SLEEP_MS = 100 * 365 * 86_400_000;
+
+export class StepYield {
+  constructor(
+    readonly delayMs: number,
+    readonly reason: string,
+  ) {}
+}
+
+export interface StepOptions {
+  /** Run `fn` in a transaction that also records the step: its writes on `tx` and the mark commit together. */
+  transaction?: boolean;
+}
+
+/** What a run's steps need from it. */
+export interface StepHost {
+  db: Db;
+  jobId: string;
+  token: string;
+  /** When the drain stops: a step that could not finish by then is not started (epoch ms). */
+  stopAt: number;
+  /** Largest step result, in bytes of JSON. */
+  maxResultBytes: number;
+  /** Throws the run's abort reason once its signal has fired. */
+  throwIfAborted(): void;
+}
+
+const NAME = /^[^\0]{1,200}$/u;
+
+/**
+ * One run's durable steps: the job's finished steps are read on the first step call (jobs that use no
+ * steps never pay for it), replayed by name, and new ones recorded as they finish. A step is not started
+ * when a run that already finished one would not finish it before the drain stops (the longest step of
+ * this run is the measure): the job is handed back instead, its attempt returned, and goes on next drain.
+ */
+export class StepRunner {
+  /** Steps this run finished (or slept): a run that made progress gives its attempt back when cut off. */
+  finished = 0;
+  private stored: Map<string, unknown> | undefined;
+  private readonly seen = new Set<string>();
+  private longestMs = 0;
+
+  constructor(private readonly host: StepHost) {}
+
+  /** Whether this run touched steps at all (its job's steps are deleted with it when it succeeds). */
+  get used(): boolean {
+    return this.stored !== undefined;
+  }
+
+  async step<T>(name: string, fn: (db: Db) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+    const stored = await this.begin(name);
+    if (stored.has(name)) return stored.get(name) as T;
+    if (this.finished > 0 && monotonicNow() + this.longestMs > this.host.stopAt) {
+      throw new StepYield(0, `handed back before step "${name}": the drain stops before it would finish`);
+    }
+    const started = monotonicNow();
+    let json = '';
+    const record = async (db: Db, value: T) => {
+      json = this.serialize(name, value);
+      if (!(await stepSave(db, this.host.jobId, this.host.token, name, json))) throw new LeaseLostError();
+    };
+    if (options.transaction) {
+      await this.host.db.transaction(async (tx) => record(tx, await fn(tx)));
+    } else {
+      await record(this.host.db, await fn(this.host.db));
+    }
+    this.longestMs = Math.max(this.longestMs, monotonicNow() - started);
+    this.finished++;
+    // The first run sees what every replay will: the value as JSON gives it back.
+    const value = JSON.parse(json) as T;
+    stored.set(name, value);
+    return value;
+  }
+
+  /** A durable sleep: the job is handed back, attempt returned, and resumes after `ms` in a later drain. */
+  async sleep(name: string, ms: number): Promise<void> {
+    // Bounded so that its end is a date (past about 270,000 years there is none, and the run would fail
+    // on every attempt at the step it saved).
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_SLEEP_MS) throw new TypeError(`ctx.sleep("${name}") needs a number of ms from 0 to at most ${MAX_SLEEP_MS} (100 years), got ${ms}`);
+    const stored = await this.begin(name);
+    let until = (stored.get(name) as { until?: number } | undefined)?.until;
+    if (until === undefined) {
+      until = Date.now() + ms;
+      if (!(await stepSave(this.host.db, this.host.jobId, this.host.token, name, JSON.stringify({ until })))) throw new LeaseLostError();
+      stored.set(name, { until });
+      this.finished++;
+    }
+    const left = until - Date.now();
+    if (left > 0) throw new StepYield(left, `sleeping until ${new Date(until).toISOString()} (step "${name}")`);
+  }
+
+  /** Checks the name, loads the finished steps once, and stops a run whose signal fired. */
+  private async begin(name: string): Promise<Map<string, unknown>> {
+    if (typeof name !== 'string' || !NAME.test(name)) throw new TypeError('a step name is a string of 1-200 characters without NUL');
+    if (this.seen.has(name)) throw new TypeError(`step "${name}" is used twice in one run: give each step its own name`);
+    this.seen.add(name);
+    this.host.throwIfAborted();
+    this.stored ??= new Map((await stepsOfJob(this.host.db, this.host.jobId)).map((s) => [s.name, s.result]));
+    return this.stored;
+  }
+
+  private serialize(name: string, value: unknown): string {
+    let json: string;
+    try {
+      json = JSON.stringify(value ?? null) ?? 'null';
+    } catch (error) {
+      throw new StepResultError(`step "${name}" returned a value JSON cannot hold: ${(error as Error).message}`);
+    }
+    if (json.length * 3 > this.host.maxResultBytes && Buffer.byteLength(json) > this.host.maxResultBytes) {
+      throw new StepResultError(`step "${name}" returned ${Buffer.byteLength(json)} bytes of JSON; the limit is ${this.host.maxResultBytes} (SLUICE_MAX_STEP_BYTES)`);
+    }
+    if (jsonUnstorable(json) || jsonDepthExceeds(json, MAX_JSON_DEPTH)) {
+      throw new StepResultError(`step "${name}" returned JSON Postgres cannot store (a NUL, a lone surrogate, or nesting deeper than ${MAX_JSON_DEPTH})`);
+    }
+    return json;
+  }
+}

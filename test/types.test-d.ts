@@ -1,0 +1,85 @@
+// Type tests (vitest's typecheck mode runs tsc on them): the instance's calls are checked against its jobs.
+import { describe, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
+import { createSluice, defineJob, defineSchedule, type JobPayload, type JobResult, type Sluice } from '../lib/index.js';
+
+const welcome = defineJob({
+  type: 'send-welcome-email',
+  payload: z.object({ userId: z.string(), locale: z.enum(['en', 'fr']).default('en') }),
+  handler: async (payload) => {
+    expectTypeOf(payload.locale).toEqualTypeOf<'en' | 'fr'>(); // the handler sees the schema's output
+  },
+});
+const render = defineJob({
+  type: 'render-pdf',
+  payload: z.object({ invoiceId: z.number() }),
+  handler: async ({ invoiceId }) => ({ url: `/invoices/${invoiceId}.pdf`, pages: 2 }),
+});
+const hello = defineJob({ type: 'hello-world', payload: z.object({ name: z.string().optional() }), handler: async () => {} });
+const sluice = createSluice({ jobs: [welcome, render, hello], db: {} as never });
+
+describe('defineJob', () => {
+  it('keeps the type name as a literal, and the payload and result types', () => {
+    expectTypeOf(welcome.type).toEqualTypeOf<'send-welcome-email'>();
+    expectTypeOf<JobPayload<typeof welcome>>().toEqualTypeOf<{ userId: string; locale?: 'en' | 'fr' | undefined }>();
+    expectTypeOf<JobResult<typeof render>>().toEqualTypeOf<{ url: string; pages: number }>();
+    expectTypeOf<JobResult<typeof welcome>>().toEqualTypeOf<void>();
+  });
+});
+
+describe('sluice.enqueue', () => {
+  it('takes a defined type name or definition with its payload (the schema input: defaults optional)', () => {
+    expectTypeOf(sluice.enqueue('send-welcome-email', { userId: 'u1' })).resolves.toEqualTypeOf<{ id: string; duplicate: boolean }>();
+    expectTypeOf(sluice.enqueue(render, { invoiceId: 7 }, { delayMs: 1_000 })).resolves.toHaveProperty('id');
+    expectTypeOf(sluice.enqueue('hello-world', {})).resolves.toHaveProperty('duplicate');
+  });
+
+  it('refuses a wrong payload, an unknown type name and a job of another instance', () => {
+    // @ts-expect-error: userId must be a string
+    void sluice.enqueue('send-welcome-email', { userId: 1 });
+    // @ts-expect-error: a key the schema does not have
+    void sluice.enqueue(render, { invoiceId: 7, extra: true });
+    // @ts-expect-error: render-pdf's payload given to send-welcome-email
+    void sluice.enqueue('send-welcome-email', { invoiceId: 7 });
+    // @ts-expect-error: a typo of a type name
+    void sluice.enqueue('send-welcome-emial', { userId: 'u1' });
+    // @ts-expect-error: a number is not a job
+    void sluice.enqueue(42, {});
+    const stranger = defineJob({ type: 'stranger', payload: z.object({}), handler: async () => {} });
+    // @ts-expect-error: not one of this instance's jobs
+    void sluice.enqueue(stranger, {});
+    // @ts-expect-error: an option that does not exist
+    void sluice.enqueue('hello-world', {}, { delay: 5 });
+  });
+
+  it('types every enqueueMany item by its own job', () => {
+    void sluice.enqueueMany([
+      { job: 'send-welcome-email', payload: { userId: 'u1' } },
+      { job: render, payload: { invoiceId: 1 }, priority: 5 },
+    ]);
+    // @ts-expect-error: the second item's payload is another job's
+    void sluice.enqueueMany([{ job: 'hello-world', payload: {} }, { job: 'render-pdf', payload: { userId: 'u1' } }]);
+    // @ts-expect-error: an unknown type name
+    void sluice.enqueueMany([{ job: 'nope', payload: {} }]);
+  });
+});
+
+describe('schedules and the instance type', () => {
+  it('accepts schedules of its own jobs only, with their payloads', () => {
+    const daily = defineSchedule({ name: 'daily-hello', cron: '0 8 * * *', job: hello, payload: { name: 'team' } });
+    createSluice({ jobs: [hello], schedules: [daily], db: {} as never });
+    // @ts-expect-error: a schedule of a job the instance does not define
+    createSluice({ jobs: [welcome], schedules: [daily], db: {} as never });
+    // @ts-expect-error: a payload of the wrong shape
+    defineSchedule({ name: 'bad', cron: '0 8 * * *', job: render, payload: { invoiceId: 'seven' } });
+  });
+
+  it('is assignable to the untyped Sluice that helpers and adapters take', () => {
+    const takesAny = (instance: Sluice) => instance.kick();
+    expectTypeOf(takesAny).parameter(0).toEqualTypeOf<Sluice>();
+    void takesAny(sluice);
+    // Untyped, any name and payload compile (and are checked by zod when called).
+    const loose: Sluice = sluice;
+    void loose.enqueue('anything', { at: 'all' });
+  });
+});
