@@ -36,23 +36,31 @@ function steps(code: string, firstLine: number): Step[] {
 
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // the group has gone already
+    }
+  }
 });
 
-/** `npm run dev`'s server (scripts/dev.ts), its data in `dataDir`, no local cron: the walkthrough's own calls drive it. */
+/** `npm run dev`, its data in SLUICE_DEV_DATA_DIR, no local cron: the walkthrough's own calls drive it. */
 async function devServer(env: Record<string, string>) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/SECRET|EMAIL_WEBHOOK_URL|^SLUICE_/.test(k)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // In its own process group, as a terminal starts it, so that stopping it stops npm and the server alike.
+  const child = spawn('npm', ['run', 'dev'], { cwd: ROOT, env: { ...inherited, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await waitFor('npm run dev to start', async () => {
     if (child.exitCode !== null) throw new Error(`npm run dev exited:\n${output}`);
     return output.includes('Sluice is running') ? true : undefined;
   }, 30_000);
-  return { stop: async () => { child.kill('SIGINT'); await exited; } };
+  return { stop: async () => { process.kill(-child.pid!, 'SIGINT'); await exited; } };
 }
 
 describe('the HTTP API walkthrough in docs/http-api.md', () => {
