@@ -22,7 +22,7 @@ import { wakeLines, wakeTargets } from './wake/report.js';
 export interface Results {
   date: string;
   mode: 'full' | 'quick';
-  /** Run with --scenarios or --systems: never written over the README. */
+  /** Run with --scenarios or --systems: never written over docs/performance.md. */
   partial: boolean;
   durationSec: number;
   machine: Record<string, unknown>;
@@ -191,12 +191,12 @@ export function markdown(r: Results): string {
   return lines.join('\n') + '\n';
 }
 
-const README_START = '<!-- bench:start -->';
-const README_END = '<!-- bench:end -->';
+const PAGE_START = '<!-- bench:start -->';
+const PAGE_END = '<!-- bench:end -->';
 
 /**
- * Writes <date>.json, latest.md and throughput.svg; a full run also refreshes README's Performance
- * section. Quick runs write under results/quick/ and partial ones under results/partial/, so the
+ * Writes <date>.json, latest.md and throughput.svg; a full run also refreshes the measured part of
+ * docs/performance.md. Quick runs write under results/quick/ and partial ones under results/partial/, so the
  * committed results/ only ever holds complete full runs.
  */
 export function writeReports(r: Results): string[] {
@@ -215,13 +215,13 @@ export function writeReports(r: Results): string[] {
   }
   if (r.bigtable) written.push(...writeBigtable(r, r.bigtable));
   if (r.mode === 'full' && !r.partial) {
-    const readme = fileURLToPath(new URL('../README.md', import.meta.url));
-    const text = readFileSync(readme, 'utf8');
-    const [before, rest] = text.split(README_START);
-    const after = rest?.split(README_END)[1];
+    const page = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
+    const text = readFileSync(page, 'utf8');
+    const [before, rest] = text.split(PAGE_START);
+    const after = rest?.split(PAGE_END)[1];
     if (before !== undefined && after !== undefined) {
-      writeFileSync(readme, `${before}${README_START}\n![Drain throughput against round-trip time](bench/results/throughput.svg)\n\n${md}${README_END}${after}`);
-      written.push(readme);
+      writeFileSync(page, `${before}${PAGE_START}\n![Drain throughput against round-trip time](../bench/results/throughput.svg)\n\n${md}${PAGE_END}${after}`);
+      written.push(page);
     }
   }
   return written;
@@ -230,7 +230,7 @@ export function writeReports(r: Results): string[] {
 /**
  * The big-table scenario's own files, bigtable-<date>.json and bigtable-latest.md: in results/ for a
  * run at the issue's size (10M rows), beside the quick or partial results otherwise. The suite's
- * latest.md and the README are never written by it.
+ * latest.md and docs/performance.md are never written by it.
  */
 function writeBigtable(r: Results, b: Bigtable): string[] {
   const sub = r.mode === 'quick' ? 'quick/' : bigtableFullSize(r.sizes, false) ? '' : 'partial/';

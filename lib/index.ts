@@ -1,3 +1,4 @@
+/** @module sluice */
 // The package's main entry (`sluice`): the instance, job and schedule definitions, the errors and signals a
 // handler or caller meets, and the types their signatures use. The engine's free functions are the second
 // entry, `sluice/engine` (lib/engine.ts). Names are a contract (DESIGN.md).

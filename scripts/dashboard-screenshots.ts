@@ -1,7 +1,8 @@
 /**
- * npm run dashboard:screenshots: docs/dashboard-desktop.png and docs/dashboard-phone.png, the README's
- * pictures of the dashboard. Starts a throwaway embedded Postgres and a Sluice of four job types (the
- * example app's send-welcome-email and three defined here, with flow limits and two schedules), seeds
+ * npm run dashboard:screenshots: docs/dashboard-desktop.png and docs/dashboard-phone.png, the
+ * pictures of the dashboard in docs/operations.md. Starts a throwaway embedded Postgres and a Sluice
+ * of four job types (the example app's send-welcome-email and three defined here, with flow limits
+ * and two schedules), seeds
  * six simulated hours of depth samples and outcomes (a bulk import's backlog, an email provider's
  * outage), current jobs, dead jobs, a paused type, then logs in with Chromium (scripts/chromium.ts)
  * and takes both pictures. Nothing drains: kicks are off and no cron runs, so the picture holds still.

@@ -67,7 +67,7 @@ Sluice is running.
   Crons           ${crons.map((c) => `${c.path} ${cronMs ? `every ${cronMs} ms (SLUICE_DEV_CRON_MS)` : `on "${c.schedule}"`}`).join('; ') || 'none'}
 Local secrets (DRAIN_SECRET falls back to CRON_SECRET):
 ${shown.join('\n')}
-  In another shell: source ${relative(process.cwd(), envFile)}   (sets BASE${secrets.some((s) => s.source !== 'env') ? ' and the local secrets' : ''}: the README's curl examples then work as written)
+  In another shell: source ${relative(process.cwd(), envFile)}   (sets BASE${secrets.some((s) => s.source !== 'env') ? ' and the local secrets' : ''}: docs/http-api.md's curl walkthrough then works as written)
 Ctrl-C to stop.
 `);
 }

@@ -189,7 +189,7 @@ describe('migrate', () => {
     await migrateApp(db);
     // The shapes of the old queries.ts: an idempotent insert, the claim (FOR UPDATE SKIP LOCKED), a delete.
     // Since keys are per type (0003) the old keyed insert names an index that is gone: it fails until
-    // the new deployment serves (README, Database schema); the rest works as before.
+    // the new deployment serves (docs/upgrading.md); the rest works as before.
     const keyed = sql`insert into jobs (type, payload, idempotency_key) values ('old', '{}', 'old-1')
       on conflict (idempotency_key) where idempotency_key is not null do nothing returning id`;
     expect(await sqlState(db.execute(keyed))).toBe('42P10');

@@ -1,3 +1,4 @@
+/** @module sluice/next */
 import { after } from 'next/server.js'; // the file: Node's ESM loader needs it, as next has no exports map
 import { methodHandlers, type FetchApp, type MethodHandlers } from './web.js';
 

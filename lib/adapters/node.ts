@@ -1,3 +1,4 @@
+/** @module sluice/node */
 import { serve as serveHono, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { FetchApp } from './web.js';

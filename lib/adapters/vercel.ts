@@ -1,3 +1,4 @@
+/** @module sluice/vercel */
 import { methodHandlers, type FetchApp, type MethodHandlers } from './web.js';
 
 /**

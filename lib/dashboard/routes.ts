@@ -147,7 +147,7 @@ const typeOf = (c: Context<SluiceEnv>) => parse(typeParam, { type: c.req.param('
 const filter = async (c: Context<SluiceEnv>) =>
   jsonBody(c.req.raw, deadFilterBody, { limit: c.var.sluice.settings().SLUICE_MAX_BODY_BYTES, optional: true });
 
-/** The dashboard's routes (README "Dashboard"); mounted with Sluice's own. */
+/** The dashboard's routes (docs/operations.md, "Dashboard"); mounted with Sluice's own. */
 export const dashboardRoutes: HttpRoutes = {
   [DASHBOARD_BASE]: { GET: page },
   [`${DASHBOARD_BASE}/login`]: { POST: login },

@@ -119,7 +119,7 @@ const manualDrain: HttpHandler = async (c) => {
   return c.json(await sluice.drain({ deadline, types, maxJobs }));
 };
 
-/** Sluice's routes; README "HTTP API" is their manual. */
+/** Sluice's routes; docs/http-api.md is their manual. */
 export const sluiceRoutes: HttpRoutes = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },

@@ -6,7 +6,7 @@ import { orUnavailable } from './errors.js';
 import type { RouteHost } from './host.js';
 
 /**
- * The throttle of wrong secrets (README "HTTP API"): per client address, in Postgres (sluice.
+ * The throttle of wrong secrets (docs/http-api.md): per client address, in Postgres (sluice.
  * auth_failures), so every serverless instance counts together. Per address and not per secret or
  * account, so an attacker elsewhere cannot lock the operator out: the right secret from an address
  * that has not used up its wrong ones always works. Right secrets are never counted.

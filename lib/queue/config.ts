@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * Every setting Sluice reads from the environment, parsed once by zod. Each default is stated here
- * and nowhere else; README.md's variable table mirrors this file.
+ * and nowhere else; docs/configuration.md's table mirrors this file
+ * (test/docs-links.test.ts holds the two to the same names).
  */
 /** The shortest value a secret may have. Secrets are the only thing between the internet and the
  *  queue: 16 random characters are beyond any online guessing, even unthrottled. */

@@ -1,6 +1,6 @@
 /**
  * Sluice's log: one JSON object per line, `{"time","level","msg",...fields}`; debug and info to stdout,
- * warn and error to stderr, below SLUICE_LOG_LEVEL dropped (README "Traces and logs").
+ * warn and error to stderr, below SLUICE_LOG_LEVEL dropped (docs/tracing.md).
  * Not pino: its transports run in worker threads (thread-stream), which Next.js' bundling breaks unless
  * the app lists them in serverExternalPackages; a JSON-lines writer this size has no such issue, and
  * Vercel, Lambda and every log drain parse JSON lines as they come.

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { boolean, check, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
- * The job states. The database enforces them with a check constraint; README.md draws the machine:
+ * The job states. The database enforces them with a check constraint; docs/concepts.md draws the machine:
  * pending -> running (claim) -> deleted (success) | pending (retry, release, rescue) | dead (exhausted).
  * dead -> pending only by a human (retry).
  */

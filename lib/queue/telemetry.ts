@@ -1,6 +1,6 @@
 /**
  * OpenTelemetry for Sluice: spans through `@opentelemetry/api` alone, so they cost nothing unless the
- * app registers an SDK (README "Traces and logs"). The enqueue's span context travels in the job row as
+ * app registers an SDK (docs/tracing.md). The enqueue's span context travels in the job row as
  * a W3C traceparent (`trace_parent`), and the run's span links back to it.
  */
 import {

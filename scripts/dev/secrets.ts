@@ -33,7 +33,7 @@ export function loadDevSecrets(file: string): DevSecret[] {
 }
 
 /**
- * Writes `file`: BASE (this run's URL, so the README's curl examples work with any PORT) and the
+ * Writes `file`: BASE (this run's URL, so docs/http-api.md's curl walkthrough works with any PORT) and the
  * secrets npm run dev made up. Secrets from the caller's environment are theirs: never written.
  */
 export function saveDevEnv(file: string, secrets: DevSecret[], base: string): void {

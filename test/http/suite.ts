@@ -1,6 +1,6 @@
 /**
  * One HTTP test suite for every runtime that serves Sluice (npm run dev, vercel dev, next start, ...):
- * the contract of README "HTTP API" checked over real HTTP, status, JSON body shape and headers only,
+ * the contract of docs/http-api.md checked over real HTTP, status, JSON body shape and headers only,
  * plus hostile clients that must never get a 500. A runtime is a function that starts a server with
  * the environment the suite hands it and says where it listens:
  *

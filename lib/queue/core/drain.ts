@@ -44,7 +44,7 @@ export type { DrainSummary };
 
 /**
  * One time-boxed pass: rescue expired leases, then claim, run and settle jobs until nothing is due,
- * the deadline nears or maxJobs is reached (see DrainPass, and README "How a drain pass works").
+ * the deadline nears or maxJobs is reached (see DrainPass, and docs/concepts.md, "How a drain pass works").
  * Claims are prefetched while handlers run and outcomes ride on the next claim, so a busy pass costs
  * about one statement per batch. No timer outlives the returned promise except handlers that ignored
  * their abort signal.

@@ -218,7 +218,7 @@ export async function enqueue(
 /**
  * Enqueues many jobs in one statement (two when some idempotency keys exist already). Every item is
  * validated first: one bad item throws and nothing is inserted. ids[i], duplicate[i] and replaced[i] answer items[i].
- * The call is a `sluice.enqueue` span (README "Traces and logs"), whose traceparent each new row keeps.
+ * The call is a `sluice.enqueue` span (docs/tracing.md), whose traceparent each new row keeps.
  */
 export function enqueueMany(
   db: Db,

@@ -1,5 +1,5 @@
 /**
- * The spans of one drain pass (README "Traces and logs"): `sluice.drain` around it, `sluice.claim` per
+ * The spans of one drain pass (docs/tracing.md): `sluice.drain` around it, `sluice.claim` per
  * claim and `sluice.job <type>` per run, each linked to the span that enqueued its job. A pass asks
  * once whether its drain span records; if not (no SDK, or sampled out) it has no PassTrace and makes
  * no other span, attribute object or context: at tens of thousands of jobs a second that is the point.

@@ -132,8 +132,8 @@ export interface ClaimParams {
   /** The fair types among them, with where each one's round-robin resumes; none: the claim is as it
    *  was before fairness. */
   fair?: FairWalk | null;
-  /** Return each job's trace_parent: only a pass whose drain span records asks (README "Traces and
-   *  logs"), so an untraced claim is the statement it was before tracing, bytes and all. */
+  /** Return each job's trace_parent: only a pass whose drain span records asks (docs/tracing.md), so
+   *  an untraced claim is the statement it was before tracing, bytes and all. */
   traced?: boolean;
 }
 
