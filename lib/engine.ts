@@ -1,3 +1,4 @@
+/** @module sluice/engine */
 // The package's second entry (`sluice/engine`): the queue engine's free functions, for scripts, tests and
 // apps that drive Sluice without an instance (their own drain loop, a migration step, one-off admin).
 // Each takes the database first. lib/queue/index.ts is the engine's face to the layers above it inside

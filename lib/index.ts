@@ -3,15 +3,15 @@
 // handler or caller meets, and the types their signatures use. The engine's free functions are the second
 // entry, `sluice/engine` (lib/engine.ts). Names are a contract (DESIGN.md).
 export { createSluice, type RouteHandler, type RouteTable, type Sluice, type SluiceEnqueueItem, type SluiceOptions } from './sluice.js';
-export { memoryHintStore, runtimeCacheHintStore, type HintStore } from './wake/hint.js';
-export type { WakeRuntime } from './wake/runtime.js';
+export { memoryHintStore, runtimeCacheHintStore, type DueHint, type HintStore } from './wake/hint.js';
+export type { DrainReason, DrainStart, StartDrain, WakeRuntime } from './wake/runtime.js';
 export type { WakeOptions, WakeSummary } from './wake/wake.js';
 export type { AdminCalls } from './http/host.js';
 export type { ScheduleView } from './wake/schedules.js';
 // For an app's own routes: bad input answered 4xx (zod issues), never a 500, as Sluice's routes answer it.
 export { HttpError, errorResponse } from './http/errors.js';
 export { jsonBody } from './http/body.js';
-export type { SluiceBindings, SluiceEnv } from './http/app.js';
+export type { Method, SluiceBindings, SluiceEnv } from './http/app.js';
 export {
   defineJob, defineSchedule,
   SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, JobNotFoundError, JobStateError, MisconfiguredError,
@@ -19,5 +19,5 @@ export {
   type AppScope, type BackoffPolicy, type BulkResult, type CatchUp, type Config, type Db, type DrainOptions, type DrainSummary, type Driver,
   type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type FlowLimit, type FlowLimitView, type JobContext, type JobDefinition, type JobDetail, type JobHandler, type JobOptions,
   type JobPayload, type JobRegistry, type JobResult, type JobStatus, type JobTypeName, type JobView, type ListJobsOptions, type PausedType,
-  type QueueHistory, type QueueStats, type ScheduleDefinition, type StepOptions, type StepView, type TypeView,
+  type QueueHistory, type QueueStats, type TypeTimes, type ScheduleDefinition, type StepOptions, type StepView, type TypeView,
 } from './queue/index.js';

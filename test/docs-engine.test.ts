@@ -7,7 +7,7 @@ import { runProcess } from './support/processes.js';
 
 /**
  * docs/engine.md's script (its ```ts run block) runs as written on a fresh database, with `sluice/engine`
- * pointed at lib/queue/index.ts (as the samples' type check does), and prints what its `// prints`
+ * pointed at lib/engine.ts (as the samples' type check does), and prints what its `// prints`
  * lines say, in order. It must also exit by itself: a pool left open would keep it running.
  */
 describe('the engine script in docs/engine.md', () => {
@@ -19,7 +19,7 @@ describe('the engine script in docs/engine.md', () => {
     const dir = join(ROOT, 'node_modules', '.cache', 'sluice-docs-engine');
     mkdirSync(dir, { recursive: true });
     const script = join(dir, 'send.mts');
-    writeFileSync(script, block!.code.replace("from 'sluice/engine'", `from '${join(ROOT, 'lib', 'queue', 'index.ts')}'`));
+    writeFileSync(script, block!.code.replace("from 'sluice/engine'", `from '${join(ROOT, 'lib', 'engine.ts')}'`));
     const conn = await freshDatabase('pg', { migrated: false });
     await conn.close();
     const started = Date.now();

@@ -6,7 +6,7 @@ import { allCodeBlocks, type CodeBlock, ROOT } from './support/docs.js';
 
 /**
  * Every ```ts / ```typescript block of README.md and docs/*.md is type-checked against the package's
- * sources, as an app would import them (`sluice` -> lib/index.ts, `sluice/engine` -> lib/queue/index.ts,
+ * sources, as an app would import them (`sluice` -> lib/index.ts, `sluice/engine` -> lib/engine.ts,
  * `sluice/next` -> lib/adapters/next.ts ...), all in one TypeScript program. Samples import what they
  * do not show from docs/samples/ (`./jobs` or `@/lib/sluice`, `./app` or `@/db/schema`). Tags after the language:
  * `fragment` skips a block (keep it rare: the count below is asserted). A sample may show a compile
@@ -20,7 +20,7 @@ const dir = join(ROOT, 'node_modules', '.cache', 'sluice-docs-samples');
 
 const ENTRIES: Record<string, string> = {
   sluice: 'lib/index.ts',
-  'sluice/engine': 'lib/queue/index.ts',
+  'sluice/engine': 'lib/engine.ts',
   'sluice/next': 'lib/adapters/next.ts',
   'sluice/vercel': 'lib/adapters/vercel.ts',
   'sluice/node': 'lib/adapters/node.ts',
