@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { z } from 'zod';
 import { serve, type NodeServer } from '../lib/adapters/node.js';
-import { sendWelcomeEmail } from '../lib/jobs/index.js';
+import { sendWelcomeEmail } from '../lib/app/jobs/index.js';
 import { defineJob, defineSchedule, HISTORY_BUCKETS_MS, type Db } from '../lib/queue/index.js';
 import { createSluice, type Sluice } from '../lib/sluice.js';
 import { launchChromium } from './chromium.js';

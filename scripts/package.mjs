@@ -72,7 +72,7 @@ function check() {
   for (const [name, file] of Object.entries(pkg.bin ?? {})) {
     if (!existsSync(join(root, file))) problems.push(`bin.${name} names ${file}, which the build did not produce`);
   }
-  for (const dir of ['app', 'jobs']) {
+  for (const dir of ['app']) {
     if (existsSync(join(root, 'dist', dir))) {
       problems.push(`dist/${dir} exists: something the package entries import pulls in lib/${dir} (the example app)`);
     }

@@ -1,4 +1,4 @@
-import { allJobs } from '../lib/jobs/index.js';
+import { allJobs } from '../lib/app/jobs/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SECRETS, setEnv, startApi } from './support/api.js';
 import { countJobs, select } from './support/sql.js';

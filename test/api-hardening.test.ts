@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, enqueue, parseConfig, ValidationError } from '../lib/queue/index.js';
-import { allJobs } from '../lib/jobs/index.js';
+import { allJobs } from '../lib/app/jobs/index.js';
 import { createSluice } from '../lib/sluice.js';
 import { SECRETS, setEnv, startApi } from './support/api.js';
 import { countJobs } from './support/sql.js';

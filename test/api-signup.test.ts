@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sendWelcomeEmail } from '../lib/jobs/index.js';
+import { sendWelcomeEmail } from '../lib/app/jobs/index.js';
 import { drain, enqueue } from '../lib/queue/index.js';
 import { SECRETS, setEnv, startApi, startApiWithWebhook } from './support/api.js';
 import { countJobs, jobRow, select } from './support/sql.js';

@@ -1,4 +1,4 @@
-import { allJobs } from '../jobs/index.js';
+import { allJobs } from './jobs/index.js';
 import { createSluice, type SluiceOptions } from '../sluice.js';
 import { appRoutes } from './routes.js';
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { sendWelcomeEmail, welcomeKey } from '../jobs/send-welcome-email.js';
+import { sendWelcomeEmail, welcomeKey } from './jobs/send-welcome-email.js';
 import type { Sluice } from '../sluice.js';
 import { users } from './schema.js';
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { sentEmails } from '../app/schema.js';
-import { config, defineJob, PermanentError } from '../queue/index.js';
-import { log } from '../queue/log.js';
+import { defineJob, PermanentError } from '../../index.js';
+import { config } from '../../queue/config.js';
+import { log } from '../../queue/log.js';
+import { sentEmails } from '../schema.js';
 
 const payload = z.object({ userId: z.string().min(1).max(100), email: z.email(), name: z.string().min(1).max(200) });
 
