@@ -12,6 +12,7 @@ export {
 export { enqueue, enqueueMany, type EnqueueContext, type EnqueueItem, type EnqueueManyResult, type EnqueueOptions, type EnqueueResult } from './queue/core/enqueue.js';
 export { drain, type DrainOptions, type DrainSummary } from './queue/core/drain.js';
 export { LeaseLostError, StepResultError, type StepOptions } from './queue/core/steps.js';
+export { jobResult, type JobResultStatus, type ResultOptions } from './queue/core/results.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './queue/core/retry.js';
 export { defineSchedule, type CatchUp, type ScheduleDefinition } from './queue/schedules/schedules.js';
 export { queueStats, type QueueStats } from './queue/ops/stats.js';
@@ -25,5 +26,5 @@ export { appScope, type AppScope } from './queue/app.js';
 export { JOB_STATUSES, type JobStatus } from './queue/schema.js';
 export {
   SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, JobNotFoundError, JobStateError, MisconfiguredError,
-  PermanentError, RetryLaterError,
+  PermanentError, RetryLaterError, JobCancelledError,
 } from './queue/errors.js';

@@ -7,9 +7,9 @@ import { sluiceRoutes } from './http/routes.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import {
   appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
-  pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
+  jobResult, pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
   type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
-  type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type JobDefinition, type JobNamed, type JobPayload, type JobRegistry, type JobTypeName, type QueueStats, type ScheduleDefinition,
+  type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type JobDefinition, type JobResult, type JobResultStatus, type JobNamed, type JobPayload, type JobRegistry, type JobTypeName, type QueueStats, type ScheduleDefinition,
 } from './queue/index.js';
 import { defaultHintStore, type HintStore } from './wake/hint.js';
 import { IdleGate } from './wake/idle.js';
@@ -102,6 +102,15 @@ export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDef
   /** @deprecated Renamed wake(): "tick" now means the cron tick alone (`reason: 'tick'`). */
   tick(options: WakeOptions): Promise<WakeSummary>;
   stats(): Promise<QueueStats>;
+  /**
+   * A job's result: `{ status: 'completed', result }`, `{ status: 'dead', error }`, `{ status: 'cancelled' }`,
+   * or its status (pending, running) when `timeoutMs` (default 0: answer at once; at most 30 s) ends first.
+   * While it has yet to end it is marked awaited, so its completion keeps it even with no result.
+   * JobNotFoundError for an unknown id. The result is `unknown` for an id alone; pass the job's
+   * definition as `job` to type it (and check the job is of that type).
+   */
+  result(id: string, options?: { timeoutMs?: number }): Promise<JobResultStatus>;
+  result<D extends J[number]>(id: string, options: { timeoutMs?: number; job: D }): Promise<JobResultStatus<JobResult<D>>>;
   admin: AdminCalls;
   /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
   migrate(): Promise<void>;
@@ -145,7 +154,9 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
   // Only this instance's types: another app (or an older deployment) on the same database may have
   // types this one cannot run, and claiming them would send them dead as unknown.
   const drainOwn = async (drainOptions: DrainOptions = {}) =>
-    drain(db(), definitions, { maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, app: scope().app, ...drainOptions, types: drainOptions.types ?? ownTypes });
+    drain(db(), definitions, {
+      maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, maxResultBytes: settings().SLUICE_MAX_RESULT_BYTES, app: scope().app, ...drainOptions, types: drainOptions.types ?? ownTypes,
+    });
   // Heartbeats renew a drain's leases until it ends: were it to die, they end a grace after its deadline.
   const longestLeaseMs = DRAIN_DEFAULTS.leaseGraceMs;
   const scheduleDefs = checkSchedules(options.schedules ?? [], jobs);
@@ -192,6 +203,7 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
     tick: (wakeOptions) => sluice.wake(wakeOptions),
     // async throughout: a missing DATABASE_URL rejects (callers' .catch() sees it) rather than throws.
     stats: async () => queueStats(db(), scope()),
+    result: async (id: string, resultOptions: { timeoutMs?: number; job?: JobDefinition } = {}) => jobResult(db(), id, resultOptions) as never,
     admin: {
       list: async (listOptions) => listJobs(db(), listOptions),
       get: async (id) => getJob(db(), id),

@@ -33,12 +33,12 @@ export interface DashboardData extends QueueHistory {
  * The page's actions, all POST with the header `x-sluice-csrf: <token>` (the token is in the page's
  * `<meta name="sluice-csrf">`), answering JSON:
  * - /api/dashboard/jobs/:id/retry    -> JobView           (a dead job, pending again)
- * - /api/dashboard/jobs/:id/cancel   -> JobView           (a pending or dead job, deleted)
+ * - /api/dashboard/jobs/:id/cancel   -> JobView           (a pending or dead job, cancelled; a running one, cancelRequestedAt set)
  * - /api/dashboard/dead/retry  { type?: string } -> { count: number }   (every dead job of the filter)
  * - /api/dashboard/dead/cancel { type?: string } -> { count: number }
  * - /api/dashboard/types/:type/pause | resume  -> TypeView-like { type, paused }
  * - /api/dashboard/logout -> 303 to /api/dashboard
- * GET /api/dashboard/jobs/:id -> JobDetail (payload, attempts, last error, steps). Errors: { error } with 4xx.
+ * GET /api/dashboard/jobs/:id -> JobDetail (payload, attempts, last error, steps, progress, result). Errors: { error } with 4xx.
  * GET /api/dashboard -> the page (or the login form); POST /api/dashboard/login (form field `password`).
  * GET /api/dashboard/assets/<name> -> app.js, app.css, uplot.js, uplot.css.
  */

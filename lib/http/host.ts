@@ -1,5 +1,5 @@
 import type {
-  AppScope, BulkResult, Config, Db, DrainOptions, DrainSummary, EnqueueItem, EnqueueManyResult, JobDetail, JobRegistry, JobView, ListJobsOptions, PausedType,
+  AppScope, BulkResult, Config, Db, DrainOptions, DrainSummary, EnqueueItem, EnqueueManyResult, JobDetail, JobRegistry, JobResultStatus, JobView, ListJobsOptions, PausedType,
   QueueHistory, QueueStats, TypeView,
 } from '../queue/index.js';
 import type { WakeRuntime } from '../wake/runtime.js';
@@ -22,6 +22,7 @@ export interface RouteHost {
   kick(options?: { runtime?: WakeRuntime; deadline?: number }): Promise<void>;
   wake(options: WakeOptions): Promise<WakeSummary>;
   stats(): Promise<QueueStats>;
+  result(id: string, options?: { timeoutMs?: number }): Promise<JobResultStatus>;
   admin: AdminCalls;
 }
 
@@ -30,6 +31,7 @@ export interface AdminCalls {
   list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
   get(id: string): Promise<JobDetail>;
   retry(id: string): Promise<JobView>;
+  /** Cancels a pending or dead job at once; a running one is stopped by its drain's next heartbeat (cancelRequestedAt). */
   cancel(id: string): Promise<JobView>;
   /** The newest dead jobs (of `type`; at most `limit`, default 50) and how many there are. */
   dead(options?: { type?: string; limit?: number }): Promise<{ jobs: JobView[]; total: number }>;

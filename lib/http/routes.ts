@@ -7,6 +7,7 @@ import { resolveRuntime } from '../wake/runtime.js';
 import type { HttpHandler, HttpRoutes, SluiceEnv } from './app.js';
 import { authorize } from './auth.js';
 import { health } from './health.js';
+import { jobEvents, jobResult } from './job-events.js';
 import type { RouteHost } from './host.js';
 import { jsonBody, parse, queryObject } from './body.js';
 import { deadFilterBody, enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
@@ -124,6 +125,8 @@ export const sluiceRoutes: HttpRoutes = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },
   '/api/jobs/:id/retry': { POST: retryJob },
+  '/api/jobs/:id/result': { GET: jobResult },
+  '/api/jobs/:id/events': { GET: jobEvents },
   '/api/dead/retry': { POST: bulkDead('retry') },
   '/api/dead/cancel': { POST: bulkDead('cancel') },
   '/api/schedules': { GET: adminRead(async (s) => ({ schedules: await s.admin.schedules() })) },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { enqueueOptionsSchema, JOB_STATUSES, UnknownJobTypeError, type EnqueueItem, type JobRegistry } from '../queue/index.js';
+import { enqueueOptionsSchema, JOB_STATUSES, MAX_RESULT_WAIT_MS, UnknownJobTypeError, type EnqueueItem, type JobRegistry } from '../queue/index.js';
 import { drainStartSchema } from '../wake/runtime.js';
 import { parse } from './body.js';
 import { HttpError } from './errors.js';
@@ -33,6 +33,11 @@ export const typeParam = z.object({ type: storableText(100) });
 
 /** The :id of /api/jobs/:id (issues name `id`). */
 export const jobIdParam = z.object({ id: z.guid() });
+
+/** GET /api/jobs/:id/result: how long to wait for the job to end (0: answer at once). */
+export const jobResultQuery = z.strictObject({
+  timeoutMs: z.coerce.number().int().min(0).max(MAX_RESULT_WAIT_MS).default(0),
+});
 
 export const manualDrainBody = z
   .strictObject({

@@ -44,6 +44,15 @@ const envSchema = z.object({
   SLUICE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(256 * 1024),
   /** Largest result a durable step (ctx.step) may store, in bytes of JSON; a larger one ends the job dead. Default 256 KB. */
   SLUICE_MAX_STEP_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Largest result a job may store (what its handler returns), in bytes of JSON; a larger one is a failed
+   *  run, retried like a throw. Default 256 KB. */
+  SLUICE_MAX_RESULT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** How long a completed or cancelled job is kept, with its result, for sluice.result(), admin.get()
+   *  and its idempotency key: ms, or "7d". Default 7 days: long enough for a caller that polls, or a
+   *  human who looks the next working day or after a weekend, short enough that results (which may hold
+   *  personal data) and the rows' index entries do not pile up; a job that returns nothing and that
+   *  nobody awaits is deleted as it completes, and costs none of this. */
+  SLUICE_RESULT_RETENTION: duration.default(7 * 86_400_000),
   /** Bearer secrets of the HTTP surface. A route whose secret is unset answers 500, never runs open. */
   ENQUEUE_SECRET: optionalSecret,
   ADMIN_SECRET: optionalSecret,

@@ -80,6 +80,16 @@ export class PermanentError extends SluiceError {
 }
 
 /**
+ * A running job was cancelled (admin.cancel): the reason `ctx.signal` fires with. Whatever its handler
+ * does next, the job ends cancelled and is not retried.
+ */
+export class JobCancelledError extends SluiceError {
+  constructor(readonly id: string) {
+    super('job_cancelled', `job ${id} was cancelled`);
+  }
+}
+
+/**
  * Handler signal: run again after `delayMs` (a snooze). Unlike a failure it does not consume an
  * attempt, so a job waiting on a rate limit or an upstream that is not ready yet never goes dead for it.
  */

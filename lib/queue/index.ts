@@ -15,6 +15,7 @@ export type { HousekeepingParams, HousekeepingReport, QueueTotals } from './hous
 export { healthProblems, queueStats, toQueueStats, STATS_LIVE_LIMIT, type HealthThresholds, type QueueStats } from './ops/stats.js';
 export { listJobs, getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT, type BulkResult, type JobDetail, type JobView, type ListJobsOptions, type StepView } from './ops/admin.js';
 export { LeaseLostError, StepResultError, type StepOptions } from './core/steps.js';
+export { jobResult, MAX_RESULT_WAIT_MS, type JobResultStatus, type ResultOptions } from './core/results.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './ops/pause.js';
 export { typeViews, type FlowLimitView, type TypeView } from './ops/type-view.js';
 export { defineSchedule, dueSlots, enqueueDueSlots, nextSlot, ON_TIME_MS, type CatchUp, type ScheduleDefinition } from './schedules/schedules.js';
@@ -30,6 +31,7 @@ export {
   RetryLaterError,
   JobNotFoundError,
   JobStateError,
+  JobCancelledError,
   MisconfiguredError,
   loggable,
 } from './errors.js';

@@ -3,10 +3,16 @@ import { boolean, check, doublePrecision, index, integer, jsonb, pgSchema, prima
 
 /**
  * The job states. The database enforces them with a check constraint; docs/concepts.md draws the machine:
- * pending -> running (claim) -> deleted (success) | pending (retry, release, rescue) | dead (exhausted).
- * dead -> pending only by a human (retry).
+ * pending -> running (claim) -> deleted (success with nothing to keep) | completed (success with a result,
+ * or awaited) | pending (retry, release, rescue) | dead (exhausted) | cancelled (a cancel was requested).
+ * dead -> pending only by a human (retry); pending and dead -> cancelled by a human (cancel). completed
+ * and cancelled rows are kept for SLUICE_RESULT_RETENTION. A later state for jobs waiting on a child or
+ * an event goes between running and pending: not claimable (the claim index is partial on pending), not
+ * ended (result() keeps waiting on it).
  */
-export const JOB_STATUSES = ['pending', 'running', 'dead'] as const;
+export const JOB_STATUSES = ['pending', 'running', 'dead', 'completed', 'cancelled'] as const;
+/** The states a job ends in: result() answers with them, retention deletes them. */
+export const ENDED_STATUSES = ['dead', 'completed', 'cancelled'] as const satisfies readonly JobStatus[];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /**
@@ -52,9 +58,22 @@ export const jobs = sluiceSchema.table(
     deadAt: timestamp('dead_at', { withTimezone: true, mode: 'date' }),
     /** The enqueuing span's W3C traceparent (issue 12), when the app traces: its runs link to it. */
     traceParent: text('trace_parent'),
+    /** What the handler returned (JSON), once completed; null when it returned nothing. */
+    result: jsonb('result'),
+    /** When it completed (null unless completed): SLUICE_RESULT_RETENTION counts from here. */
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
+    /** When it was cancelled (null unless cancelled): SLUICE_RESULT_RETENTION counts from here. */
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true, mode: 'date' }),
+    /** A cancel of the running job was asked for: its drain aborts it at its next lease renewal, and
+     *  whatever outcome it ends with is written as cancelled. */
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true, mode: 'date' }),
+    /** Someone awaits its result (sluice.result): its completion keeps the row even with no result. */
+    awaited: boolean('awaited').notNull().default(false),
+    /** The handler's latest ctx.progress() value (JSON), written with the drain's lease renewals. */
+    progress: jsonb('progress'),
   },
   (t) => [
-    check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead')`),
+    check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead', 'completed', 'cancelled')`),
     check('jobs_attempts_check', sql`${t.attempts} >= 0 and ${t.maxAttempts} >= 1`),
     check('jobs_lease_check', sql`(${t.status} = 'running') = (${t.lockToken} is not null and ${t.lockedUntil} is not null)`),
     // The claim walks this index in order, one type at a time (claimWalk in core/queries-walk.ts): other types'
@@ -70,6 +89,9 @@ export const jobs = sluiceSchema.table(
     // pending ones are counted along jobs_claim_idx). Its order (dead_at nulls first, within a type) is
     // one no other index gives, which is how the statements that walk it make the planner do so.
     index('jobs_dead_type_idx').on(t.type, t.deadAt.asc().nullsFirst()).where(sql`${t.status} = 'dead'`),
+    // Retention deletes the oldest completed and cancelled jobs of each of the app's types (queries-housekeeping.ts).
+    index('jobs_completed_idx').on(t.type, t.completedAt).where(sql`${t.status} = 'completed'`),
+    index('jobs_cancelled_idx').on(t.type, t.cancelledAt).where(sql`${t.status} = 'cancelled'`),
     // Keys are per type: the same key on two types is two jobs (an email and an invoice for order 42).
     // The debounced enqueue finds the pending job of its key here; the rows without a key are not in it.
     index('jobs_debounce_idx').on(t.type, t.debounceKey).where(sql`${t.debounceKey} is not null and ${t.status} = 'pending'`),

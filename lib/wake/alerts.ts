@@ -7,6 +7,7 @@ export function housekeepingParams(s: Config, scope: AppScope): HousekeepingPara
     scope,
     historyRetentionMs: s.SLUICE_HISTORY_RETENTION,
     deadRetentionMs: s.SLUICE_DEAD_RETENTION,
+    resultRetentionMs: s.SLUICE_RESULT_RETENTION,
     pruneBatch: DRAIN_DEFAULTS.pruneBatch,
     alerts: alertThresholds(s),
   };

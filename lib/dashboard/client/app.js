@@ -176,7 +176,8 @@
 
   const jobPath = (id, action) => `/jobs/${encodeURIComponent(id)}${action ? `/${action}` : ''}`;
   const retryJob = (id, buttons) => act(buttons, () => request('POST', jobPath(id, 'retry')), () => 'Retried 1 job');
-  const cancelJob = (id, buttons) => act(buttons, () => request('POST', jobPath(id, 'cancel')), () => 'Cancelled 1 job');
+  const cancelJob = (id, buttons) => act(buttons, () => request('POST', jobPath(id, 'cancel')),
+    (job) => (job.status === 'running' ? 'Asked the running job to stop: its drain stops it within seconds' : 'Cancelled 1 job'));
 
   // ---- rendering -----------------------------------------------------------------------------
 
@@ -289,7 +290,7 @@
     const total = state.data ? state.data.dead.total : 0;
     const type = state.deadType;
     const of = type ? ` of type ${type}` : '';
-    if (verb === 'cancel' && !confirm(`Cancel all ${plural(total, 'dead job')}${of}? They are deleted for good.`)) return;
+    if (verb === 'cancel' && !confirm(`Cancel all ${plural(total, 'dead job')}${of}? They stay, cancelled, for the result retention, then are deleted.`)) return;
     act([$('bulk-retry'), $('bulk-cancel')], () => request('POST', `/dead/${verb}`, type ? { type } : {}),
       (r) => `${verb === 'retry' ? 'Retried' : 'Cancelled'} ${plural(r.count, 'dead job')}${of}`);
   }
@@ -437,18 +438,29 @@
   // ---- the job detail panel ------------------------------------------------------------------
 
   let detailSeq = 0;
+  // While a pending or running job's detail is open, it is read again every DETAIL_POLL_MS: its progress
+  // and its end show as they happen (the server writes progress about twice a second).
+  const DETAIL_POLL_MS = 1000;
+  let detailTimer = 0;
+
   async function openDetail(id) {
     const seq = ++detailSeq; // a slow answer for a job clicked earlier must not replace this one
+    clearTimeout(detailTimer);
     const dialog = $('job-detail');
     $('detail-title').textContent = `Job ${id}`;
     $('detail-body').replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
     if (!dialog.open) dialog.showModal();
-    try {
-      const job = await request('GET', jobPath(id));
-      if (seq === detailSeq) $('detail-body').replaceChildren(...detailParts(job));
-    } catch (err) {
-      if (seq === detailSeq) $('detail-body').replaceChildren(el('p', { class: 'is-error', text: `Could not load the job: ${err.message}` }));
-    }
+    const load = async () => {
+      try {
+        const job = await request('GET', jobPath(id));
+        if (seq !== detailSeq || !dialog.open) return;
+        $('detail-body').replaceChildren(...detailParts(job));
+        if (job.status === 'pending' || job.status === 'running') detailTimer = setTimeout(load, DETAIL_POLL_MS);
+      } catch (err) {
+        if (seq === detailSeq) $('detail-body').replaceChildren(el('p', { class: 'is-error', text: `Could not load the job: ${err.message}` }));
+      }
+    };
+    await load();
   }
 
   const pretty = (value) => el('pre', { class: 'json', text: JSON.stringify(value, null, 2) ?? 'undefined' });
@@ -457,14 +469,19 @@
     const facts = [
       ['Status', job.status], ['Type', job.type], ['Attempts', `${job.attempts}/${job.maxAttempts}`], ['Priority', job.priority],
       ['Run after', job.runAfter], ['Created', job.createdAt], ['Started', job.startedAt], ['Died', job.deadAt],
+      ['Completed', job.completedAt], ['Cancel requested', job.cancelRequestedAt], ['Cancelled', job.cancelledAt],
       ['Idempotency key', job.idempotencyKey], ['Debounce key', job.debounceKey],
     ].filter(([, v]) => v !== null && v !== undefined);
     const parts = [el('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: String(v) })]))];
     const buttons = [];
     const close = () => $('job-detail').close();
     if (job.status === 'dead') buttons.push(el('button', { type: 'button', 'data-test': 'detail-retry', text: 'Retry', onclick: () => { close(); retryJob(job.id, []); } }));
-    if (job.status !== 'running') buttons.push(el('button', { type: 'button', class: 'danger', 'data-test': 'detail-cancel', text: 'Cancel', onclick: () => { close(); cancelJob(job.id, []); } }));
+    // A running job is stopped by its drain's next heartbeat (a few seconds); one already asked to stop is not asked again.
+    const cancellable = job.status === 'pending' || job.status === 'dead' || (job.status === 'running' && !job.cancelRequestedAt);
+    if (cancellable) buttons.push(el('button', { type: 'button', class: 'danger', 'data-test': 'detail-cancel', text: 'Cancel', onclick: () => { close(); cancelJob(job.id, []); } }));
     if (buttons.length) parts.push(el('div', { class: 'actions' }, ...buttons));
+    if (job.progress !== null && job.progress !== undefined) parts.push(el('h3', { text: 'Progress' }), el('div', { 'data-test': 'detail-progress' }, pretty(job.progress)));
+    if (job.status === 'completed') parts.push(el('h3', { text: 'Result' }), el('div', { 'data-test': 'detail-result' }, pretty(job.result)));
     if (job.lastError) parts.push(el('h3', { text: 'Last error' }), el('pre', { class: 'error-text', text: job.lastError }));
     parts.push(el('h3', { text: 'Payload' }), pretty(job.payload));
     parts.push(el('h3', { text: `Steps (${job.steps.length})` }));
@@ -488,6 +505,7 @@
     $('bulk-retry').addEventListener('click', () => bulk('retry'));
     $('bulk-cancel').addEventListener('click', () => bulk('cancel'));
     $('detail-close').addEventListener('click', () => $('job-detail').close());
+    $('job-detail').addEventListener('close', () => clearTimeout(detailTimer));
     // A click on the backdrop (the dialog element itself, outside its content) closes it.
     $('job-detail').addEventListener('click', (e) => { if (e.target === e.currentTarget) $('job-detail').close(); });
     window.addEventListener('hashchange', () => { readHash(); $('range').value = state.range; refresh(); });

@@ -25,7 +25,7 @@ const MAX_NARROWINGS = 200;
  * stops when nothing is due, the deadline nears or maxJobs is reached.
  */
 export class DrainPass implements LivePass {
-  readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
+  readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
   private readonly byType: Map<string, JobDefinition>;
   private readonly flow: FlowLimits | null;
   private readonly fair: FairCursor;
@@ -84,7 +84,7 @@ export class DrainPass implements LivePass {
     this.flow = flowLimitsOf(own);
     this.fair = new FairCursor(own);
     this.leases = new LeaseKeeper(db, s.leaseGraceMs, this.flow !== null, this.onStop);
-    this.limits = { stopAt: s.stopAt, settleMs: s.settleMs, maxStepBytes: s.maxStepBytes };
+    this.limits = { stopAt: s.stopAt, settleMs: s.settleMs, maxStepBytes: s.maxStepBytes, maxResultBytes: s.maxResultBytes };
   }
 
   runningNow(): number {
@@ -211,11 +211,14 @@ export class DrainPass implements LivePass {
     if (housekeeping && result.housekeeping) housekeeping.onReport(result.housekeeping);
     for (const job of result.expired) {
       const why = 'lease expired: the drain running it crashed, was killed or overran';
-      const outcome = { ...failure(job, job.lock_token, this.byType.get(job.type), why), rescue: true };
+      // A cancel asked for while it ran ends it cancelled, not retried (the write would make it so anyway).
+      const outcome: Outcome = job.cancel
+        ? { id: job.id, token: job.lock_token, kind: 'cancelled', error: why, rescue: true }
+        : { ...failure(job, job.lock_token, this.byType.get(job.type), why), rescue: true };
       this.outcomes.push(outcome);
       this.history.rescued(job.type, outcome.kind);
       if (outcome.kind === 'retry') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
-      else logDead(job, outcome);
+      else if (outcome.kind === 'dead') logDead(job, outcome);
     }
     this.summary.rescued += result.expired.length;
     if (result.expired.length > 0) this.scheduleFlush();
@@ -306,6 +309,7 @@ export class DrainPass implements LivePass {
   private startOrRelease(held: Held): void {
     const { job, token } = held;
     if (held.lost) return this.leases.drop(job.id, token); // another run has it now
+    if (held.cancelled) return this.record({ id: job.id, token, kind: 'cancelled' });
     const definition = this.byType.get(job.type);
     const now = monotonicNow();
     // Less than a heartbeat interval of lease left means heartbeats are failing: the job may be
@@ -319,6 +323,7 @@ export class DrainPass implements LivePass {
     }
     this.running++;
     this.firstStart ||= now;
+    held.startedAt = now;
     // runJob never rejects, so a run needs no tracking of its own: `running` counts it until it ends.
     // Untraced, no closure: this line runs for every job.
     const { trace } = this;
@@ -348,6 +353,7 @@ export class DrainPass implements LivePass {
     if (outcome.kind === 'done') this.summary.completed++;
     else if (outcome.kind === 'dead') this.summary.dead++;
     else if (outcome.kind === 'retry') this.summary.retried++;
+    else if (outcome.kind === 'cancelled') this.summary.cancelled++;
     else this.summary.released++;
     this.scheduleFlush();
   }

@@ -7,7 +7,10 @@ import type { StepOptions } from './steps.js';
 /** What a handler knows about the run it is in, and its tools for long and idempotent work. */
 export interface JobContext {
   job: { id: string; type: string; attempt: number; maxAttempts: number; createdAt: Date };
-  /** Fires at the job's timeout, at the drain's deadline, or when the lease is lost. Pass it on to fetch(). */
+  /**
+   * Fires at the job's timeout, at the drain's deadline, when the lease is lost, or when the job is
+   * cancelled (its reason is then a JobCancelledError). Pass it on to fetch().
+   */
   signal: AbortSignal;
   db: Db;
   /**
@@ -21,6 +24,12 @@ export interface JobContext {
   sleep(name: string, ms: number): Promise<void>;
   /** Renews the job's lease now (the drain renews it by itself while the handler's event loop turns). Rejects once the lease is lost. */
   heartbeat(): Promise<void>;
+  /**
+   * Reports progress (any JSON value, at most 16 KB of it; a TypeError otherwise): the latest value is
+   * written with the drain's next heartbeat (within half a second), never a statement per call, and
+   * shown by admin.get(), GET /api/jobs/:id and its event stream. Resolves at once.
+   */
+  progress(value: unknown): Promise<void>;
 }
 
 /** A job's function: what it resolves to is the job's result (void for most jobs). */
@@ -61,12 +70,15 @@ export interface FlowLimit {
 }
 
 /**
- * A job type: `T` is its name as a literal type, `S` its payload schema and `R` what its handler
- * resolves to, so an instance built from definitions types its enqueue calls by them.
+ * A job type: `T` is its name as a literal type, `S` its payload schema and `R` its result (what its
+ * `result` schema outputs, else what its handler resolves to), so an instance built from definitions
+ * types its enqueue and result calls by them.
  */
 export interface JobDefinition<S extends z.ZodType = z.ZodType, T extends string = string, R = unknown> {
   type: T;
   payload: S;
+  /** Checks what the handler resolves to before it is stored; null: stored as returned. */
+  result: z.ZodType | null;
   // Method syntax on purpose: it lets a JobDefinition<typeof schema> sit in a JobDefinition[] list.
   handler(payload: z.output<S>, ctx: JobContext): Promise<R>;
   maxAttempts: number;
@@ -115,19 +127,28 @@ function fairnessOf(spec: { key: (payload: never) => string } | undefined): JobD
  * The type name stays a literal type and the handler's result type is kept, so calls through
  * the instance are checked against them at compile time.
  */
+export function defineJob<const T extends string, S extends z.ZodType, RS extends z.ZodType>(
+  // With a result schema the handler must resolve to its input: the job's result is its output.
+  spec: { type: T; payload: S; result: RS; handler: JobHandler<z.output<S>, z.input<RS>> } & JobOptions<z.output<S>>,
+): JobDefinition<S, T, z.output<RS>>;
 export function defineJob<const T extends string, S extends z.ZodType, R = void>(
   // Flow limits' key functions see the payload as the schema outputs it.
-  spec: { type: T; payload: S; handler: JobHandler<z.output<S>, R> } & JobOptions<z.output<S>>,
-): JobDefinition<S, T, R> {
+  spec: { type: T; payload: S; result?: undefined; handler: JobHandler<z.output<S>, R> } & JobOptions<z.output<S>>,
+): JobDefinition<S, T, R>;
+export function defineJob(
+  spec: { type: string; payload: z.ZodType; result?: z.ZodType; handler: JobHandler<unknown, unknown> } & JobOptions,
+): JobDefinition {
   if (!/^[\w.:-]{1,100}$/.test(spec.type)) {
     throw new TypeError(`job type "${spec.type}" must be 1-100 letters, digits, '_', '-', '.' or ':'`);
   }
   const backoff = { ...DEFAULT_BACKOFF, ...spec.backoff };
   positiveInt('backoff.baseMs', backoff.baseMs);
   positiveInt('backoff.maxMs', backoff.maxMs);
-  const definition: JobDefinition<S, T, R> = {
+  if (spec.result !== undefined && typeof (spec.result as { safeParse?: unknown })?.safeParse !== 'function') throw new TypeError('result must be a zod schema');
+  const definition: JobDefinition = {
     type: spec.type,
     payload: spec.payload,
+    result: spec.result ?? null,
     handler: spec.handler,
     maxAttempts: positiveInt('maxAttempts', spec.maxAttempts ?? JOB_DEFAULTS.maxAttempts),
     timeoutMs: positiveInt('timeoutMs', spec.timeoutMs ?? JOB_DEFAULTS.timeoutMs),
@@ -143,7 +164,7 @@ export function defineJob<const T extends string, S extends z.ZodType, R = void>
 /** The payload a caller gives a job: its schema's input (before defaults and transforms). */
 export type JobPayload<J extends JobDefinition> = J extends JobDefinition<infer S, string, unknown> ? z.input<S> : never;
 
-/** What a job's handler resolves to. */
+/** A job's result: its `result` schema's output, else what its handler resolves to. */
 export type JobResult<J extends JobDefinition> = J extends JobDefinition<z.ZodType, string, infer R> ? R : never;
 
 /** The type names of a list of definitions, as a union of literals. */

@@ -8,6 +8,8 @@ export interface DrainSummary {
   retried: number;
   dead: number;
   rescued: number;
+  /** Runs stopped, or never started, because a cancel was asked for (admin.cancel). */
+  cancelled: number;
   /** Claimed jobs released: back to pending with the attempt given back (not started before the deadline,
    *  or the run yielded: a sleep, a wait, RetryLaterError, the deadline after new steps). */
   released: number;
@@ -35,6 +37,8 @@ export interface PassSettings {
   types: string[];
   /** Largest durable step result, in bytes of JSON. */
   maxStepBytes: number;
+  /** Largest job result, in bytes of JSON. */
+  maxResultBytes: number;
   /** The app whose drain mark the pass writes when it ends well. */
   app: string;
   /** Called once as the pass starts, with a live view of it (a wake's fan-out decision reads it). */

@@ -19,11 +19,19 @@ const YEAR_MS = 365 * 24 * 3_600_000;
 export interface Outcome {
   id: string;
   token: string;
-  /** done: delete. retry: pending after delay, attempt spent. dead. release: pending, attempt given back. */
-  kind: 'done' | 'retry' | 'dead' | 'release';
+  /**
+   * done: delete, or completed when it has a result or is awaited. retry: pending after delay, attempt
+   * spent. dead. release: pending, attempt given back. cancelled: its drain saw the cancel and stopped it.
+   * Whatever the kind, a job whose cancel was requested ends cancelled (the request may be newer than the run knows).
+   */
+  kind: 'done' | 'retry' | 'dead' | 'release' | 'cancelled';
   /** retry/release: run again this many ms after the database's now(); null keeps run_after. */
   delay_ms?: number | null;
   error?: string | null;
+  /** done: the handler's result as JSON text (absent: it returned nothing). */
+  result?: string;
+  /** The run's latest ctx.progress() value not yet written by a heartbeat (JSON text). */
+  progress?: string;
   /** The run used durable steps: a done outcome deletes the job's steps with it. */
   steps?: boolean;
   /** A rescue of an expired lease: written only if the lease is still expired (its drain may have
@@ -46,6 +54,27 @@ export interface ClaimedJob {
   fairness_key?: string | null;
 }
 
+/** Whether a settled row ends cancelled: the drain saw the cancel, or it was asked for (maybe after the run began). */
+const cancelled = sql`(o.kind = 'cancelled' or j.cancel_requested_at is not null)`;
+
+/**
+ * What an outcome sets on a row it keeps (all but a done job with nothing to keep, which is deleted). The
+ * expressions see the row's latest version: a cancel asked for after the statement began still wins.
+ */
+const ending = sql`
+        status = case when ${cancelled} then 'cancelled' when o.kind = 'done' then 'completed' when o.kind = 'dead' then 'dead' else 'pending' end,
+        attempts = case when o.kind = 'release' and not ${cancelled} then greatest(j.attempts - 1, 0) else j.attempts end,
+        run_after = case when o.delay_ms is null or ${cancelled} then j.run_after
+                         else now() + o.delay_ms * interval '1 millisecond' end,
+        last_error = coalesce(o.error, j.last_error),
+        dead_at = case when o.kind = 'dead' and not ${cancelled} then now() end,
+        result = case when o.kind = 'done' and not ${cancelled} then o.result::jsonb end,
+        completed_at = case when o.kind = 'done' and not ${cancelled} then now() end,
+        cancelled_at = case when ${cancelled} then now() end,
+        progress = coalesce(o.progress::jsonb, j.progress),
+        locked_until = null,
+        lock_token = null`;
+
 /**
  * Applies outcomes as a CTE. Deleting and updating in one statement is safe: they touch disjoint rows,
  * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
@@ -63,40 +92,55 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
   // Values Postgres would reject fail the whole statement, and with it every outcome in it: a NUL in
   // an error text, a delay that is not a finite number of ms up to a year.
   const delay = (ms: number | null | undefined) => (ms == null ? null : Number.isFinite(ms) ? Math.min(Math.max(ms, 0), YEAR_MS) : 0);
-  // Rescues are rare: a batch without one sends `{}` for the column, null in every row.
+  // Rescues, results and progress are rare in a batch: one without any sends `{}` for the column, null in every row.
   const rescues = outcomes.some((o) => o.rescue) ? plain((o) => (o.rescue ? 'true' : 'false')) : '{}';
+  const results = outcomes.some((o) => o.result !== undefined) ? column((o) => o.result ?? null) : '{}';
+  const progress = outcomes.some((o) => o.progress !== undefined) ? column((o) => o.progress ?? null) : '{}';
   return sql`outcome as (
       select * from unnest(${plain((o) => o.id)}::uuid[], ${plain((o) => o.token)}::uuid[],
                            ${plain((o) => o.kind)}::text[], ${plain((o) => delay(o.delay_ms))}::float8[],
-                           ${column((o) => o.error?.replaceAll('\0', '') ?? null)}::text[], ${rescues}::boolean[])
-        as o(id, token, kind, delay_ms, error, rescue)
+                           ${column((o) => o.error?.replaceAll('\0', '') ?? null)}::text[], ${rescues}::boolean[],
+                           ${results}::text[], ${progress}::text[])
+        as o(id, token, kind, delay_ms, error, rescue, result, progress)
     ),
+    -- A done job with nothing to keep (no result, nobody awaiting it, no cancel asked for): deleted.
     finished as (
       delete from sluice.jobs j using outcome o
-      where o.kind = 'done' and j.id = o.id and j.lock_token = o.token
+      where o.kind = 'done' and o.result is null and not j.awaited and j.cancel_requested_at is null
+        and j.id = o.id and j.lock_token = o.token
       returning j.id
     ),
     settled as (
-      update sluice.jobs j set
-        status = case when o.kind = 'dead' then 'dead' else 'pending' end,
-        attempts = case when o.kind = 'release' then greatest(j.attempts - 1, 0) else j.attempts end,
-        run_after = case when o.delay_ms is null then j.run_after
-                         else now() + o.delay_ms * interval '1 millisecond' end,
-        last_error = coalesce(o.error, j.last_error),
-        dead_at = case when o.kind = 'dead' then now() end,
-        locked_until = null,
-        lock_token = null
+      update sluice.jobs j set ${ending}
       from outcome o
-      where o.kind <> 'done' and j.id = o.id and j.lock_token = o.token
+      where (o.kind <> 'done' or o.result is not null or j.awaited or j.cancel_requested_at is not null)
+        and j.id = o.id and j.lock_token = o.token
         and (o.rescue is not true or j.locked_until < now())
-      returning j.id
+      returning j.id, j.status
+    ),
+    -- A done job that an await or a cancel reached after this statement's snapshot: the delete, which
+    -- re-checks the row's latest version, left it, and settled (by the snapshot) never looked at it.
+    -- Settled here, by primary key; usually the array is empty and this costs nothing.
+    settled_late as (
+      update sluice.jobs j set ${ending}
+      from outcome o
+      where j.id = any(array(select id from outcome where kind = 'done' and result is null
+                             except select id from finished except select id from settled))
+        and j.id = o.id and j.lock_token = o.token
+      returning j.id, j.status
     )${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
       history.length > 0 ? sql`, ${historyCte(history)}` : sql``}`;
 }
 
-/** A succeeded job's steps go with it (only batches holding a run that used steps carry this). */
+/** The count of outcomes a statement carrying outcomesCte wrote. */
+const writtenCount = sql`((select count(*) from finished) + (select count(*) from settled) + (select count(*) from settled_late))::int`;
+
+/** A job's steps go when it ends done, completed or cancelled (only batches holding a run that used steps carry this). */
 const stepsGoneCte = sql`steps_gone as (
-      delete from sluice.job_steps s using finished f where s.job_id = f.id
+      delete from sluice.job_steps s
+      where s.job_id in (select id from finished union all
+                         select id from settled where status in ('completed', 'cancelled') union all
+                         select id from settled_late)
       returning s.job_id
     )`;
 
@@ -106,6 +150,8 @@ export interface ExpiredLease {
   attempts: number;
   max_attempts: number;
   lock_token: string;
+  /** A cancel was asked for: the rescue ends it cancelled, not pending or dead. */
+  cancel: boolean;
 }
 
 export interface ClaimParams {
@@ -200,7 +246,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
       on conflict (app) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
       returning app
     )
-    select ((select count(*) from finished) + (select count(*) from settled))::int as written,
+    select ${writtenCount} as written,
            exists (select 1 from drain_mark) as drain_marked,
            -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
            -- hint. Looked up only for an empty claim, along jobs_claim_idx.
@@ -209,7 +255,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
              from (${claimWalk({ from: typesTable(p.types), columns: sql`id`, limit: 1, due: false })}) w) end as next_due_ms,
            coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
            coalesce((select json_agg(x) from (
-             select id, type, attempts, max_attempts, lock_token from sluice.jobs
+             select id, type, attempts, max_attempts, lock_token, cancel_requested_at is not null as cancel from sluice.jobs
              where status = 'running' and locked_until < now()
              order by locked_until limit ${p.rescueLimit}
            ) x), '[]') as expired,
@@ -221,36 +267,51 @@ export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLi
   const [result] = await rows<{ written: number }>(
     db,
     sql`with ${outcomesCte(outcomes, flow, history)}
-        select ((select count(*) from finished) + (select count(*) from settled))::int as written`,
+        select ${writtenCount} as written`,
   );
   return result!.written;
 }
 
+/** A job whose lease a heartbeat renews, with the run's latest ctx.progress() value (JSON text) when one is unwritten. */
+export interface HeldLease {
+  id: string;
+  token: string;
+  progress?: string;
+}
+
+/** A renewed lease: `cancel` when a cancel of the job was asked for (its run is to stop). */
+export interface RenewedLease {
+  id: string;
+  cancel: boolean;
+}
+
 /**
  * Renews the leases of jobs a drain holds (running or waiting to start): each gets `leaseMs` more from
- * now, its concurrency slot too, while it still holds `token`. Returns the ids renewed; any other was
- * lost to a rescue.
+ * now, its concurrency slot too, while it still holds `token`, and writes their runs' latest progress.
+ * Returns the ids renewed (any other was lost to a rescue), each saying whether a cancel was asked for.
  */
-export async function jobHeartbeat(db: Db, held: { id: string; token: string }[], leaseMs: number, flow: boolean): Promise<string[]> {
+export async function jobHeartbeat(db: Db, held: HeldLease[], leaseMs: number, flow: boolean): Promise<RenewedLease[]> {
   const ids = `{${held.map((h) => h.id).join(',')}}`;
   const tokens = `{${held.map((h) => h.token).join(',')}}`;
-  const renewed = await rows<{ id: string }>(
+  // Most heartbeats carry no progress: then the column is `{}`, null in every row.
+  const progress = held.some((h) => h.progress !== undefined) ? sql.param(held.map((h) => h.progress ?? null)) : '{}';
+  return rows<RenewedLease>(
     db,
-    sql`with held as (select * from unnest(${ids}::uuid[], ${tokens}::uuid[]) as h(id, token)),
+    sql`with held as (select * from unnest(${ids}::uuid[], ${tokens}::uuid[], ${progress}::text[]) as h(id, token, progress)),
         renewed as (
-          update sluice.jobs j set locked_until = now() + ${leaseMs}::float8 * interval '1 millisecond'
+          update sluice.jobs j set locked_until = now() + ${leaseMs}::float8 * interval '1 millisecond',
+                                   progress = coalesce(h.progress::jsonb, j.progress)
           -- Not once the lease has run out: a rescue may have listed the job, and its outcome must win.
           from held h where j.id = h.id and j.lock_token = h.token and j.status = 'running' and j.locked_until >= now()
-          returning j.id
+          returning j.id, j.cancel_requested_at is not null as cancel
         )${flow ? sql`,
         slots as (
           update sluice.flow_slots s set held_until = now() + ${leaseMs}::float8 * interval '1 millisecond'
           from held h where s.limiter = 'concurrency' and s.job_id = h.id and s.token = h.token
           returning s.job_id
         )` : sql``}
-        select id from renewed`,
+        select id, cancel from renewed`,
   );
-  return renewed.map((r) => r.id);
 }
 
 /**

@@ -1,6 +1,8 @@
+import type { z } from 'zod';
 import { config } from '../config.js';
 import type { Db } from '../db.js';
-import { describeError, PermanentError, RetryLaterError } from '../errors.js';
+import { describeError, JobCancelledError, PermanentError, RetryLaterError } from '../errors.js';
+import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
 import type { JobContext, JobDefinition } from './jobs.js';
 import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
@@ -20,7 +22,12 @@ export interface RunLimits {
   settleMs: number;
   /** Largest durable step result, in bytes of JSON. */
   maxStepBytes: number;
+  /** Largest job result (what the handler returns), in bytes of JSON. */
+  maxResultBytes: number;
 }
+
+/** Largest ctx.progress() value, in bytes of JSON: a UI's status, not a data channel. */
+export const MAX_PROGRESS_BYTES = 16 * 1024;
 
 /** How the drain reaches a run: it stops it (deadline, lost lease) and renews its lease on demand. */
 export interface RunControl {
@@ -30,8 +37,16 @@ export interface RunControl {
   readonly leaseEnd: number;
   /** Set by the run: aborts it (the drain found its lease lost, or could not renew it in time). */
   abort?: (why: string) => void;
+  /** Set by the run: stops it because a cancel was asked for; it ends cancelled whatever the handler does. */
+  cancel?: () => void;
+  /** A cancel was seen before the run started: it does not start. */
+  readonly cancelled: boolean;
   /** ctx.heartbeat(): renews this job's lease now; rejects once it is lost. */
   heartbeat(): Promise<void>;
+  /** ctx.progress(): keeps the latest value (JSON) for the next heartbeat to write. */
+  report(json: string): void;
+  /** The value not yet written by a heartbeat, if any: the outcome writes it. */
+  takeProgress(): string | undefined;
 }
 
 type Attempted = Pick<ClaimedJob, 'id' | 'attempts' | 'max_attempts'>;
@@ -88,56 +103,110 @@ async function run(
   let settle: (result: Settled) => void = () => {};
   const timers: NodeJS.Timeout[] = [];
   const ctx = new RunContext(job, token, db, limits, control);
-  const abort = (reason: string) => {
-    if (!ctx.abortWith(new AbortReason(reason))) return;
+  const abort = (reason: Error) => {
+    if (!ctx.abortWith(reason)) return;
     // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
     timers.push(setTimeout(() => settle({ kind: 'abandoned' }), limits.settleMs));
   };
-  // One timer a job: the timeout or the drain's stop, whichever is first. A lost lease is the drain's
-  // to notice (its heartbeats), through control.abort.
+  // One timer a job: the timeout or the drain's stop, whichever is first. A lost lease or a cancel is
+  // the drain's to notice (its heartbeats), through control.abort and control.cancel.
   const started = monotonicNow();
   const timeoutAt = started + definition.timeoutMs;
   const abortAt = Math.min(timeoutAt, limits.stopAt);
   const why = abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms` : 'the drain reached its deadline';
-  timers.push(setTimeout(() => abort(why), Math.max(0, abortAt - started)));
-  const stopped = () => abort('the drain reached its deadline');
+  timers.push(setTimeout(() => abort(new AbortReason(why)), Math.max(0, abortAt - started)));
+  const stopped = () => abort(new AbortReason('the drain reached its deadline'));
   control.onStop.add(stopped);
-  control.abort = abort;
+  control.abort = (reason) => abort(new AbortReason(reason));
+  let cancelled = control.cancelled;
+  control.cancel = () => {
+    cancelled = true;
+    abort(new JobCancelledError(job.id));
+  };
   try {
+    if (cancelled) return { id: job.id, token, kind: 'cancelled' };
     const result = await new Promise<Settled>((resolve) => {
       settle = resolve;
       try {
         // Promise.resolve: a plain (non-async) handler returning nothing has succeeded too.
-        Promise.resolve(definition.handler(parsed.data, ctx)).then(() => resolve({ kind: 'ok' }), (error: unknown) => resolve({ kind: 'threw', error }));
+        Promise.resolve(definition.handler(parsed.data, ctx)).then((value) => resolve({ kind: 'ok', value }), (error: unknown) => resolve({ kind: 'threw', error }));
       } catch (error) {
         resolve({ kind: 'threw', error }); // a handler that throws before returning its promise
       }
     });
-    const abortedBy = ctx.abortedBy;
-    const steps = ctx.steps;
-    if (result.kind === 'ok') return { id: job.id, token, kind: 'done', steps: steps?.used };
-    if (result.kind === 'abandoned') {
-      // It may still be running: keep others off the job until its lease would have ended anyway.
-      return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - monotonicNow());
-    }
-    const { error } = result;
-    if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };
-    // Cut off by the drain's deadline after finishing steps: progress, so the attempt goes back. A run
-    // that finishes no step spends its attempt, so a job whose step never fits a drain still ends.
-    if (abortedBy?.message === 'the drain reached its deadline' && steps !== undefined && steps.finished > 0) {
-      return { id: job.id, token, kind: 'release', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
-    }
-    if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
-    if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
-    return failure(job, token, definition, (abortedBy ? `${abortedBy.message}: ` : '') + describeError(error));
+    // Only a run that returned something, or whose job checks its result, pays for this.
+    const stored = result.kind === 'ok' && !cancelled && (result.value !== undefined || definition.result !== null)
+      ? await resultJson(definition, result.value, limits.maxResultBytes)
+      : undefined;
+    const outcome = settled(result, stored, job, token, definition, control, ctx, cancelled);
+    const progress = control.takeProgress();
+    return progress === undefined ? outcome : { ...outcome, progress };
   } finally {
     timers.forEach(clearTimeout);
     control.onStop.delete(stopped);
     control.abort = undefined;
+    control.cancel = undefined;
   }
 }
 
-type Settled = { kind: 'ok' } | { kind: 'abandoned' } | { kind: 'threw'; error: unknown };
+/** The outcome of a run that settled (or was abandoned). */
+function settled(
+  result: Settled, stored: Awaited<ReturnType<typeof resultJson>>, job: ClaimedJob, token: string, definition: JobDefinition, control: RunControl, ctx: RunContext, cancelled: boolean,
+): Outcome {
+  const abortedBy = ctx.abortedBy;
+  const steps = ctx.steps;
+  // Not retried, however the handler ended: the job was cancelled.
+  if (cancelled) return { id: job.id, token, kind: 'cancelled', steps: steps?.used };
+  if (result.kind === 'ok') {
+    if (stored === undefined) return { id: job.id, token, kind: 'done', steps: steps?.used };
+    if (typeof stored !== 'string') return failure(job, token, definition, stored.error);
+    return { id: job.id, token, kind: 'done', steps: steps?.used, result: stored };
+  }
+  if (result.kind === 'abandoned') {
+    // It may still be running: keep others off the job until its lease would have ended anyway.
+    return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - monotonicNow());
+  }
+  const { error } = result;
+  if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };
+  // Cut off by the drain's deadline after finishing steps: progress, so the attempt goes back. A run
+  // that finishes no step spends its attempt, so a job whose step never fits a drain still ends.
+  if (abortedBy?.message === 'the drain reached its deadline' && steps !== undefined && steps.finished > 0) {
+    return { id: job.id, token, kind: 'release', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
+  }
+  if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
+  if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
+  return failure(job, token, definition, (abortedBy ? `${abortedBy.message}: ` : '') + describeError(error));
+}
+
+/**
+ * What a handler returned, checked by the job's `result` schema when it has one, as the JSON text to
+ * store: undefined when there is nothing to store, `{ error }` when it cannot be stored (a failed run).
+ */
+async function resultJson(definition: JobDefinition, value: unknown, maxBytes: number): Promise<string | undefined | { error: string }> {
+  let output = value;
+  if (definition.result !== null) {
+    const parsed = await parseWith(definition.result, value);
+    if (!parsed.success) return { error: `the handler's result failed its schema: ${describeError(parsed.error)}` };
+    output = parsed.data;
+  }
+  if (output === undefined) return undefined;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(output);
+  } catch (error) {
+    return { error: `the handler returned a value JSON cannot hold: ${describeError(error)}` };
+  }
+  if (json === undefined) return undefined; // a function or a symbol: nothing JSON can say
+  if (json.length * 3 > maxBytes && Buffer.byteLength(json) > maxBytes) {
+    return { error: `the handler returned ${Buffer.byteLength(json)} bytes of JSON; the limit is ${maxBytes} (SLUICE_MAX_RESULT_BYTES)` };
+  }
+  if (jsonUnstorable(json) || jsonDepthExceeds(json, MAX_JSON_DEPTH)) {
+    return { error: `the handler returned JSON Postgres cannot store (a NUL, a lone surrogate, or nesting deeper than ${MAX_JSON_DEPTH})` };
+  }
+  return json;
+}
+
+type Settled = { kind: 'ok'; value: unknown } | { kind: 'abandoned' } | { kind: 'threw'; error: unknown };
 
 /**
  * What a handler gets as `ctx`. A class, so a job costs one object: the AbortController is made only
@@ -146,7 +215,7 @@ type Settled = { kind: 'ok' } | { kind: 'abandoned' } | { kind: 'threw'; error: 
  */
 class RunContext implements JobContext {
   readonly job: JobContext['job'];
-  abortedBy: AbortReason | undefined;
+  abortedBy: Error | undefined;
   steps: StepRunner | undefined;
   private controller: AbortController | undefined;
 
@@ -169,7 +238,7 @@ class RunContext implements JobContext {
   }
 
   /** Fires the signal, once: whether this call did. */
-  abortWith(reason: AbortReason): boolean {
+  abortWith(reason: Error): boolean {
     if (this.abortedBy) return false;
     this.abortedBy = reason;
     this.controller?.abort(reason);
@@ -188,6 +257,24 @@ class RunContext implements JobContext {
     return this.control.heartbeat();
   }
 
+  progress(value: unknown): Promise<void> {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (error) {
+      throw new TypeError(`ctx.progress() needs a JSON value: ${describeError(error)}`);
+    }
+    if (json === undefined) throw new TypeError('ctx.progress() needs a JSON value, got undefined');
+    if (json.length * 3 > MAX_PROGRESS_BYTES && Buffer.byteLength(json) > MAX_PROGRESS_BYTES) {
+      throw new TypeError(`ctx.progress() got ${Buffer.byteLength(json)} bytes of JSON; the limit is ${MAX_PROGRESS_BYTES}`);
+    }
+    if (jsonUnstorable(json) || jsonDepthExceeds(json, MAX_JSON_DEPTH)) {
+      throw new TypeError(`ctx.progress() got JSON Postgres cannot store (a NUL, a lone surrogate, or nesting deeper than ${MAX_JSON_DEPTH})`);
+    }
+    this.control.report(json);
+    return Promise.resolve();
+  }
+
   private stepRunner(): StepRunner {
     this.steps ??= new StepRunner({
       db: this.db, jobId: this.job.id, token: this.token, stopAt: this.limits.stopAt, maxResultBytes: this.limits.maxStepBytes,
@@ -198,10 +285,12 @@ class RunContext implements JobContext {
 }
 
 /** zod's synchronous parse, or its async one for schemas with async refinements. */
-async function parsePayload(definition: JobDefinition, payload: unknown) {
+async function parseWith(schema: z.ZodType, value: unknown) {
   try {
-    return definition.payload.safeParse(payload);
+    return schema.safeParse(value);
   } catch {
-    return definition.payload.safeParseAsync(payload);
+    return schema.safeParseAsync(value);
   }
 }
+
+const parsePayload = (definition: JobDefinition, payload: unknown) => parseWith(definition.payload, payload);

@@ -27,7 +27,8 @@ export function bucketOf(ms: number): number {
   return HISTORY_BUCKETS_MS.length;
 }
 
-type Kind = 'done' | 'retry' | 'dead' | 'release';
+/** A cancelled run counts as a run (its time), in none of the sums. */
+type Kind = 'done' | 'retry' | 'dead' | 'release' | 'cancelled';
 
 /** One pass's sums by type, taken by each statement that writes outcomes. */
 export class HistoryBatch {

@@ -1,6 +1,7 @@
 /**
  * The cron tick's housekeeping (issue 12; see queries.ts for the rules), at most once a minute per app: a
- * sample of the app's queue depth, per type and in all, retention (history, samples, dead jobs), and the
+ * sample of the app's queue depth, per type and in all, retention (history, samples, dead, completed and
+ * cancelled jobs), and the
  * alert conditions' state. Everything is of the app's own types (lib/queue/app.ts): another app's jobs are
  * neither counted, alerted on nor pruned. It rides as CTEs on the tick's first claim, so an empty tick is
  * still one statement; a `due` guard (no sample of the app yet this minute) makes every tick after the
@@ -8,6 +9,7 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { AppScope } from '../app.js';
+import { DEFAULT_SETTINGS } from '../config.js';
 import { alertCtes, type AlertChange, type AlertThresholds } from './queries-alerts.js';
 import { oldestDue, pendingCount, perType } from './queries-stats.js';
 
@@ -16,6 +18,8 @@ export interface HousekeepingParams {
   scope: AppScope;
   historyRetentionMs: number;
   deadRetentionMs: number;
+  /** How long completed and cancelled jobs are kept. Default: SLUICE_RESULT_RETENTION's default (7 days). */
+  resultRetentionMs?: number;
   /** Rows deleted at most, of each kind, per minute. */
   pruneBatch: number;
   /** When alerts are on: the conditions' state is kept in sluice.app_alerts, changes come back. */
@@ -37,7 +41,7 @@ export interface HousekeepingReport {
   /** This statement took the minute's sample (false: another tick already had). */
   sampled: boolean;
   totals: QueueTotals | null;
-  pruned: { dead: number; history: number; samples: number; stamped: number };
+  pruned: { dead: number; ended: number; history: number; samples: number; stamped: number };
   alerts: AlertChange[];
 }
 
@@ -81,6 +85,7 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
         select j.id from sluice.jobs j where j.status = 'dead' and j.type = t.type and ${where} and ${due}
         order by j.dead_at nulls first limit ${p.pruneBatch}) x limit ${p.pruneBatch})`;
   const cutoff = (ms: number) => sql`now() - ${ms}::float8 * interval '1 millisecond'`;
+  const resultRetentionMs = p.resultRetentionMs ?? DEFAULT_SETTINGS.SLUICE_RESULT_RETENTION;
   return sql`hk_due as (
       select not exists (select 1 from sluice.queue_samples where app = ${app} and minute = date_trunc('minute', now()) and type = '') as due
     ),
@@ -100,6 +105,18 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
     ),
     hk_dead_pruned as (
       delete from sluice.jobs where id = any(${deadIds(sql`j.dead_at < ${cutoff(p.deadRetentionMs)}`)})
+      returning id
+    ),
+    -- Completed and cancelled jobs of the app past their retention, a batch taken type by type along
+    -- jobs_completed_idx and jobs_cancelled_idx (oldest first).
+    hk_ended_pruned as (
+      delete from sluice.jobs where id = any(array(
+        select x.id from unnest(${sql.param(types)}::text[]) t(type), lateral (
+          (select j.id from sluice.jobs j where j.status = 'completed' and j.type = t.type and j.completed_at < ${cutoff(resultRetentionMs)} and ${due}
+           order by j.completed_at limit ${p.pruneBatch})
+          union all
+          (select j.id from sluice.jobs j where j.status = 'cancelled' and j.type = t.type and j.cancelled_at < ${cutoff(resultRetentionMs)} and ${due}
+           order by j.cancelled_at limit ${p.pruneBatch})) x limit ${p.pruneBatch}))
       returning id
     ),
     -- The history of the app's types; samples of the app, and those from before apps were told apart.
@@ -124,7 +141,7 @@ export function housekeepingOutput(p: HousekeepingParams): SQL {
   return sql`json_build_object(
       'sampled', exists (select 1 from hk_sample where type = ''),
       'totals', (select row_to_json(t) from hk_total t),
-      'pruned', json_build_object('dead', (select count(*) from hk_dead_pruned), 'history', (select count(*) from hk_history_pruned),
+      'pruned', json_build_object('dead', (select count(*) from hk_dead_pruned), 'ended', (select count(*) from hk_ended_pruned), 'history', (select count(*) from hk_history_pruned),
                                   'samples', (select count(*) from hk_samples_pruned), 'stamped', (select count(*) from hk_stamped)),
       'alerts', ${p.alerts ? sql`coalesce((select json_agg(a) from hk_alerts a), '[]')` : sql`'[]'::json`}
     ) as housekeeping`;

@@ -25,6 +25,16 @@ export interface JobView {
   rateKey: string | null;
   /** When it went dead; null unless dead. */
   deadAt: string | null;
+  /** What its handler returned (JSON), once completed; null when it returned nothing. */
+  result: unknown;
+  /** When it completed; null unless completed. */
+  completedAt: string | null;
+  /** When it was cancelled; null unless cancelled. */
+  cancelledAt: string | null;
+  /** When a cancel of the running job was asked for (its drain stops it at its next heartbeat); else null. */
+  cancelRequestedAt: string | null;
+  /** The handler's latest ctx.progress() value; null when it reported none. */
+  progress: unknown;
 }
 
 /** A finished durable step of a job (ctx.step), with its stored result. */
@@ -48,7 +58,8 @@ function view(r: JobRow): JobView {
     attempts: r.attempts, maxAttempts: r.max_attempts, runAfter: iso(r.run_after)!, lockedUntil: iso(r.locked_until),
     lastError: r.last_error, createdAt: iso(r.created_at)!, startedAt: iso(r.started_at), idempotencyKey: r.idempotency_key,
     debounceKey: r.debounce_key, concurrencyKey: r.concurrency_key ?? null, rateKey: r.rate_key ?? null,
-    deadAt: iso(r.dead_at ?? null),
+    deadAt: iso(r.dead_at ?? null), result: r.result ?? null, completedAt: iso(r.completed_at ?? null),
+    cancelledAt: iso(r.cancelled_at ?? null), cancelRequestedAt: iso(r.cancel_requested_at ?? null), progress: r.progress ?? null,
   };
 }
 
@@ -93,9 +104,18 @@ export async function retryJob(db: Db, id: string): Promise<JobView> {
   return settle(id, await jobRetryDead(db, id), ['dead'], 'pending', 'only dead jobs can be retried');
 }
 
-/** Deletes a pending or dead job and returns it. A running job throws JobStateError (let it finish). */
+/**
+ * Cancels a job and returns it: a pending or dead one is cancelled at once; a running one keeps running
+ * until its drain's next heartbeat stops it (cancelRequestedAt is set; its ctx.signal fires with a
+ * JobCancelledError, and it ends cancelled, not retried). Kept, cancelled, for SLUICE_RESULT_RETENTION.
+ * A completed or cancelled job throws JobStateError.
+ */
 export async function cancelJob(db: Db, id: string): Promise<JobView> {
-  return settle(id, await jobCancel(db, id), ['pending', 'dead'], 'running', 'a running job cannot be cancelled');
+  // A pending job claimed (or a running one settled) between the statement's snapshot and its write
+  // is in a new state: try again in that one, a few times at most.
+  let change = await jobCancel(db, id);
+  for (let i = 0; i < 3 && !change.changed && (change.previous === 'pending' || change.previous === 'running'); i++) change = await jobCancel(db, id);
+  return settle(id, change, [], 'running', 'only pending, running or dead jobs can be cancelled');
 }
 
 /** Dead jobs changed at most per bulk call: one statement each, kept short. Call again for more. */
@@ -119,7 +139,7 @@ export async function retryDeadJobs(db: Db, o: { type?: string } = {}): Promise<
   return { count, more: count === BULK_LIMIT };
 }
 
-/** Every dead job (of `type`, if given) deleted with its steps: up to BULK_LIMIT a call. */
+/** Every dead job (of `type`, if given) cancelled, its steps deleted: up to BULK_LIMIT a call. */
 export async function cancelDeadJobs(db: Db, o: { type?: string } = {}): Promise<BulkResult> {
   const count = await jobsCancelDead(db, o.type ?? null, BULK_LIMIT);
   return { count, more: count === BULK_LIMIT };

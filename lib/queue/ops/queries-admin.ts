@@ -1,6 +1,6 @@
 /**
  * The admin API's statements (see ../queries.ts for the rules): list, get, retry (dead -> pending) and
- * cancel (pending|dead) one job, and the dead jobs of a type in bulk.
+ * cancel (pending|dead -> cancelled, running -> cancel requested) one job, and the dead jobs of a type in bulk.
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db.js';
@@ -27,6 +27,12 @@ export interface JobRow {
   concurrency_key: string | null;
   rate_key: string | null;
   dead_at: string | null;
+  result?: unknown;
+  completed_at?: string | null;
+  cancelled_at?: string | null;
+  cancel_requested_at?: string | null;
+  awaited?: boolean;
+  progress?: unknown;
 }
 
 /** The columns an admin sees: every one but the lease token. */
@@ -87,20 +93,33 @@ export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
   return result!;
 }
 
-/** Deletes a pending or dead job, and its steps. A running job (or one claimed meanwhile) is left alone. */
+/** What a cancel sets on a pending or dead job, one or a bulk: cancelled, kept for the result retention. */
+const cancelledNow = sql`status = 'cancelled', cancelled_at = now(), dead_at = null`;
+
+/**
+ * Cancels a job: a pending or dead one becomes cancelled at once (its steps deleted); a running one
+ * gets cancel_requested_at, and its drain stops it at its next lease renewal (or a rescue ends it
+ * cancelled). Anything else (or a job claimed meanwhile) is left alone. The two updates touch one row
+ * in states that exclude each other, so at most one of them applies.
+ */
 export async function jobCancel(db: Db, id: string): Promise<JobChange> {
+  // Child jobs (ctx.invoke, a later part) are cancelled with their parent: their statement joins this one.
   const [result] = await rows<JobChange>(
     db,
     sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
     cancelled as (
-      delete from sluice.jobs j where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
+      update sluice.jobs j set ${cancelledNow} where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
+    ),
+    requested as (
+      update sluice.jobs j set cancel_requested_at = coalesce(j.cancel_requested_at, now())
+      where j.id = ${id}::uuid and j.status = 'running' returning j.*
     ),
     steps_gone as (
       delete from sluice.job_steps s where s.job_id = ${id}::uuid and exists (select 1 from cancelled) returning s.job_id
     )
     select (select status from target) as previous,
-           (select ${jobRow(sql`c`)} from cancelled c) as job,
-           exists (select 1 from cancelled) as changed`,
+           coalesce((select ${jobRow(sql`c`)} from cancelled c), (select ${jobRow(sql`r`)} from requested r)) as job,
+           exists (select 1 from cancelled) or exists (select 1 from requested) as changed`,
   );
   return result!;
 }
@@ -134,12 +153,12 @@ export async function jobsRetryDead(db: Db, type: string | null, limit: number):
   return result!.count;
 }
 
-/** Up to `limit` dead jobs of a filter deleted, with their steps; how many. */
+/** Up to `limit` dead jobs of a filter cancelled (kept for the result retention), their steps deleted; how many. */
 export async function jobsCancelDead(db: Db, type: string | null, limit: number): Promise<number> {
   const [result] = await rows<{ count: number }>(
     db,
     sql`with cancelled as (
-          delete from sluice.jobs j
+          update sluice.jobs j set ${cancelledNow}
           where j.id = any(array(
             select id from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)
             order by dead_at limit ${limit} for update skip locked))

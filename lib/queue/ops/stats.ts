@@ -1,10 +1,13 @@
 import { appScope, type AppScope } from '../app.js';
 import type { Db } from '../db.js';
 import type { JobDefinition } from '../core/jobs.js';
-import { JOB_STATUSES, type JobStatus } from '../schema.js';
+import type { JobStatus } from '../schema.js';
 import { appStats, type StatsResult } from '../housekeeping/queries-stats.js';
 
-type Counts = Record<JobStatus, number>;
+/** The queue's depth: the states of jobs still to run or to look at. Completed and cancelled jobs are
+ *  kept only for their results (SLUICE_RESULT_RETENTION), and counted nowhere. */
+const DEPTH_STATUSES = ['pending', 'running', 'dead'] as const satisfies readonly JobStatus[];
+type Counts = Record<(typeof DEPTH_STATUSES)[number], number>;
 
 export interface QueueStats extends Counts {
   /** How long the oldest due pending job of a type that is not paused has been due (now - run_after); 0 when none is. */
@@ -28,7 +31,7 @@ export interface QueueStats extends Counts {
  */
 export const STATS_LIVE_LIMIT = 1_000;
 
-const zero = (): Counts => Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Counts;
+const zero = (): Counts => Object.fromEntries(DEPTH_STATUSES.map((s) => [s, 0])) as Counts;
 
 /** QueueStats from the statement's rows (queries-stats.ts). */
 export function toQueueStats(result: StatsResult): QueueStats {
@@ -41,7 +44,7 @@ export function toQueueStats(result: StatsResult): QueueStats {
   for (const row of types) {
     const age = Math.max(0, Math.round(row.oldest_due_ms));
     stats.byType[row.type] = { pending: row.pending, running: row.running, dead: row.dead, oldestPendingAgeMs: age, paused: row.paused };
-    for (const status of JOB_STATUSES) stats[status] += row[status];
+    for (const status of DEPTH_STATUSES) stats[status] += row[status];
     // A paused type's jobs wait on purpose: paused, not stuck (health and the dead-man switch read this).
     if (row.paused) stats.paused.push(row.type);
     else stats.oldestPendingAgeMs = Math.max(stats.oldestPendingAgeMs, age);
