@@ -81,7 +81,7 @@ export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDef
   /**
    * Enqueues one job of this instance's: `job` is a definition or its type name, `payload` is checked
    * against its schema (at compile time, and by zod when called). With `tx` the job is part of that
-   * transaction. A live job with the same idempotency key is returned instead, with `duplicate: true`.
+   * transaction. A job with the same idempotency key still in the table (live, or kept with its result) is returned instead, with `duplicate: true`.
    */
   enqueue<R extends JobRef<J>>(job: R, payload: PayloadFor<J, R>, options?: EnqueueOptions & InTx): Promise<EnqueueResult>;
   /** Enqueues many jobs in one statement per type: all of them or, on any invalid item, none. */

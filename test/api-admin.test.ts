@@ -82,21 +82,24 @@ describe('admin routes', () => {
     expect((await admin('GET', `/api/jobs/${id}/retry`)).status).toBe(405);
   });
 
-  it('DELETE /api/jobs/:id cancels pending and dead jobs; a running one is a 409 and stays', async () => {
+  it('DELETE /api/jobs/:id cancels pending and dead jobs; a running one is asked to stop and runs on until its drain sees it', async () => {
     const pending = await enqueue('p');
     const cancelled = await admin('DELETE', `/api/jobs/${pending}`);
     expect(cancelled.status).toBe(200);
-    expect(cancelled.json.cancelled).toMatchObject({ id: pending, status: 'pending' });
-    expect((await admin('DELETE', `/api/jobs/${pending}`)).status).toBe(404);
+    expect(cancelled.json.cancelled).toMatchObject({ id: pending, status: 'cancelled', cancelledAt: expect.any(String) });
+    const again = await admin('DELETE', `/api/jobs/${pending}`);
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ status: 'cancelled' });
+    expect((await admin('DELETE', `/api/jobs/${randomUUID()}`)).status).toBe(404);
     const dead = await deadJob();
     expect((await admin('DELETE', `/api/jobs/${dead}`)).status).toBe(200);
 
     const running = await enqueue('r');
     const claim = await jobClaim(api.db, { token: randomUUID(), limit: 1, types: ['send-welcome-email'], app: 'test', leaseMs: 60_000, outcomes: [], rescueLimit: 0, flow: null });
     expect(claim.jobs.map((j) => j.id)).toEqual([running]);
-    const refused = await admin('DELETE', `/api/jobs/${running}`);
-    expect(refused.status).toBe(409);
-    expect(refused.json).toMatchObject({ status: 'running' });
+    const asked = await admin('DELETE', `/api/jobs/${running}`);
+    expect(asked.status, asked.text).toBe(200);
+    expect(asked.json.cancelled).toMatchObject({ id: running, status: 'running', cancelRequestedAt: expect.any(String) });
     expect((await admin('POST', `/api/jobs/${running}/retry`)).status).toBe(409);
     expect(await jobRow(api.db, running)).toMatchObject({ status: 'running' });
   });

@@ -66,7 +66,11 @@ describe('sluice migrate, status, retry, cancel', () => {
     await insert('mail', 'dead');
     expect((await sluiceHere(['retry', '--dead', '--type', 'report', '--dir', dir])).stdout).toBe('retried 1 dead job of type report');
     expect((await sluiceHere(['cancel', '--dead', '--dir', dir])).stdout).toBe('cancelled 1 dead job');
-    expect(await statuses()).toEqual([{ type: 'mail', status: 'pending' }, { type: 'mail', status: 'pending' }, { type: 'report', status: 'pending' }]);
+    // Cancelled jobs stay, cancelled, for the result retention.
+    expect(await statuses()).toEqual([
+      { type: 'mail', status: 'cancelled' }, { type: 'mail', status: 'cancelled' },
+      { type: 'mail', status: 'pending' }, { type: 'mail', status: 'pending' }, { type: 'report', status: 'pending' },
+    ]);
   });
 
   it('says in one line what is wrong: an unknown job, a job in the wrong state, arguments that do not go together', async () => {

@@ -41,7 +41,7 @@ describe('createSluice', () => {
     expect(await countJobs(conn.db)).toBe(1);
     expect(await sluice.stats()).toMatchObject({ pending: 1 });
     const { jobs: [job] } = await sluice.admin.list();
-    expect(await sluice.admin.cancel(job!.id)).toMatchObject({ id: job!.id, status: 'pending' });
+    expect(await sluice.admin.cancel(job!.id)).toMatchObject({ id: job!.id, status: 'cancelled' });
   });
 
   it('serves its HTTP app through fetch(), with the instance\'s settings over the environment\'s', async () => {

@@ -1,7 +1,7 @@
 // Type tests (vitest's typecheck mode runs tsc on them): the instance's calls are checked against its jobs.
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createSluice, defineJob, defineSchedule, type EnqueueResult, type JobPayload, type JobResult, type Sluice } from '../lib/index.js';
+import { createSluice, defineJob, defineSchedule, type EnqueueResult, type JobPayload, type JobResult, type JobResultStatus, type Sluice } from '../lib/index.js';
 
 const welcome = defineJob({
   type: 'send-welcome-email',
@@ -81,5 +81,46 @@ describe('schedules and the instance type', () => {
     // Untyped, any name and payload compile (and are checked by zod when called).
     const loose: Sluice = sluice;
     void loose.enqueue('anything', { at: 'all' });
+  });
+});
+
+describe('results', () => {
+  const charge = defineJob({
+    type: 'charge-card',
+    payload: z.object({ orderId: z.string() }),
+    result: z.object({ chargeId: z.string(), cents: z.number().default(0) }),
+    handler: async ({ orderId }) => ({ chargeId: `ch_${orderId}` }), // the schema's input: cents may be left out
+  });
+  const shop = createSluice({ jobs: [charge, render], db: {} as never });
+
+  it('a result schema types the job\'s result as its output', () => {
+    expectTypeOf<JobResult<typeof charge>>().toEqualTypeOf<{ chargeId: string; cents: number }>();
+  });
+
+  it('a handler that does not resolve to the result schema\'s input does not compile', () => {
+    // @ts-expect-error: chargeId must be a string
+    defineJob({ type: 'bad-result', payload: z.object({}), result: z.object({ chargeId: z.string() }), handler: async () => ({ chargeId: 1 }) });
+    // @ts-expect-error: it must resolve to something
+    defineJob({ type: 'no-result', payload: z.object({}), result: z.object({ chargeId: z.string() }), handler: async () => {} });
+  });
+
+  it('result(id) answers unknown for an id alone; with its job, the job\'s result type', async () => {
+    const plain = await shop.result('id', { timeoutMs: 1_000 });
+    if (plain.status === 'completed') expectTypeOf(plain.result).toEqualTypeOf<unknown>();
+    const typed = await shop.result('id', { job: charge, timeoutMs: 5_000 });
+    expectTypeOf(typed).toEqualTypeOf<JobResultStatus<{ chargeId: string; cents: number }>>();
+    if (typed.status === 'completed') expectTypeOf(typed.result.chargeId).toEqualTypeOf<string>();
+    if (typed.status === 'dead') expectTypeOf(typed.error).toEqualTypeOf<string | null>();
+    // @ts-expect-error: a job of another instance
+    void shop.result('id', { job: welcome });
+  });
+
+  it('ctx.progress takes any value and resolves to nothing', () => {
+    defineJob({
+      type: 'reports', payload: z.object({}),
+      handler: async (_, ctx) => {
+        expectTypeOf(ctx.progress({ pct: 50 })).toEqualTypeOf<Promise<void>>();
+      },
+    });
   });
 });

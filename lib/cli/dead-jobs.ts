@@ -28,7 +28,8 @@ export function deadJobCommand(program: Command, action: DeadJobAction): void {
       await withDatabase(appEnv(opts.dir), {}, async (db) => {
         if (id) {
           const job = await action.one(db, id);
-          console.log(`${action.done} job ${job.id} (${job.type})`);
+          // A running job is only asked to stop (cancel): its drain stops it at its next heartbeat.
+          console.log(job.status === 'running' ? `asked running job ${job.id} (${job.type}) to stop` : `${action.done} job ${job.id} (${job.type})`);
           return;
         }
         let count = 0;

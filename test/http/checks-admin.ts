@@ -74,19 +74,19 @@ export function adminChecks(t: SuiteContext): void {
       expect((await admin('POST', '/api/jobs/not-a-uuid/retry')).status).toBe(400);
     });
 
-    it('DELETE /api/jobs/:id cancels a pending or dead job; a running one is a 409 and stays', async () => {
+    it('DELETE /api/jobs/:id cancels a pending or dead job; a running one is asked to stop', async () => {
       const pending = await enqueueOne();
       const cancelled = await admin('DELETE', `/api/jobs/${pending}`);
       expect(cancelled.status, cancelled.text).toBe(200);
-      expect(cancelled.json.cancelled).toMatchObject({ id: pending, status: 'pending' });
-      expect((await admin('DELETE', `/api/jobs/${pending}`)).status).toBe(404);
+      expect(cancelled.json.cancelled).toMatchObject({ id: pending, status: 'cancelled' });
+      expect((await admin('DELETE', `/api/jobs/${pending}`)).status).toBe(409);
       const dead = await deadJob();
       expect((await admin('DELETE', `/api/jobs/${dead}`)).status).toBe(200);
       const running = await enqueueOne();
       await t.db.markRunning(running);
-      const refused = await admin('DELETE', `/api/jobs/${running}`);
-      expect(refused.status, refused.text).toBe(409);
-      expect(refused.json).toMatchObject({ code: 'job_state_conflict', status: 'running' });
+      const asked = await admin('DELETE', `/api/jobs/${running}`);
+      expect(asked.status, asked.text).toBe(200);
+      expect(asked.json.cancelled).toMatchObject({ id: running, status: 'running', cancelRequestedAt: expect.any(String) });
       expect((await admin('POST', `/api/jobs/${running}/retry`)).status).toBe(409);
       expect(await t.db.jobRow(running)).toMatchObject({ status: 'running' });
     });

@@ -180,7 +180,7 @@ function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: 
 }
 
 /**
- * What an enqueue answers for a job: its id; `duplicate` when a live job with the same idempotency key
+ * What an enqueue answers for a job: its id; `duplicate` when a job with the same idempotency key (live, or kept with its result)
  * existed, whose id it is (nothing was written); `replaced` when a debounced enqueue replaced the
  * pending job of its debounce key (payload and start time), whose id it is.
  */
@@ -199,7 +199,7 @@ export interface EnqueueManyResult {
 
 /**
  * Enqueues one job. `db` may be a transaction: the job then exists only if that transaction commits.
- * A live job with the same idempotency key wins: its id comes back with duplicate: true.
+ * A job with the same idempotency key still in the table (live, or kept with its result) wins: its id comes back with duplicate: true.
  */
 export async function enqueue<J extends JobDefinition>(db: Db, job: J, payload: JobPayload<J>, options?: EnqueueOptions, context?: EnqueueContext): Promise<{ id: string; duplicate: boolean }>;
 /** A type name resolves against `context.jobs` when the call runs (UnknownJobTypeError if it names none). */
