@@ -4,8 +4,11 @@ import { z } from 'zod';
 import {
   defineJob, drain, enqueue, getJob, jobResult, JobNotFoundError, PermanentError, type HousekeepingReport,
 } from '../lib/queue/index.js';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { jobClaim, jobWriteOutcomes } from '../lib/queue/core/queries-drain.js';
 import { freshDatabase } from './support/db.js';
-import { countJobs, jobRow, select } from './support/sql.js';
+import { countJobs, jobRow, select, waitFor } from './support/sql.js';
 
 // Results: a handler's return value is stored with its job's completion, for sluice.result() and admin.get.
 let conn: Awaited<ReturnType<typeof freshDatabase>>;
@@ -103,4 +106,30 @@ describe('results', () => {
     expect(reports[1]!.pruned.ended).toBe(1);
     expect((await select<{ id: string }>(conn.db, sql`select id from sluice.jobs`)).map((r) => r.id)).toEqual([ids[2]]);
   });
+
+  it('an await or a cancel that commits while the outcome write waits for the row is not lost: the job ends completed or cancelled', async () => {
+    for (const [change, status] of [['awaited = true', 'completed'], ['cancel_requested_at = now()', 'cancelled']] as const) {
+      const { id } = await enqueue(conn.db, quiet, {});
+      const token = randomUUID();
+      await jobClaim(conn.db, { token, limit: 1, types: ['quiet'], app: 'test', leaseMs: 60_000, outcomes: [], rescueLimit: 0, flow: null });
+      // Another session changes the row and holds it: the outcome statement's snapshot predates the change.
+      const other = new pg.Client({ connectionString: conn.url });
+      await other.connect();
+      try {
+        await other.query('begin');
+        await other.query(`update sluice.jobs set ${change} where id = $1`, [id]);
+        const written = jobWriteOutcomes(conn.db, [{ id, token, kind: 'done' }]);
+        await waitFor('the outcome write to wait for the row', async () => {
+          const [waiting] = await select<{ n: number }>(conn.db, sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
+          return waiting!.n > 0 ? true : undefined;
+        });
+        await other.query('commit');
+        expect(await written).toBe(1);
+      } finally {
+        await other.end();
+      }
+      expect(await getJob(conn.db, id)).toMatchObject({ status, result: null, lockedUntil: null });
+    }
+  });
 });
+

@@ -3,6 +3,7 @@ import { type ClaimedJob, jobHeartbeat } from './queries-drain.js';
 import type { RunControl } from './run-job.js';
 import { LeaseLostError } from './steps.js';
 import { monotonicNow } from '../clock.js';
+import { JobCancelledError } from '../errors.js';
 
 /** Progress is written at most this often per pass (with a heartbeat), however often handlers report it. */
 export const PROGRESS_FLUSH_MS = 500;
@@ -20,8 +21,7 @@ export class Held implements RunControl {
   startedAt = 0;
   /** The run's latest ctx.progress() value (JSON), until a heartbeat or its outcome writes it. */
   progress: string | undefined;
-  abort?: (why: string) => void;
-  cancel?: () => void;
+  abort?: (why: string | Error) => void;
 
   constructor(
     readonly job: ClaimedJob,
@@ -165,7 +165,7 @@ export class LeaseKeeper {
       if (h.progress === progress[i]) h.progress = undefined; // written (unless a newer value came meanwhile)
       if (cancel && !h.cancelled) {
         h.cancelled = true;
-        h.cancel?.();
+        h.abort?.(new JobCancelledError(h.job.id));
       }
     });
     if (strict && jobs.some((h) => h.lost)) throw new LeaseLostError();

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { config } from '../config.js';
 import type { Db } from '../db.js';
-import { describeError, JobCancelledError, PermanentError, RetryLaterError } from '../errors.js';
+import { describeError, PermanentError, RetryLaterError } from '../errors.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
 import type { JobContext, JobDefinition } from './jobs.js';
 import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
@@ -35,11 +35,11 @@ export interface RunControl {
   readonly onStop: Set<() => void>;
   /** When the job's lease ends (epoch ms, local clock): the drain's heartbeats move it on. */
   readonly leaseEnd: number;
-  /** Set by the run: aborts it (the drain found its lease lost, or could not renew it in time). */
-  abort?: (why: string) => void;
-  /** Set by the run: stops it because a cancel was asked for; it ends cancelled whatever the handler does. */
-  cancel?: () => void;
-  /** A cancel was seen before the run started: it does not start. */
+  /** Set by the run: aborts it (the drain found its lease lost, could not renew it in time, or saw a
+   *  cancel: then the reason is a JobCancelledError). */
+  abort?: (why: string | Error) => void;
+  /** The drain saw a cancel of the job: a run not started does not start, and a run that ends is cancelled
+   *  whatever its handler did. */
   readonly cancelled: boolean;
   /** ctx.heartbeat(): renews this job's lease now; rejects once it is lost. */
   heartbeat(): Promise<void>;
@@ -103,8 +103,8 @@ async function run(
   let settle: (result: Settled) => void = () => {};
   const timers: NodeJS.Timeout[] = [];
   const ctx = new RunContext(job, token, db, limits, control);
-  const abort = (reason: Error) => {
-    if (!ctx.abortWith(reason)) return;
+  const abort = (reason: string | Error) => {
+    if (!ctx.abortWith(typeof reason === 'string' ? new AbortReason(reason) : reason)) return;
     // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
     timers.push(setTimeout(() => settle({ kind: 'abandoned' }), limits.settleMs));
   };
@@ -114,17 +114,12 @@ async function run(
   const timeoutAt = started + definition.timeoutMs;
   const abortAt = Math.min(timeoutAt, limits.stopAt);
   const why = abortAt === timeoutAt ? `timed out after ${definition.timeoutMs} ms` : 'the drain reached its deadline';
-  timers.push(setTimeout(() => abort(new AbortReason(why)), Math.max(0, abortAt - started)));
-  const stopped = () => abort(new AbortReason('the drain reached its deadline'));
+  timers.push(setTimeout(() => abort(why), Math.max(0, abortAt - started)));
+  const stopped = () => abort('the drain reached its deadline');
   control.onStop.add(stopped);
-  control.abort = (reason) => abort(new AbortReason(reason));
-  let cancelled = control.cancelled;
-  control.cancel = () => {
-    cancelled = true;
-    abort(new JobCancelledError(job.id));
-  };
+  control.abort = abort;
   try {
-    if (cancelled) return { id: job.id, token, kind: 'cancelled' };
+    if (control.cancelled) return { id: job.id, token, kind: 'cancelled' };
     const result = await new Promise<Settled>((resolve) => {
       settle = resolve;
       try {
@@ -135,6 +130,7 @@ async function run(
       }
     });
     // Only a run that returned something, or whose job checks its result, pays for this.
+    const cancelled = control.cancelled;
     const stored = result.kind === 'ok' && !cancelled && (result.value !== undefined || definition.result !== null)
       ? await resultJson(definition, result.value, limits.maxResultBytes)
       : undefined;
@@ -145,7 +141,6 @@ async function run(
     timers.forEach(clearTimeout);
     control.onStop.delete(stopped);
     control.abort = undefined;
-    control.cancel = undefined;
   }
 }
 
