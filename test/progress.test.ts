@@ -57,7 +57,7 @@ describe('ctx.progress', () => {
     await waitFor('the progress to be written', async () => (((await sluice.admin.get(id)).progress as { pct?: number } | null)?.pct === 1_000 ? true : undefined));
     // The claim, a heartbeat or two carrying the progress: not a thousand writes.
     expect(counter.statements).toBeLessThan(10);
-    expect(refused).toBe('TypeError: ctx.progress() got 20012 bytes of JSON; the limit is 16384');
+    expect(refused).toBe('TypeError: ctx.progress() got 20011 bytes of JSON; the limit is 16384');
     finish.open();
     expect(await pass).toMatchObject({ completed: 1 });
     expect(await sluice.admin.get(id)).toMatchObject({ status: 'completed', result: 'done', progress: { pct: 1_000 } });

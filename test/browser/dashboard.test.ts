@@ -135,6 +135,26 @@ describe('dashboard in Chromium', () => {
     expect(await jobRow(api.db, id)).toMatchObject({ status: 'pending', attempts: 0 });
   });
 
+  it('opens a running job at #job=<id>: its progress as it changes, and a Cancel that asks it to stop', async () => {
+    const [row] = await select<{ id: string }>(api.db, sql`
+      insert into sluice.jobs (type, payload, status, attempts, lock_token, locked_until, started_at, progress)
+      values ('send-welcome-email', '{}', 'running', 1, gen_random_uuid(), now() + interval '1 hour', now(), '{"pct":40}')
+      returning id`);
+    const id = row!.id;
+    const { page } = await loggedIn();
+    await page.evaluate((jobId) => { location.hash = `range=1h&job=${jobId}`; }, id);
+    const progress = page.locator('[data-test=detail-progress]');
+    await expect.poll(() => progress.textContent(), { timeout: 10_000 }).toContain('"pct": 40');
+    // The open detail reads the job again while it runs.
+    await api.db.execute(sql`update sluice.jobs set progress = '{"pct":80}' where id = ${id}::uuid`);
+    await expect.poll(() => progress.textContent(), { timeout: 10_000 }).toContain('"pct": 80');
+    await page.locator('[data-test=detail-cancel]').click();
+    await expect.poll(() => page.locator('[data-test=status]').textContent(), { timeout: 10_000 }).toContain('Asked the running job to stop');
+    const [after] = await select<{ status: string; asked: boolean }>(api.db, sql`select status, cancel_requested_at is not null as asked from sluice.jobs where id = ${id}::uuid`);
+    expect(after).toEqual({ status: 'running', asked: true });
+    expect(page.url()).not.toContain('job=');
+  });
+
   it('refuses a forged session cookie: the login form, and 401 for the data', async () => {
     const context = await newContext();
     const forged = `v2.${'A'.repeat(24)}.${'B'.repeat(43)}`;

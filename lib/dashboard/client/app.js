@@ -17,6 +17,7 @@
   const state = {
     range: '1h',
     deadType: '',
+    jobId: '', // the job whose detail is open (#job=<id>)
     throughputType: '',
     data: null,
     timer: 0,
@@ -114,10 +115,13 @@
     const params = new URLSearchParams(location.hash.slice(1));
     state.range = RANGES.includes(params.get('range')) ? params.get('range') : '1h';
     state.deadType = params.get('dead') || '';
+    // #job=<id>: a job's detail, open (a link from a log line, or to a running job to follow or cancel).
+    state.jobId = params.get('job') || '';
   }
   function writeHash() {
     const params = new URLSearchParams({ range: state.range });
     if (state.deadType) params.set('dead', state.deadType);
+    if (state.jobId) params.set('job', state.jobId);
     history.replaceState(null, '', `#${params}`);
   }
 
@@ -446,6 +450,7 @@
   async function openDetail(id) {
     const seq = ++detailSeq; // a slow answer for a job clicked earlier must not replace this one
     clearTimeout(detailTimer);
+    if (state.jobId !== id) { state.jobId = id; writeHash(); }
     const dialog = $('job-detail');
     $('detail-title').textContent = `Job ${id}`;
     $('detail-body').replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
@@ -505,15 +510,25 @@
     $('bulk-retry').addEventListener('click', () => bulk('retry'));
     $('bulk-cancel').addEventListener('click', () => bulk('cancel'));
     $('detail-close').addEventListener('click', () => $('job-detail').close());
-    $('job-detail').addEventListener('close', () => clearTimeout(detailTimer));
+    $('job-detail').addEventListener('close', () => {
+      clearTimeout(detailTimer);
+      state.jobId = '';
+      writeHash();
+    });
     // A click on the backdrop (the dialog element itself, outside its content) closes it.
     $('job-detail').addEventListener('click', (e) => { if (e.target === e.currentTarget) $('job-detail').close(); });
-    window.addEventListener('hashchange', () => { readHash(); $('range').value = state.range; refresh(); });
+    window.addEventListener('hashchange', () => {
+      readHash();
+      $('range').value = state.range;
+      refresh();
+      if (state.jobId) openDetail(state.jobId);
+    });
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) clearTimeout(state.timer);
       else refresh();
     });
     refresh();
+    if (state.jobId) openDetail(state.jobId);
   }
 
   start();
