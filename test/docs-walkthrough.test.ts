@@ -98,7 +98,7 @@ describe('the HTTP API walkthrough in docs/http-api.md', () => {
         await server.stop();
       }
     }
-    expect(compared).toBe(21);
+    expect(compared).toBe(23);
     rmSync(home, { recursive: true, force: true });
   });
 });

@@ -58,7 +58,7 @@ describe('migrate', () => {
 
   it('enforces the state machine in the schema', async () => {
     const bad = [
-      sql`insert into sluice.jobs (type, payload, status) values ('x', '{}', 'completed')`,
+      sql`insert into sluice.jobs (type, payload, status) values ('x', '{}', 'finished')`,
       sql`insert into sluice.jobs (type, payload, status) values ('x', '{}', 'running')`, // running needs a lease
       sql`insert into sluice.jobs (type, payload, max_attempts) values ('x', '{}', 0)`,
     ];

@@ -57,7 +57,10 @@ async function shape(db: Db) {
 }
 
 const EXPECTED_SHAPE = {
-  indexes: ['jobs_claim_idx', 'jobs_dead_idx', 'jobs_dead_type_idx', 'jobs_debounce_idx', 'jobs_fair_idx', 'jobs_pkey', 'jobs_rescue_idx', 'jobs_type_idempotency_key_idx'],
+  indexes: [
+    'jobs_cancelled_idx', 'jobs_claim_idx', 'jobs_completed_idx', 'jobs_dead_idx', 'jobs_dead_type_idx', 'jobs_debounce_idx', 'jobs_fair_idx', 'jobs_pkey',
+    'jobs_rescue_idx', 'jobs_type_idempotency_key_idx',
+  ],
   checks: ['jobs_attempts_check', 'jobs_lease_check', 'jobs_status_check'],
   options: [
     'autovacuum_analyze_scale_factor=0.01',
@@ -87,10 +90,12 @@ async function expectMoved(db: Db, before: Record<string, unknown>[]) {
   const after = await select<{ job: Record<string, unknown> }>(db, sql`select to_jsonb(j) as job from sluice.jobs j order by id`);
   // Every row as it was, plus the columns later migrations add, null for old rows (0006: debounce_key;
   // 0007: concurrency_key, rate_key; 0009: trace_parent, and dead_at, which a dead row gets from its last
-  // run or, never started, its creation; 0010: fairness_key).
-  const added = ['debounce_key', 'concurrency_key', 'rate_key', 'fairness_key', 'trace_parent', 'dead_at'];
+  // run or, never started, its creation; 0010: fairness_key; 0013: result, completed_at, cancelled_at,
+  // cancel_requested_at, progress, and awaited, false).
+  const added = ['debounce_key', 'concurrency_key', 'rate_key', 'fairness_key', 'trace_parent', 'dead_at',
+    'result', 'completed_at', 'cancelled_at', 'cancel_requested_at', 'progress', 'awaited'];
   expect(after.map(({ job }) => added.map((column) => (column === 'dead_at' && job.status === 'dead' ? job[column] === job.created_at : job[column]))))
-    .toEqual(before.map((job) => [null, null, null, null, null, job.status === 'dead' ? true : null]));
+    .toEqual(before.map((job) => [null, null, null, null, null, job.status === 'dead' ? true : null, null, null, null, null, null, false]));
   expect(after.map(({ job }) => Object.fromEntries(Object.entries(job).filter(([column]) => !added.includes(column))))).toEqual(before);
   expect(after.map((r) => r.job.status)).toEqual(['pending', 'running', 'dead']);
   // What is left in public is a view onto sluice.jobs, for the old deployment still running.
@@ -136,7 +141,7 @@ describe('migrate', () => {
 
     // The constraints still hold on the moved table.
     const insert = (values: string) => db.execute(sql.raw(`insert into sluice.jobs (type, payload, status, idempotency_key) values ${values}`));
-    expect(await sqlState(insert(`('x', '{}', 'completed', null)`))).toBe('23514'); // jobs_status_check
+    expect(await sqlState(insert(`('x', '{}', 'finished', null)`))).toBe('23514'); // jobs_status_check
     expect(await sqlState(insert(`('x', '{}', 'running', null)`))).toBe('23514'); // jobs_lease_check: running needs a lease
     expect(await sqlState(insert(`('send', '{}', 'pending', 'key-1')`))).toBe('23505'); // jobs_type_idempotency_key_idx
     expect(await sqlState(insert(`('x', '{}', 'pending', 'key-1')`))).toBeUndefined(); // keys are per type (0003)
