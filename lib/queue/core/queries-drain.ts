@@ -110,17 +110,19 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
         and j.id = o.id and j.lock_token = o.token
       returning j.id
     ),
+    -- Every other outcome but a done job's with nothing to return: those are looked up only once, by
+    -- the delete (a lookup a job more would be most of this statement's cost on a busy queue).
     settled as (
       update sluice.jobs j set ${ending}
       from outcome o
-      where (o.kind <> 'done' or o.result is not null or j.awaited or j.cancel_requested_at is not null)
+      where (o.kind <> 'done' or o.result is not null)
         and j.id = o.id and j.lock_token = o.token
         and (o.rescue is not true or j.locked_until < now())
       returning j.id, j.status
     ),
-    -- A done job that an await or a cancel reached after this statement's snapshot: the delete, which
-    -- re-checks the row's latest version, left it, and settled (by the snapshot) never looked at it.
-    -- Settled here, by primary key; usually the array is empty and this costs nothing.
+    -- The done jobs with nothing to return that the delete left: awaited, or asked to cancel (seen in
+    -- the snapshot, or in the row's latest version when an await or a cancel committed while the delete
+    -- waited for it). Settled here, by primary key; usually the array is empty and this costs nothing.
     settled_late as (
       update sluice.jobs j set ${ending}
       from outcome o
