@@ -11,8 +11,6 @@ import { boolean, check, doublePrecision, index, integer, jsonb, pgSchema, prima
  * ended (result() keeps waiting on it).
  */
 export const JOB_STATUSES = ['pending', 'running', 'dead', 'completed', 'cancelled'] as const;
-/** The states a job ends in: result() answers with them, retention deletes them. */
-export const ENDED_STATUSES = ['dead', 'completed', 'cancelled'] as const satisfies readonly JobStatus[];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /**
