@@ -44,6 +44,10 @@ const envSchema = z.object({
   SLUICE_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(256 * 1024),
   /** Largest result a durable step (ctx.step) may store, in bytes of JSON; a larger one ends the job dead. Default 256 KB. */
   SLUICE_MAX_STEP_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** A step is not started when this percentile of its name's last 20 runs (per job type) would not end
+   *  before the drain stops: the job is handed back to a fresh invocation. 1-100; 0 keeps no history in
+   *  the estimate (a run's longest step so far alone counts). Default 90. */
+  SLUICE_STEP_ESTIMATE_PERCENTILE: z.coerce.number().int().min(0).max(100).default(90),
   /** Bearer secrets of the HTTP surface. A route whose secret is unset answers 500, never runs open. */
   ENQUEUE_SECRET: optionalSecret,
   ADMIN_SECRET: optionalSecret,

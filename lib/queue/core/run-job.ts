@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import { describeError, PermanentError, RetryLaterError } from '../errors.js';
 import type { JobContext, JobDefinition } from './jobs.js';
 import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
+import type { StepEstimates } from './step-fit.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
 import { log } from '../log.js';
 import { backoffDelayMs } from './retry.js';
@@ -20,6 +21,10 @@ export interface RunLimits {
   settleMs: number;
   /** Largest durable step result, in bytes of JSON. */
   maxStepBytes: number;
+  /** A whole pass's running time (from its start to stopAt), ms: what a fresh run would have. */
+  passMs: number;
+  /** The pass's estimates of steps' durations. */
+  estimates: StepEstimates;
 }
 
 /** How the drain reaches a run: it stops it (deadline, lost lease) and renews its lease on demand. */
@@ -87,7 +92,7 @@ async function run(
 
   let settle: (result: Settled) => void = () => {};
   const timers: NodeJS.Timeout[] = [];
-  const ctx = new RunContext(job, token, db, limits, control);
+  const ctx = new RunContext(job, token, db, limits, control, definition.timeoutMs);
   const abort = (reason: string) => {
     if (!ctx.abortWith(new AbortReason(reason))) return;
     // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
@@ -121,11 +126,13 @@ async function run(
       return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - monotonicNow());
     }
     const { error } = result;
-    if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };
+    if (error instanceof StepYield) {
+      return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason, ...(error.handedBack ? { handedBack: error.handedBack } : {}) };
+    }
     // Cut off by the drain's deadline after finishing steps: progress, so the attempt goes back. A run
     // that finishes no step spends its attempt, so a job whose step never fits a drain still ends.
     if (abortedBy?.message === 'the drain reached its deadline' && steps !== undefined && steps.finished > 0) {
-      return { id: job.id, token, kind: 'release', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
+      return { id: job.id, token, kind: 'release', handedBack: 'stop', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
     }
     if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
     if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
@@ -149,6 +156,7 @@ class RunContext implements JobContext {
   abortedBy: AbortReason | undefined;
   steps: StepRunner | undefined;
   private controller: AbortController | undefined;
+  private readonly startedAt = monotonicNow();
 
   constructor(
     claimed: ClaimedJob,
@@ -156,6 +164,7 @@ class RunContext implements JobContext {
     readonly db: Db,
     private readonly limits: RunLimits,
     private readonly control: RunControl,
+    private readonly timeoutMs: number,
   ) {
     this.job = { id: claimed.id, type: claimed.type, attempt: claimed.attempts, maxAttempts: claimed.max_attempts, createdAt: new Date(claimed.created_at) };
   }
@@ -189,11 +198,15 @@ class RunContext implements JobContext {
   }
 
   private stepRunner(): StepRunner {
-    this.steps ??= new StepRunner({
-      db: this.db, jobId: this.job.id, token: this.token, stopAt: this.limits.stopAt, maxResultBytes: this.limits.maxStepBytes,
+    if (this.steps) return this.steps;
+    const { limits, timeoutMs } = this;
+    // A step must end before the drain stops and before this run's timeout; a fresh run has a whole pass, or its timeout.
+    const timeoutAt = this.startedAt + timeoutMs;
+    const time = { startedAt: this.startedAt, endsAt: Math.min(limits.stopAt, timeoutAt), endsBy: limits.stopAt <= timeoutAt ? 'stop' as const : 'timeout' as const, freshMs: Math.min(limits.passMs, timeoutMs) };
+    return (this.steps = new StepRunner({
+      db: this.db, jobId: this.job.id, type: this.job.type, token: this.token, time, estimates: limits.estimates, maxResultBytes: limits.maxStepBytes,
       throwIfAborted: () => { if (this.abortedBy) throw this.abortedBy; },
-    });
-    return this.steps;
+    }));
   }
 }
 
