@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, drain, enqueue } from '../lib/queue/index.js';
 import { stepTimingsPrune, STEP_TIMINGS_PER_TYPE, STEP_TIMINGS_WINDOW } from '../lib/queue/core/queries-step-timings.js';
-import { holdBack, type RunTime } from '../lib/queue/core/step-fit.js';
+import { holdBack, StepEstimates, type RunTime } from '../lib/queue/core/step-fit.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
 import { countJobs, jobRow, select, waitFor } from './support/sql.js';
@@ -79,6 +79,17 @@ describe('durable estimates', () => {
     expect(await timings('starts-late')).toEqual([{ step: 'step-0', runs: 2 }]);
   });
 
+  it('hand back before a step that would outlast the run\'s timeoutMs: a fresh run goes on in the same drain', async () => {
+    const log = stepRuns();
+    const capped = stepsWorkflow('timeout-capped', 3, 400, log, 1_000);
+    const { id } = await enqueue(conn.db, capped, {});
+    // Two steps take 800 ms of the run's 1 s; the third goes to a fresh run (a fresh timeout), at once.
+    const pass = await drain(conn.db, [capped], { budgetMs: 5_000 });
+    expect(pass).toMatchObject({ completed: 1, released: 1, handedBack: 1, retried: 0, stoppedBy: 'empty' });
+    expect(log.once([id], 3)).toBe(true);
+    expect(log.attempts).toEqual([1, 1]);
+  });
+
   it('keep a step name\'s last runs, and a tick prunes names past the cap per type or long unused', async () => {
     const quick = stepsWorkflow('window', 1, 0, stepRuns());
     for (let i = 0; i < STEP_TIMINGS_WINDOW + 5; i++) await enqueue(conn.db, quick, {});
@@ -98,6 +109,11 @@ describe('durable estimates', () => {
 });
 
 describe('holdBack', () => {
+  it('reads no history with the percentile at 0', async () => {
+    expect(await new StepEstimates(conn.db, 0).of('ten-steps')).toEqual(new Map());
+    expect((await new StepEstimates(conn.db, 90).of('ten-steps')).size).toBe(10);
+  });
+
   const time: RunTime = { startedAt: 0, endsAt: 10_000, endsBy: 'stop', freshMs: 10_000 };
   const call = (over: Partial<Parameters<typeof holdBack>[0]> = {}) => ({ name: 's', history: undefined, longestThisRunMs: 0, progressed: false, ...over });
   const history = (estimateMs: number) => ({ estimateMs, runs: 20, percentile: 90 });

@@ -24,12 +24,13 @@ export class LeaseLostError extends SluiceError {
 const MAX_SLEEP_MS = 100 * 365 * 86_400_000;
 
 /**
- * Not an error: the run releases its job (attempt returned) to go on in a later drain, after `delayMs`.
- * `handedBack`: released for time (a step would not fit before the drain's stop or the run's timeout).
+ * Not an error: the run releases its job (attempt returned) to go on in a later drain, after `delayMs`
+ * (null: due as it was, which keeps its place in the queue). `handedBack`: released for time (a step
+ * would not fit before the drain's stop or the run's timeout).
  */
 export class StepYield {
   constructor(
-    readonly delayMs: number,
+    readonly delayMs: number | null,
     readonly reason: string,
     readonly handedBack?: 'stop' | 'timeout',
   ) {}
@@ -133,7 +134,7 @@ export class StepRunner {
     const { estimateMs, leftMs, basis } = held;
     log.info('job handed back: its next step would not fit', { jobId: this.host.jobId, type: this.host.type, step: name, estimateMs, leftMs });
     const before = this.host.time.endsBy === 'stop' ? 'the drain stops' : 'the run\'s timeout';
-    throw new StepYield(0, `handed back before step "${name}": it takes about ${estimateMs} ms (${basis}), ${leftMs} ms were left before ${before}`, this.host.time.endsBy);
+    throw new StepYield(null, `handed back before step "${name}": it takes about ${estimateMs} ms (${basis}), ${leftMs} ms were left before ${before}`, this.host.time.endsBy);
   }
 
   /** Checks the name, loads the finished steps once, and stops a run whose signal fired. */
