@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The slow suite: test/http/suite.ts's HTTP checks against each runtime that serves Sluice
- * (test/runtimes/*.test.ts: npm run dev, the Vercel CLI's vercel dev, ...), one runtime at a time.
+ * (test/runtimes/*.test.ts: npm run dev, the Vercel CLI's vercel dev, ...), one runtime at a time, and
+ * checks that take minutes by nature (workflow-time-limits: ten 5 s steps under a 30 s function limit).
  * `npm run test:runtimes`; one runtime: `npm run test:runtimes -- vercel`.
  */
 export default defineConfig({

@@ -20,6 +20,7 @@ import { checkSchedules, scheduleRunner, scheduleView } from './wake/schedules.j
 import { scheduleLastSlots } from './queue/schedules/queries-schedules.js';
 import { flowLimitsOf, flowSlotsPrune } from './queue/core/queries-flow.js';
 import { stepsPruneOrphans } from './queue/core/queries-steps.js';
+import { stepTimingsPrune } from './queue/core/queries-step-timings.js';
 
 export interface SluiceOptions<J extends readonly JobDefinition[] = readonly JobDefinition[]> {
   /** The app's job definitions: the types its HTTP API enqueues and its drains run, and its calls' types. */
@@ -155,17 +156,19 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
   // types this one cannot run, and claiming them would send them dead as unknown.
   const drainOwn = async (drainOptions: DrainOptions = {}) =>
     drain(db(), definitions, {
-      maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, maxResultBytes: settings().SLUICE_MAX_RESULT_BYTES, app: scope().app, ...drainOptions, types: drainOptions.types ?? ownTypes,
+      maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, maxResultBytes: settings().SLUICE_MAX_RESULT_BYTES,
+      stepEstimatePercentile: settings().SLUICE_STEP_ESTIMATE_PERCENTILE, app: scope().app, ...drainOptions, types: drainOptions.types ?? ownTypes,
     });
   // Heartbeats renew a drain's leases until it ends: were it to die, they end a grace after its deadline.
   const longestLeaseMs = DRAIN_DEFAULTS.leaseGraceMs;
   const scheduleDefs = checkSchedules(options.schedules ?? [], jobs);
-  // Flow limits leave spent slots of keys that never come back, and steps can outlive their job (see
-  // stepsPruneOrphans): a cron tick that ran jobs deletes a batch of each.
+  // Flow limits leave spent slots of keys that never come back, steps can outlive their job (see
+  // stepsPruneOrphans) and step names their use (stepTimingsPrune): a cron tick that ran jobs deletes a batch of each.
   const limited = flowLimitsOf(definitions) !== null;
   const prune = () => Promise.all([
     limited ? flowSlotsPrune(db(), DRAIN_DEFAULTS.pruneBatch) : 0,
     stepsPruneOrphans(db(), DRAIN_DEFAULTS.pruneBatch),
+    stepTimingsPrune(db(), DRAIN_DEFAULTS.pruneBatch),
   ]);
   const host = { db, settings, scope, drain: drainOwn, gate, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
   const kicker = new Kicker(host);

@@ -53,6 +53,10 @@ const envSchema = z.object({
    *  personal data) and the rows' index entries do not pile up; a job that returns nothing and that
    *  nobody awaits is deleted as it completes, and costs none of this. */
   SLUICE_RESULT_RETENTION: duration.default(7 * 86_400_000),
+  /** A step is not started when this percentile of its name's last 20 runs (per job type) would not end
+   *  before the drain stops: the job is handed back to a fresh invocation. 1-100; 0 keeps no history in
+   *  the estimate (a run's longest step so far alone counts). Default 90. */
+  SLUICE_STEP_ESTIMATE_PERCENTILE: z.coerce.number().int().min(0).max(100).default(90),
   /** Bearer secrets of the HTTP surface. A route whose secret is unset answers 500, never runs open. */
   ENQUEUE_SECRET: optionalSecret,
   ADMIN_SECRET: optionalSecret,

@@ -2,7 +2,8 @@
  * Every SQL statement of the queue, each a named function, split by topic: the drain's claim and outcomes
  * in core/queries-drain.ts (its walk of the queue in core/queries-walk.ts, flow limits' part in
  * core/queries-flow.ts, the set-aside of a bad row in core/queries-set-aside.ts), enqueue's in
- * core/queries-enqueue.ts, steps' in core/queries-steps.ts, the drains' coordination in
+ * core/queries-enqueue.ts, steps' in core/queries-steps.ts (their durations' in
+ * core/queries-step-timings.ts), the drains' coordination in
  * core/queries-coordination.ts, stats in housekeeping/queries-stats.ts, the tick's housekeeping and alerts in
  * housekeeping/queries-housekeeping.ts and housekeeping/queries-alerts.ts, the history's in
  * housekeeping/queries-history.ts, schedules' in schedules/queries-schedules.ts, pause's in

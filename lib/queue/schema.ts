@@ -325,3 +325,22 @@ export const authFailures = sluiceSchema.table(
   },
   (t) => [index('auth_failures_window_idx').on(t.windowStart)],
 );
+
+/**
+ * How long each durable step took, per job type and step name: the last STEP_TIMINGS_WINDOW runs' ms,
+ * newest last. Written by the statement that records a finished step (queries-step-timings.ts), read
+ * once per type by a drain pass to estimate whether a step fits before its deadline. Bounded: at most
+ * STEP_TIMINGS_PER_TYPE rows per type and none unused for STEP_TIMINGS_RETENTION_DAYS (a tick prunes).
+ */
+export const stepTimings = sluiceSchema.table(
+  'step_timings',
+  {
+    type: text('type').notNull(),
+    step: text('step').notNull(),
+    durationsMs: integer('durations_ms').array().notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  // No index on updated_at: every step moves it, and an indexed column would make each update a
+  // non-HOT one. The tick's prune reads the whole table, which its bounds keep small.
+  (t) => [primaryKey({ columns: [t.type, t.step] })],
+);

@@ -66,7 +66,7 @@ export async function wake(host: WakeHost, o: WakeOptions): Promise<WakeSummary>
   // Schedules first: a tick whose slot has come enqueues it, then drains it with the rest.
   const scheduled = o.reason === 'tick' && host.schedules.due(start) ? await host.schedules.enqueue(start).catch(logged('schedules', 0)) : undefined;
   if (o.reason === 'tick' && scheduled === undefined && !(await host.gate.shouldQuery())) {
-    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0, alerted: 0 };
+    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0, alerted: 0 };
   }
   let pass: LivePass | undefined;
   let fannedOut: Promise<number> = Promise.resolve(0);
@@ -121,10 +121,13 @@ async function fanOut(host: WakeHost, o: WakeOptions, live: LivePass, start: num
   return started.filter(Boolean).length;
 }
 
-/** Hands over to a fresh invocation when the deadline stopped this drain with work left and it made progress. */
+/**
+ * Hands over to a fresh invocation when the deadline stopped this drain with work left and it made
+ * progress: finished jobs, or runs handed back for time (their next step needs a fresh invocation).
+ */
 async function continueIfDue(host: WakeHost, o: WakeOptions, hop: number, summary: DrainSummary): Promise<boolean> {
   const s = host.settings();
-  const progressed = summary.completed + summary.retried + summary.dead > 0;
+  const progressed = summary.completed + summary.retried + summary.dead + summary.handedBack > 0;
   const due = summary.stoppedBy === 'deadline' && progressed && hop < s.SLUICE_MAX_CONTINUATIONS && o.runtime.startDrain !== undefined;
   const slot = o.slot ?? null;
   const { app } = host.scope();

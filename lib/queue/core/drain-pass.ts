@@ -15,6 +15,7 @@ import { HistoryBatch, type HistoryRow } from '../housekeeping/history.js';
 import { isDataError, setAsideClaimHead, writeOutcomesApart } from './set-aside.js';
 import { FairCursor } from './fair-cursor.js';
 import { monotonicNow } from '../clock.js';
+import { StepEstimates } from './step-fit.js';
 
 /** A pass that narrows down this many failures on bad data gives up: something else is wrong. */
 const MAX_NARROWINGS = 200;
@@ -25,7 +26,7 @@ const MAX_NARROWINGS = 200;
  * stops when nothing is due, the deadline nears or maxJobs is reached.
  */
 export class DrainPass implements LivePass {
-  readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, durationMs: 0, stoppedBy: 'empty' };
+  readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, durationMs: 0, stoppedBy: 'empty' };
   private readonly byType: Map<string, JobDefinition>;
   private readonly flow: FlowLimits | null;
   private readonly fair: FairCursor;
@@ -84,7 +85,10 @@ export class DrainPass implements LivePass {
     this.flow = flowLimitsOf(own);
     this.fair = new FairCursor(own);
     this.leases = new LeaseKeeper(db, s.leaseGraceMs, this.flow !== null, this.onStop);
-    this.limits = { stopAt: s.stopAt, settleMs: s.settleMs, maxStepBytes: s.maxStepBytes, maxResultBytes: s.maxResultBytes };
+    this.limits = {
+      stopAt: s.stopAt, settleMs: s.settleMs, maxStepBytes: s.maxStepBytes, maxResultBytes: s.maxResultBytes,
+      passMs: s.stopAt - monotonicNow(), estimates: new StepEstimates(db, s.stepEstimatePercentile),
+    };
   }
 
   runningNow(): number {
@@ -346,7 +350,11 @@ export class DrainPass implements LivePass {
     });
   }
 
-  /** Buffers an outcome, counts it, and makes sure it is written within flushDelayMs. */
+  /**
+   * Buffers an outcome, counts it, and makes sure it is written within flushDelayMs. A run handed back
+   * because the drain stops too soon for its next step ends the pass's claims: its job needs a fresh
+   * invocation, which the wake starts once this pass ends (a hand-back counts as progress).
+   */
   private record(outcome: Outcome): void {
     this.outcomes.push(outcome);
     if (outcome.kind === 'retry' || outcome.kind === 'release') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
@@ -355,6 +363,8 @@ export class DrainPass implements LivePass {
     else if (outcome.kind === 'retry') this.summary.retried++;
     else if (outcome.kind === 'cancelled') this.summary.cancelled++;
     else this.summary.released++;
+    if (outcome.handedBack) this.summary.handedBack++;
+    this.winding ||= outcome.handedBack === 'stop';
     this.scheduleFlush();
   }
 

@@ -32,6 +32,9 @@ export const drainOptionsSchema = z.strictObject({
   maxStepBytes: z.number().int().positive().optional(),
   /** Largest job result (what a handler returns), in bytes of JSON. Default: SLUICE_MAX_RESULT_BYTES's default (256 KB). */
   maxResultBytes: z.number().int().positive().optional(),
+  /** Which percentile of a step name's earlier runs estimates whether it fits before the deadline; 0
+   *  turns the history off. Default: SLUICE_STEP_ESTIMATE_PERCENTILE's default (90). */
+  stepEstimatePercentile: z.number().int().min(0).max(100).optional(),
   /** The app whose drain mark a pass that ends well writes (lib/queue/app.ts). Default: derived from
    *  the job types of the definitions given, as an instance derives it without SLUICE_APP. */
   app: z.string().min(1).max(200).optional(),
@@ -74,6 +77,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     types: o.types ?? [...new Set(jobs.map((j) => j.type))],
     maxStepBytes: o.maxStepBytes ?? DEFAULT_SETTINGS.SLUICE_MAX_STEP_BYTES,
     maxResultBytes: o.maxResultBytes ?? DEFAULT_SETTINGS.SLUICE_MAX_RESULT_BYTES,
+    stepEstimatePercentile: o.stepEstimatePercentile ?? DEFAULT_SETTINGS.SLUICE_STEP_ESTIMATE_PERCENTILE,
     app: o.app ?? appName(jobs.map((j) => j.type)),
     observe: o.observe,
     housekeeping: o.housekeeping,

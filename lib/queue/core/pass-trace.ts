@@ -50,6 +50,7 @@ export class PassTrace {
       this.span.setAttributes({
         'sluice.drain.claimed': s.claimed, 'sluice.drain.completed': s.completed, 'sluice.drain.retried': s.retried,
         'sluice.drain.dead': s.dead, 'sluice.drain.rescued': s.rescued, 'sluice.drain.released': s.released,
+        'sluice.drain.handed_back': s.handedBack,
         'sluice.drain.stopped_by': s.stoppedBy,
       });
     } else failSpan(this.span, error);
@@ -92,6 +93,8 @@ export class PassTrace {
     // runJob never rejects: every failure is an outcome.
     return context.with(trace.setSpan(this.parent, span), run).then((outcome) => {
       span.setAttribute('sluice.job.outcome', outcome.kind);
+      // Which step did not fit, and its estimate against the time left.
+      if (outcome.handedBack) span.setAttribute('sluice.job.handed_back', outcome.error ?? '');
       if (outcome.kind === 'retry' || outcome.kind === 'dead') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? outcome.kind });
       span.end();
       return outcome;

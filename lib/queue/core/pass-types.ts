@@ -13,6 +13,9 @@ export interface DrainSummary {
   /** Claimed jobs released: back to pending with the attempt given back (not started before the deadline,
    *  or the run yielded: a sleep, a wait, RetryLaterError, the deadline after new steps). */
   released: number;
+  /** Of those, runs handed back for time to go on at once: their next step would not end before the
+   *  drain's stop (or the run's timeout), or the deadline cut a step off after others finished. */
+  handedBack: number;
   durationMs: number;
   stoppedBy: 'empty' | 'deadline' | 'maxJobs';
 }
@@ -39,6 +42,8 @@ export interface PassSettings {
   maxStepBytes: number;
   /** Largest job result, in bytes of JSON. */
   maxResultBytes: number;
+  /** Which percentile of a step name's earlier runs estimates its duration (1-100; 0: this run's longest step alone). */
+  stepEstimatePercentile: number;
   /** The app whose drain mark the pass writes when it ends well. */
   app: string;
   /** Called once as the pass starts, with a live view of it (a wake's fan-out decision reads it). */

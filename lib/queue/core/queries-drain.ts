@@ -34,6 +34,9 @@ export interface Outcome {
   progress?: string;
   /** The run used durable steps: a done outcome deletes the job's steps with it. */
   steps?: boolean;
+  /** release: a run handed back for time (step-fit.ts), to go on at once: in a fresh invocation when the
+   *  drain's stop time ended it ('stop'), else once re-claimed ('timeout': the job's own). Not written. */
+  handedBack?: 'stop' | 'timeout';
   /** A rescue of an expired lease: written only if the lease is still expired (its drain may have
    *  renewed it meanwhile, with a heartbeat that reached the database late). */
   rescue?: boolean;

@@ -1,11 +1,13 @@
 /**
- * Durable steps' statements (issue 11; queries.ts states the rules). A step's row is written only
- * while the job still holds the lease token of the run that finished the step, so a run that lost
- * its job to a rescue cannot record a result the job's next run would trust.
+ * Durable steps' statements (issue 11; queries.ts states the rules; their durations' are in
+ * queries-step-timings.ts). A step's row is written only while the job still holds the lease token of
+ * the run that finished the step, so a run that lost its job to a rescue cannot record a result the
+ * job's next run would trust.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db.js';
 import { rows } from '../queries.js';
+import { stepTimingCtes, type StepTiming } from './queries-step-timings.js';
 
 export interface StepRow {
   name: string;
@@ -24,16 +26,18 @@ export async function stepsOfJob(db: Db, jobId: string): Promise<StepRow[]> {
 /**
  * Records a finished step while `token` still leases the job: whether it did. On a transaction (a
  * step whose writes commit with its mark) the job's row is locked FOR SHARE first, so a rescue cannot
- * take the job between this check and the commit.
+ * take the job between this check and the commit. With `timing`, the same statement records how long
+ * the step took (queries-step-timings.ts).
  */
-export async function stepSave(db: Db, jobId: string, token: string, name: string, resultJson: string): Promise<boolean> {
-  const saved = await rows<{ name: string }>(
-    db,
-    sql`insert into sluice.job_steps (job_id, name, result)
+export async function stepSave(db: Db, jobId: string, token: string, name: string, resultJson: string, timing?: StepTiming): Promise<boolean> {
+  const insert = sql`insert into sluice.job_steps (job_id, name, result)
         select ${jobId}::uuid, ${name}, ${resultJson}::jsonb
         where exists (select 1 from sluice.jobs where id = ${jobId}::uuid and lock_token = ${token}::uuid for share)
         on conflict (job_id, name) do nothing
-        returning name`,
+        returning name`;
+  const saved = await rows<{ name: string }>(
+    db,
+    timing ? sql`with saved as (${insert}), ${stepTimingCtes(name, timing)} select name from saved` : insert,
   );
   return saved.length > 0;
 }

@@ -5,6 +5,7 @@ import { describeError, PermanentError, RetryLaterError } from '../errors.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
 import type { JobContext, JobDefinition } from './jobs.js';
 import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
+import type { StepEstimates } from './step-fit.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
 import { log } from '../log.js';
 import { backoffDelayMs } from './retry.js';
@@ -24,6 +25,10 @@ export interface RunLimits {
   maxStepBytes: number;
   /** Largest job result (what the handler returns), in bytes of JSON. */
   maxResultBytes: number;
+  /** A whole pass's running time (from its start to stopAt), ms: what a fresh run would have. */
+  passMs: number;
+  /** The pass's estimates of steps' durations. */
+  estimates: StepEstimates;
 }
 
 /** Largest ctx.progress() value, in bytes of JSON: a UI's status, not a data channel. */
@@ -102,7 +107,7 @@ async function run(
 
   let settle: (result: Settled) => void = () => {};
   const timers: NodeJS.Timeout[] = [];
-  const ctx = new RunContext(job, token, db, limits, control);
+  const ctx = new RunContext(job, token, db, limits, control, definition.timeoutMs);
   const abort = (reason: string | Error) => {
     if (!ctx.abortWith(typeof reason === 'string' ? new AbortReason(reason) : reason)) return;
     // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
@@ -162,11 +167,13 @@ function settled(
     return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - monotonicNow());
   }
   const { error } = result;
-  if (error instanceof StepYield) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason };
+  if (error instanceof StepYield) {
+    return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason, ...(error.handedBack ? { handedBack: error.handedBack } : {}) };
+  }
   // Cut off by the drain's deadline after finishing steps: progress, so the attempt goes back. A run
   // that finishes no step spends its attempt, so a job whose step never fits a drain still ends.
   if (abortedBy?.message === 'the drain reached its deadline' && steps !== undefined && steps.finished > 0) {
-    return { id: job.id, token, kind: 'release', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
+    return { id: job.id, token, kind: 'release', handedBack: 'stop', error: `handed back at the drain's deadline after ${steps.finished} new step(s)` };
   }
   if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
   if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
@@ -213,6 +220,7 @@ class RunContext implements JobContext {
   abortedBy: Error | undefined;
   steps: StepRunner | undefined;
   private controller: AbortController | undefined;
+  private readonly startedAt = monotonicNow();
 
   constructor(
     claimed: ClaimedJob,
@@ -220,6 +228,7 @@ class RunContext implements JobContext {
     readonly db: Db,
     private readonly limits: RunLimits,
     private readonly control: RunControl,
+    private readonly timeoutMs: number,
   ) {
     this.job = { id: claimed.id, type: claimed.type, attempt: claimed.attempts, maxAttempts: claimed.max_attempts, createdAt: new Date(claimed.created_at) };
   }
@@ -271,11 +280,15 @@ class RunContext implements JobContext {
   }
 
   private stepRunner(): StepRunner {
-    this.steps ??= new StepRunner({
-      db: this.db, jobId: this.job.id, token: this.token, stopAt: this.limits.stopAt, maxResultBytes: this.limits.maxStepBytes,
+    if (this.steps) return this.steps;
+    const { limits, timeoutMs } = this;
+    // A step must end before the drain stops and before this run's timeout; a fresh run has a whole pass, or its timeout.
+    const timeoutAt = this.startedAt + timeoutMs;
+    const time = { startedAt: this.startedAt, endsAt: Math.min(limits.stopAt, timeoutAt), endsBy: limits.stopAt <= timeoutAt ? 'stop' as const : 'timeout' as const, freshMs: Math.min(limits.passMs, timeoutMs) };
+    return (this.steps = new StepRunner({
+      db: this.db, jobId: this.job.id, type: this.job.type, token: this.token, time, estimates: limits.estimates, maxResultBytes: limits.maxStepBytes,
       throwIfAborted: () => { if (this.abortedBy) throw this.abortedBy; },
-    });
-    return this.steps;
+    }));
   }
 }
 

@@ -3,6 +3,8 @@ import { SluiceError } from '../errors.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
 import { stepSave, stepsOfJob } from './queries-steps.js';
 import { monotonicNow } from '../clock.js';
+import { log } from '../log.js';
+import { holdBack, type RunTime, type StepEstimates } from './step-fit.js';
 
 /** A step's result could not be stored: too large, or not JSON jsonb can hold. The job goes dead (a retry would repeat the step). */
 export class StepResultError extends SluiceError {
@@ -18,14 +20,19 @@ export class LeaseLostError extends SluiceError {
   }
 }
 
-/** Not an error: the run hands its job back (attempt returned) to go on in a later drain, after `delayMs`. */
 /** The longest ctx.sleep: 100 years. */
 const MAX_SLEEP_MS = 100 * 365 * 86_400_000;
 
+/**
+ * Not an error: the run releases its job (attempt returned) to go on in a later drain, after `delayMs`
+ * (null: due as it was, which keeps its place in the queue). `handedBack`: released for time (a step
+ * would not fit before the drain's stop or the run's timeout).
+ */
 export class StepYield {
   constructor(
-    readonly delayMs: number,
+    readonly delayMs: number | null,
     readonly reason: string,
+    readonly handedBack?: 'stop' | 'timeout',
   ) {}
 }
 
@@ -38,9 +45,12 @@ export interface StepOptions {
 export interface StepHost {
   db: Db;
   jobId: string;
+  type: string;
   token: string;
-  /** When the drain stops: a step that could not finish by then is not started (epoch ms). */
-  stopAt: number;
+  /** When what the run starts must end, and what a fresh run would have: a step that would not end in time is not started. */
+  time: RunTime;
+  /** The pass's estimates of steps' durations, from their earlier runs. */
+  estimates: StepEstimates;
   /** Largest step result, in bytes of JSON. */
   maxResultBytes: number;
   /** Throws the run's abort reason once its signal has fired. */
@@ -51,9 +61,9 @@ const NAME = /^[^\0]{1,200}$/u;
 
 /**
  * One run's durable steps: the job's finished steps are read on the first step call (jobs that use no
- * steps never pay for it), replayed by name, and new ones recorded as they finish. A step is not started
- * when a run that already finished one would not finish it before the drain stops (the longest step of
- * this run is the measure): the job is handed back instead, its attempt returned, and goes on next drain.
+ * steps never pay for it), replayed by name, and new ones recorded as they finish, each with how long
+ * it took. A step is not started when it would not end before the run must stop (step-fit.ts): the job
+ * is handed back instead, its attempt returned, and goes on in a fresh invocation.
  */
 export class StepRunner {
   /** Steps this run finished (or slept): a run that made progress gives its attempt back when cut off. */
@@ -72,21 +82,21 @@ export class StepRunner {
   async step<T>(name: string, fn: (db: Db) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
     const stored = await this.begin(name);
     if (stored.has(name)) return stored.get(name) as T;
-    if (this.finished > 0 && monotonicNow() + this.longestMs > this.host.stopAt) {
-      throw new StepYield(0, `handed back before step "${name}": the drain stops before it would finish`);
-    }
-    const started = monotonicNow();
+    await this.ensureFits(name);
     let json = '';
-    const record = async (db: Db, value: T) => {
+    let tookMs = 0;
+    const record = async (db: Db, started: number, value: T) => {
+      tookMs = monotonicNow() - started;
       json = this.serialize(name, value);
-      if (!(await stepSave(db, this.host.jobId, this.host.token, name, json))) throw new LeaseLostError();
+      if (!(await stepSave(db, this.host.jobId, this.host.token, name, json, { type: this.host.type, ms: tookMs }))) throw new LeaseLostError();
     };
-    if (options.transaction) {
-      await this.host.db.transaction(async (tx) => record(tx, await fn(tx)));
-    } else {
-      await record(this.host.db, await fn(this.host.db));
-    }
-    this.longestMs = Math.max(this.longestMs, monotonicNow() - started);
+    const run = async (db: Db) => {
+      const started = monotonicNow();
+      return record(db, started, await fn(db));
+    };
+    if (options.transaction) await this.host.db.transaction(run);
+    else await run(this.host.db);
+    this.longestMs = Math.max(this.longestMs, tookMs);
     this.finished++;
     // The first run sees what every replay will: the value as JSON gives it back.
     const value = JSON.parse(json) as T;
@@ -111,13 +121,33 @@ export class StepRunner {
     if (left > 0) throw new StepYield(left, `sleeping until ${new Date(until).toISOString()} (step "${name}")`);
   }
 
+  /**
+   * Hands the job back (a StepYield) when the durable call `name`, about to start, would not end before
+   * the run must stop: for steps, and for any durable call that takes time (invokes, waits), which calls
+   * it once it knows the call is not already done.
+   */
+  async ensureFits(name: string): Promise<void> {
+    const history = (await this.host.estimates.of(this.host.type)).get(name);
+    const call = { name, history, longestThisRunMs: this.longestMs, progressed: this.finished > 0 };
+    const held = holdBack(call, this.host.time, monotonicNow());
+    if (held === null) return;
+    const { estimateMs, leftMs, basis } = held;
+    log.info('job handed back: its next step would not fit', { jobId: this.host.jobId, type: this.host.type, step: name, estimateMs, leftMs });
+    const before = this.host.time.endsBy === 'stop' ? 'the drain stops' : 'the run\'s timeout';
+    throw new StepYield(null, `handed back before step "${name}": it takes about ${estimateMs} ms (${basis}), ${leftMs} ms were left before ${before}`, this.host.time.endsBy);
+  }
+
   /** Checks the name, loads the finished steps once, and stops a run whose signal fired. */
   private async begin(name: string): Promise<Map<string, unknown>> {
     if (typeof name !== 'string' || !NAME.test(name)) throw new TypeError('a step name is a string of 1-200 characters without NUL');
     if (this.seen.has(name)) throw new TypeError(`step "${name}" is used twice in one run: give each step its own name`);
     this.seen.add(name);
     this.host.throwIfAborted();
-    this.stored ??= new Map((await stepsOfJob(this.host.db, this.host.jobId)).map((s) => [s.name, s.result]));
+    if (this.stored === undefined) {
+      // The type's estimates load alongside (once per pass): a step that is not stored needs them.
+      void this.host.estimates.of(this.host.type);
+      this.stored = new Map((await stepsOfJob(this.host.db, this.host.jobId)).map((s) => [s.name, s.result]));
+    }
     return this.stored;
   }
 
