@@ -84,8 +84,10 @@ function startDrainer(slot: number): void {
 let admin = new pg.Client({ connectionString: url.toString() });
 admin.on('error', () => {});
 await admin.connect();
+/** Settles with `work`, or after `ms` whatever it does (a socket to a stopped backend may never close). */
+const within = (work: Promise<unknown>, ms: number) => Promise.race([work.catch(() => {}), sleep(ms)]);
 const reconnectAdmin = async () => {
-  await admin.end().catch(() => {});
+  await within(admin.end(), 2_000);
   for (;;) {
     admin = new pg.Client({ connectionString: url.toString() });
     admin.on('error', () => {});
@@ -133,7 +135,10 @@ for (const [kind, at] of AT) timers.push(setTimeout(() => pending.push(run(kind)
 const progress = setInterval(() => say(`${seeded.size} jobs enqueued, ${faults.length} faults so far`), 15_000);
 await sleep(SECONDS * 1_000);
 timers.forEach(clearTimeout);
-await Promise.all(pending);
+// Each fault is raced against 60 s and its clean-up bounded, so this ends; the bound here is the last guard
+// against a fault that never settles, which would otherwise hang the suite rather than fail it.
+const unsettled = await Promise.race([Promise.all(pending).then(() => false), sleep(120_000).then(() => true)]);
+if (unsettled) failedFaults.push('a fault did not settle within 120 s of the end (its clean-up hung)');
 say(`faults over: ${faults.length} injected${failedFaults.length ? `, not injected: ${failedFaults.join('; ')}` : ''}`);
 
 // ------------------------------------------------------------------- stop, then a clean drain
@@ -199,7 +204,7 @@ for (const u of rep.unexplained.slice(0, 5)) {
 for (const id of lost.slice(0, 5)) console.log(`    lost: ${id}`);
 
 await conn.close();
-await admin.end().catch(() => {});
+await within(admin.end(), 2_000);
 await server.stop();
 const passed = checks.every(([, ok]) => ok);
 // A failed run keeps its logs for a look; the data directory goes either way.
