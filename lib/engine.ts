@@ -8,7 +8,10 @@ export { migrate, type MigrateOptions } from './queue/migrate.js';
 export {
   defineJob, MAX_FLOW_LIMIT,
   type FlowLimit, type JobContext, type JobDefinition, type JobHandler, type JobOptions, type JobPayload, type JobResult, type JobTypeName,
+  type InvokeOptions, type WaitForEventOptions,
 } from './queue/core/jobs.js';
+export { ChildJobError } from './queue/core/waits.js';
+export { sendEvent, type EventInput, type SendEventResult } from './queue/core/events.js';
 export { enqueue, enqueueMany, type EnqueueContext, type EnqueueItem, type EnqueueManyResult, type EnqueueOptions, type EnqueueResult } from './queue/core/enqueue.js';
 export { drain, type DrainOptions, type DrainSummary } from './queue/core/drain.js';
 export { LeaseLostError, StepResultError, type StepOptions } from './queue/core/steps.js';

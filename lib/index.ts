@@ -15,7 +15,8 @@ export type { Method, SluiceBindings, SluiceEnv } from './http/app.js';
 export {
   defineJob, defineSchedule,
   SluiceError, ValidationError, UnknownJobTypeError, PayloadTooLargeError, JobNotFoundError, JobStateError, MisconfiguredError,
-  PermanentError, RetryLaterError, LeaseLostError, StepResultError, JobCancelledError,
+  PermanentError, RetryLaterError, LeaseLostError, StepResultError, JobCancelledError, ChildJobError,
+  type InvokeOptions, type WaitForEventOptions, type EventInput, type SendEventResult,
   type AppScope, type BackoffPolicy, type BulkResult, type CatchUp, type Config, type Db, type DrainOptions, type DrainSummary, type Driver,
   type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type FlowLimit, type FlowLimitView, type JobContext, type JobDefinition, type JobDetail, type JobHandler, type JobOptions,
   type JobPayload, type JobRegistry, type JobResult, type JobResultStatus, type JobStatus, type JobTypeName, type JobView, type ListJobsOptions, type PausedType,

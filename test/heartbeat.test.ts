@@ -93,12 +93,12 @@ describe('heartbeats', () => {
     await conn.db.execute(sql`update sluice.jobs set status = 'running', attempts = 1, lock_token = ${token}::uuid,
       locked_until = now() + interval '5 seconds' where id = ${id}::uuid`);
     const rescue = { id, token, kind: 'retry' as const, delay_ms: 0, error: 'lease expired', rescue: true };
-    expect(await jobWriteOutcomes(conn.db, [rescue])).toBe(0);
+    expect((await jobWriteOutcomes(conn.db, [rescue])).written).toBe(0);
     expect((await jobRow(conn.db, id))!.status).toBe('running');
     // Expired for real: the rescue applies, and a late heartbeat then finds the job lost.
     await conn.db.execute(sql`update sluice.jobs set locked_until = now() - interval '1 second' where id = ${id}::uuid`);
     expect(await jobHeartbeat(conn.db, [{ id, token }], 2_000, false)).toEqual([]);
-    expect(await jobWriteOutcomes(conn.db, [rescue])).toBe(1);
+    expect((await jobWriteOutcomes(conn.db, [rescue])).written).toBe(1);
     expect((await jobRow(conn.db, id))!.status).toBe('pending');
   });
 });

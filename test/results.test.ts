@@ -124,7 +124,7 @@ describe('results', () => {
           return waiting!.n > 0 ? true : undefined;
         });
         await other.query('commit');
-        expect(await written).toBe(1);
+        expect((await written).written).toBe(1);
       } finally {
         await other.end();
       }

@@ -156,7 +156,7 @@ describe('hand-overs', () => {
 });
 
 describe('the idle hint', () => {
-  const summary = { claimed: 1, completed: 1, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, durationMs: 1, stoppedBy: 'empty' as const };
+  const summary = { claimed: 1, completed: 1, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, waiting: 0, durationMs: 1, stoppedBy: 'empty' as const };
 
   it('brings a tick once a drain that never ended would have lost its leases: the rescue', async () => {
     let now = 1_000_000;

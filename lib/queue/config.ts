@@ -53,6 +53,11 @@ const envSchema = z.object({
    *  personal data) and the rows' index entries do not pile up; a job that returns nothing and that
    *  nobody awaits is deleted as it completes, and costs none of this. */
   SLUICE_RESULT_RETENTION: duration.default(7 * 86_400_000),
+  /** How long a sent event (sluice.sendEvent) is kept for a job's ctx.waitForEvent to find: ms, or "7d".
+   *  Default 7 days, as results: a job enqueued, then an event for it, then the job reaching its wait
+   *  days later (a paused type, a long backlog, a retry after the weekend) still finds it. A wait that
+   *  starts after its event was pruned waits for another. */
+  SLUICE_EVENT_RETENTION: duration.default(7 * 86_400_000),
   /** A step is not started when this percentile of its name's last 20 runs (per job type) would not end
    *  before the drain stops: the job is handed back to a fresh invocation. 1-100; 0 keeps no history in
    *  the estimate (a run's longest step so far alone counts). Default 90. */

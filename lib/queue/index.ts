@@ -3,7 +3,9 @@
 export { appName, appScope, type AppScope } from './app.js';
 export { connect, pickDriver, type Connection, type ConnectOptions, type Db, type Driver } from './db.js';
 export { migrate, MIGRATIONS_FOLDER, MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, type MigrateOptions } from './migrate.js';
-export { defineJob, jobRegistry, MAX_FLOW_LIMIT, type FlowLimit, type JobContext, type JobDefinition, type JobHandler, type JobNamed, type JobOptions, type JobPayload, type JobRegistry, type JobResult, type JobTypeName } from './core/jobs.js';
+export { defineJob, jobRegistry, MAX_FLOW_LIMIT, type FlowLimit, type JobContext, type JobDefinition, type JobHandler, type JobNamed, type JobOptions, type JobPayload, type JobRegistry, type JobResult, type JobTypeName, type InvokeOptions, type WaitForEventOptions } from './core/jobs.js';
+export { ChildJobError } from './core/waits.js';
+export { sendEvent, eventSchema, type EventInput, type SendEventResult } from './core/events.js';
 export { enqueue, enqueueMany, enqueueOptionsSchema, type EnqueueContext, type EnqueueItem, type EnqueueManyResult, type EnqueueOptions, type EnqueueResult } from './core/enqueue.js';
 export { jsonDepthExceeds, MAX_JSON_DEPTH } from './json.js';
 export { drain, drainOptionsSchema, type DrainOptions, type DrainSummary } from './core/drain.js';

@@ -4,13 +4,14 @@ import { boolean, check, doublePrecision, index, integer, jsonb, pgSchema, prima
 /**
  * The job states. The database enforces them with a check constraint; docs/concepts.md draws the machine:
  * pending -> running (claim) -> deleted (success with nothing to keep) | completed (success with a result,
- * or awaited) | pending (retry, release, rescue) | dead (exhausted) | cancelled (a cancel was requested).
- * dead -> pending only by a human (retry); pending and dead -> cancelled by a human (cancel). completed
- * and cancelled rows are kept for SLUICE_RESULT_RETENTION. A later state for jobs waiting on a child or
- * an event goes between running and pending: not claimable (the claim index is partial on pending), not
- * ended (result() keeps waiting on it).
+ * or awaited) | pending (retry, release, rescue) | waiting (its handler awaits child jobs or an event) |
+ * dead (exhausted) | cancelled (a cancel was requested). waiting -> pending when a child ends, an event it
+ * waits for is sent, or its deadline passes: waiting jobs hold no lease, no drain and no connection, and
+ * the claim never sees them (its index is partial on pending). dead -> pending only by a human (retry);
+ * pending, waiting and dead -> cancelled by a human (cancel). completed and cancelled rows are kept for
+ * SLUICE_RESULT_RETENTION.
  */
-export const JOB_STATUSES = ['pending', 'running', 'dead', 'completed', 'cancelled'] as const;
+export const JOB_STATUSES = ['pending', 'running', 'waiting', 'dead', 'completed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /**
@@ -69,9 +70,17 @@ export const jobs = sluiceSchema.table(
     awaited: boolean('awaited').notNull().default(false),
     /** The handler's latest ctx.progress() value (JSON), written with the drain's lease renewals. */
     progress: jsonb('progress'),
+    /** A child job (ctx.invoke): the job that invoked it, and the invoke's name there. One child per pair. */
+    parentId: uuid('parent_id'),
+    parentStep: text('parent_step'),
+    /** Counts what woke the job (a child ended, an event came): a run about to wait compares it with what
+     *  it read, so a wake that lands while the run decides to wait is never lost (waits.ts). */
+    wakeSeq: integer('wake_seq').notNull().default(0),
+    /** While waiting: the events it waits for, each `name chr(1) key` (sendEvent finds it by them). */
+    waitFor: text('wait_for').array(),
   },
   (t) => [
-    check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'dead', 'completed', 'cancelled')`),
+    check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'waiting', 'dead', 'completed', 'cancelled')`),
     check('jobs_attempts_check', sql`${t.attempts} >= 0 and ${t.maxAttempts} >= 1`),
     check('jobs_lease_check', sql`(${t.status} = 'running') = (${t.lockToken} is not null and ${t.lockedUntil} is not null)`),
     // The claim walks this index in order, one type at a time (claimWalk in core/queries-walk.ts): other types'
@@ -93,6 +102,11 @@ export const jobs = sluiceSchema.table(
     // Keys are per type: the same key on two types is two jobs (an email and an invoice for order 42).
     // The debounced enqueue finds the pending job of its key here; the rows without a key are not in it.
     index('jobs_debounce_idx').on(t.type, t.debounceKey).where(sql`${t.debounceKey} is not null and ${t.status} = 'pending'`),
+    // An invoke enqueues its child once: a second insert of the same parent and name finds this one.
+    uniqueIndex('jobs_parent_idx').on(t.parentId, t.parentStep).where(sql`${t.parentId} is not null`),
+    // sendEvent finds the jobs waiting for its event here; the cron tick finds waits whose deadline passed.
+    index('jobs_wait_for_idx').using('gin', t.waitFor).where(sql`${t.status} = 'waiting'`),
+    index('jobs_waiting_idx').on(t.runAfter).where(sql`${t.status} = 'waiting'`),
     uniqueIndex('jobs_type_idempotency_key_idx').on(t.type, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );
@@ -202,6 +216,24 @@ export const jobSteps = sluiceSchema.table(
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.name] })],
+);
+
+/**
+ * Events (sluice.sendEvent): a waiting job (ctx.waitForEvent) takes the first one of its name and key
+ * sent after it was enqueued that it has not taken before. Kept SLUICE_EVENT_RETENTION (the cron tick
+ * deletes older ones), so an event sent before a job reached its wait is not missed.
+ */
+export const events = sluiceSchema.table(
+  'events',
+  {
+    /** UUIDv7: id order is send order. */
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    key: text('key').notNull(),
+    data: jsonb('data'),
+    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('events_name_key_idx').on(t.name, t.key, t.id), index('events_sent_idx').on(t.sentAt)],
 );
 
 /**

@@ -66,7 +66,7 @@ export async function wake(host: WakeHost, o: WakeOptions): Promise<WakeSummary>
   // Schedules first: a tick whose slot has come enqueues it, then drains it with the rest.
   const scheduled = o.reason === 'tick' && host.schedules.due(start) ? await host.schedules.enqueue(start).catch(logged('schedules', 0)) : undefined;
   if (o.reason === 'tick' && scheduled === undefined && !(await host.gate.shouldQuery())) {
-    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0, alerted: 0 };
+    return { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, waiting: 0, durationMs: Date.now() - start, stoppedBy: 'idle', fannedOut: 0, continued: false, scheduled: 0, alerted: 0 };
   }
   let pass: LivePass | undefined;
   let fannedOut: Promise<number> = Promise.resolve(0);

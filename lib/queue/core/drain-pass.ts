@@ -26,7 +26,7 @@ const MAX_NARROWINGS = 200;
  * stops when nothing is due, the deadline nears or maxJobs is reached.
  */
 export class DrainPass implements LivePass {
-  readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, durationMs: 0, stoppedBy: 'empty' };
+  readonly summary: DrainSummary = { claimed: 0, completed: 0, retried: 0, dead: 0, rescued: 0, cancelled: 0, released: 0, handedBack: 0, waiting: 0, durationMs: 0, stoppedBy: 'empty' };
   private readonly byType: Map<string, JobDefinition>;
   private readonly flow: FlowLimits | null;
   private readonly fair: FairCursor;
@@ -87,7 +87,7 @@ export class DrainPass implements LivePass {
     this.leases = new LeaseKeeper(db, s.leaseGraceMs, this.flow !== null, this.onStop);
     this.limits = {
       stopAt: s.stopAt, settleMs: s.settleMs, maxStepBytes: s.maxStepBytes, maxResultBytes: s.maxResultBytes,
-      passMs: s.stopAt - monotonicNow(), estimates: new StepEstimates(db, s.stepEstimatePercentile),
+      passMs: s.stopAt - monotonicNow(), estimates: new StepEstimates(db, s.stepEstimatePercentile), jobs: this.byType,
     };
   }
 
@@ -209,10 +209,13 @@ export class DrainPass implements LivePass {
     }
     this.probeLimit = Infinity; // a bare claim that worked: the bad row, if any, lies further on
     if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
+    // Parents whose child ended are due now: the next claim takes them (not a later drain).
+    if (result.woken > 0) this.gaveBack = true;
     // Jobs deferred to their key's next window took places in this claim: the next one walks past them.
     if (result.deferred > 0) this.gaveBack = true;
     this.deferring = result.deferred > 0;
     if (housekeeping && result.housekeeping) housekeeping.onReport(result.housekeeping);
+    if ((result.housekeeping?.waitsDue ?? 0) > 0) this.gaveBack = true; // waits timed out: due now
     for (const job of result.expired) {
       const why = 'lease expired: the drain running it crashed, was killed or overran';
       // A cancel asked for while it ran ends it cancelled, not retried (the write would make it so anyway).
@@ -356,6 +359,13 @@ export class DrainPass implements LivePass {
    * invocation, which the wake starts once this pass ends (a hand-back counts as progress).
    */
   private record(outcome: Outcome): void {
+    if (outcome.kind === 'waiting') {
+      // Written by the run: only its lease to let go of. Its children may be due now: claim again.
+      this.leases.drop(outcome.id, outcome.token);
+      this.summary.waiting++;
+      this.gaveBack = true;
+      return;
+    }
     this.outcomes.push(outcome);
     if (outcome.kind === 'retry' || outcome.kind === 'release') this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
     if (outcome.kind === 'done') this.summary.completed++;
@@ -374,7 +384,7 @@ export class DrainPass implements LivePass {
       this.flushTimer = undefined;
       if (this.outcomes.length > 0 && !this.closing) {
         // If the write fails its outcomes are back in the buffer: try again after another delay.
-        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).catch((error) => {
+        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).then(({ woken }) => { if (woken > 0) this.gaveBack = true; }, (error) => {
           if (isDataError(error) && ++this.narrowings <= MAX_NARROWINGS) return this.writeApart();
           this.scheduleFlush();
           throw error;

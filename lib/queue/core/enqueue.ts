@@ -138,7 +138,7 @@ const NO_OPTIONS = { success: true as const, data: {} as EnqueueOptionsParsed };
  * Every line here runs once per job of a bulk call, and in a process that has enqueued only a few
  * times V8 still runs it unoptimized: so no per-item strings, spreads or regex when nothing is wrong.
  */
-function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: number): NewJobRow {
+export function toRow(item: EnqueueItem, registry: JobRegistry, limit: number, index?: number): NewJobRow {
   const job = resolveJob(item.job, registry, index);
   const rawOptions = optionsOf(item);
   const options = rawOptions ? enqueueOptionsSchema.safeParse(rawOptions) : NO_OPTIONS;

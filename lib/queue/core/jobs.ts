@@ -30,6 +30,39 @@ export interface JobContext {
    * shown by admin.get(), GET /api/jobs/:id and its event stream. Resolves at once.
    */
   progress(value: unknown): Promise<void>;
+  /**
+   * Enqueues a child job once per job and `name` (durable like a step) and resolves to its result, typed
+   * by its definition. While the child runs the job waits: its run ends, holding no drain slot or
+   * connection, and the child's end makes it due at once, to replay to here. Start several, then
+   * `Promise.all` them: every child is enqueued before the job waits. A child that goes dead or is
+   * cancelled rejects with a ChildJobError the handler can catch. The child's type must be one of the app's jobs.
+   */
+  invoke<J extends JobDefinition>(name: string, job: J, payload: JobPayload<J>, options?: InvokeOptions): Promise<JobResult<J>>;
+  /**
+   * Waits for an event (sluice.sendEvent) of this name and key, sent at any time since the job was
+   * enqueued, that no earlier wait of the job took; resolves to its data, or to null once `timeoutMs`
+   * (counted from when the job first reached this wait) passes. The job waits meanwhile, as for invoke.
+   */
+  waitForEvent<T = unknown>(name: string, options: WaitForEventOptions): Promise<T | null>;
+}
+
+/** A child's own options (its defaults are its type's; debounce and idempotency keys make no sense here: it is enqueued once). */
+export interface InvokeOptions {
+  /** Earliest start, in ms from now. */
+  delayMs?: number;
+  /** Earliest start. */
+  runAt?: Date | string;
+  priority?: number;
+  maxAttempts?: number;
+}
+
+export interface WaitForEventOptions {
+  /** The event's name, as sendEvent gives it. */
+  event: string;
+  /** Which one: as sendEvent gives it (an order id, an approval token). Default ''. */
+  key?: string;
+  /** How long to wait, in ms, from 1 to a year, from the first time the job reached this wait. A timeout is noticed by the next cron tick. */
+  timeoutMs: number;
 }
 
 /** A job's function: what it resolves to is the job's result (void for most jobs). */

@@ -16,6 +16,8 @@ export interface DrainSummary {
   /** Of those, runs handed back for time to go on at once: their next step would not end before the
    *  drain's stop (or the run's timeout), or the deadline cut a step off after others finished. */
   handedBack: number;
+  /** Runs that let go of their job to wait for child jobs or an event (ctx.invoke, ctx.waitForEvent). */
+  waiting: number;
   durationMs: number;
   stoppedBy: 'empty' | 'deadline' | 'maxJobs';
 }

@@ -23,8 +23,10 @@ export interface Outcome {
    * done: delete, or completed when it has a result or is awaited. retry: pending after delay, attempt
    * spent. dead. release: pending, attempt given back. cancelled: its drain saw the cancel and stopped it.
    * Whatever the kind, a job whose cancel was requested ends cancelled (the request may be newer than the run knows).
+   * waiting: written by the run itself (waits.ts), never by this file's statements: the drain only lets go
+   * of its lease (delay_ms 0: a wake came meanwhile, and the job is pending again).
    */
-  kind: 'done' | 'retry' | 'dead' | 'release' | 'cancelled';
+  kind: 'done' | 'retry' | 'dead' | 'release' | 'cancelled' | 'waiting';
   /** retry/release: run again this many ms after the database's now(); null keeps run_after. */
   delay_ms?: number | null;
   error?: string | null;
@@ -121,7 +123,7 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
       where (o.kind <> 'done' or o.result is not null)
         and j.id = o.id and j.lock_token = o.token
         and (o.rescue is not true or j.locked_until < now())
-      returning j.id, j.status
+      returning j.id, j.status, j.parent_id
     ),
     -- The done jobs with nothing to return that the delete left: awaited, or asked to cancel (seen in
     -- the snapshot, or in the row's latest version when an await or a cancel committed while the delete
@@ -132,10 +134,28 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
       where j.id = any(array(select id from outcome where kind = 'done' and result is null
                              except select id from finished except select id from settled))
         and j.id = o.id and j.lock_token = o.token
-      returning j.id, j.status
-    )${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
+      returning j.id, j.status, j.parent_id
+    ),
+    ${wokenCte}${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
       history.length > 0 ? sql`, ${historyCte(history)}` : sql``}`;
 }
+
+/**
+ * A child job that ended (completed, dead or cancelled) wakes its parent: a waiting parent is due at
+ * once, a running one has its wake_seq moved on, so the wait it may be about to write sees the wake
+ * (waits.ts). By id alone, so the update follows the parent's latest row version. Not a parent whose own
+ * outcome is in this statement: a row is updated once per statement, and that outcome re-runs or ends it.
+ */
+const wokenCte = sql`woken as (
+      update sluice.jobs p set wake_seq = p.wake_seq + 1,
+        status = case when p.status = 'waiting' then 'pending' else p.status end,
+        run_after = case when p.status = 'waiting' then now() else p.run_after end,
+        wait_for = case when p.status = 'waiting' then null else p.wait_for end
+      where p.id = any(array(select parent_id from settled where parent_id is not null and status <> 'pending' union all
+                             select parent_id from settled_late where parent_id is not null))
+        and not exists (select 1 from outcome o where o.id = p.id)
+      returning p.id
+    )`;
 
 /** The count of outcomes a statement carrying outcomesCte wrote. */
 const writtenCount = sql`((select count(*) from finished) + (select count(*) from settled) + (select count(*) from settled_late))::int`;
@@ -191,6 +211,8 @@ export interface ClaimParams {
 export interface ClaimResult {
   /** Outcomes that applied; the rest had lost their lease. */
   written: number;
+  /** Waiting parents its outcomes made due (their child ended): worth another claim. */
+  woken: number;
   /** The claim took nothing and so wrote the drain mark (drainMarkOk's write). */
   drain_marked: boolean;
   /** When the claim took nothing: ms until the first pending job in claim order is due (null: none pending). */
@@ -251,7 +273,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
       on conflict (app) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
       returning app
     )
-    select ${writtenCount} as written,
+    select ${writtenCount} as written, (select count(*) from woken)::int as woken,
            exists (select 1 from drain_mark) as drain_marked,
            -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
            -- hint. Looked up only for an empty claim, along jobs_claim_idx.
@@ -268,13 +290,13 @@ export function jobClaimSql(p: ClaimParams): SQL {
 }
 
 /** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */
-export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null, history: HistoryRow[] = []): Promise<number> {
-  const [result] = await rows<{ written: number }>(
+export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null, history: HistoryRow[] = []): Promise<{ written: number; woken: number }> {
+  const [result] = await rows<{ written: number; woken: number }>(
     db,
     sql`with ${outcomesCte(outcomes, flow, history)}
-        select ${writtenCount} as written`,
+        select ${writtenCount} as written, (select count(*) from woken)::int as woken`,
   );
-  return result!.written;
+  return result!;
 }
 
 /** A job whose lease a heartbeat renews, with the run's latest ctx.progress() value (JSON text) when one is unwritten. */

@@ -42,6 +42,18 @@ export async function stepSave(db: Db, jobId: string, token: string, name: strin
   return saved.length > 0;
 }
 
+/** Replaces a step's stored value (a wait or an invoke, once it resolved) while `token` still leases the job: whether it did. */
+export async function stepResolve(db: Db, jobId: string, token: string, name: string, resultJson: string): Promise<boolean> {
+  const updated = await rows<{ name: string }>(
+    db,
+    sql`update sluice.job_steps set result = ${resultJson}::jsonb, finished_at = now()
+        where job_id = ${jobId}::uuid and name = ${name}
+          and exists (select 1 from sluice.jobs where id = ${jobId}::uuid and lock_token = ${token}::uuid)
+        returning name`,
+  );
+  return updated.length > 0;
+}
+
 /**
  * Deletes steps whose job is gone: a job finishes and its steps go in the same statement (the
  * outcome write), but a job that called no step in its last run, or was deleted by hand, leaves

@@ -3,12 +3,14 @@ import { config } from '../config.js';
 import type { Db } from '../db.js';
 import { describeError, PermanentError, RetryLaterError } from '../errors.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
-import type { JobContext, JobDefinition } from './jobs.js';
+import type { InvokeOptions, JobContext, JobDefinition, JobRegistry, WaitForEventOptions } from './jobs.js';
 import { StepResultError, StepRunner, StepYield, type StepOptions } from './steps.js';
 import type { StepEstimates } from './step-fit.js';
 import type { ClaimedJob, Outcome } from './queries-drain.js';
 import { log } from '../log.js';
 import { backoffDelayMs } from './retry.js';
+import { Suspension, WaitRunner, waitTargets } from './waits.js';
+import { eventLocks, jobWait } from './queries-waits.js';
 import { monotonicNow } from '../clock.js';
 
 /** Why a run's signal fired. */
@@ -29,6 +31,8 @@ export interface RunLimits {
   passMs: number;
   /** The pass's estimates of steps' durations. */
   estimates: StepEstimates;
+  /** The app's job definitions (an invoke's child must be one of them). */
+  jobs: JobRegistry;
 }
 
 /** Largest ctx.progress() value, in bytes of JSON: a UI's status, not a data channel. */
@@ -108,6 +112,7 @@ async function run(
   let settle: (result: Settled) => void = () => {};
   const timers: NodeJS.Timeout[] = [];
   const ctx = new RunContext(job, token, db, limits, control, definition.timeoutMs);
+  ctx.onSuspend = (suspension) => settle({ kind: 'threw', error: suspension });
   const abort = (reason: string | Error) => {
     if (!ctx.abortWith(typeof reason === 'string' ? new AbortReason(reason) : reason)) return;
     // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
@@ -139,6 +144,12 @@ async function run(
     const stored = result.kind === 'ok' && !cancelled && (result.value !== undefined || definition.result !== null)
       ? await resultJson(definition, result.value, limits.maxResultBytes)
       : undefined;
+    if (result.kind === 'threw' && result.error instanceof Suspension && !cancelled) {
+      // Whatever else the handler does meanwhile is to stop: its job is no longer its run's.
+      ctx.abortWith(new AbortReason('the job is waiting'));
+      const waited = await writeWait(db, job, token, definition, result.error, control);
+      if (waited) return waited;
+    }
     const outcome = settled(result, stored, job, token, definition, control, ctx, cancelled);
     const progress = control.takeProgress();
     return progress === undefined ? outcome : { ...outcome, progress };
@@ -167,6 +178,8 @@ function settled(
     return failure(job, token, definition, `${abortedBy!.message}, and the handler did not stop`, control.leaseEnd - monotonicNow());
   }
   const { error } = result;
+  // A wait whose write failed (run-job's writeWait): pending again, to look once more.
+  if (error instanceof Suspension) return { id: job.id, token, kind: 'release', error: 'could not write the job\'s wait: it looks again' };
   if (error instanceof StepYield) {
     return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: error.reason, ...(error.handedBack ? { handedBack: error.handedBack } : {}) };
   }
@@ -178,6 +191,28 @@ function settled(
   if (error instanceof PermanentError || error instanceof StepResultError) return { id: job.id, token, kind: 'dead', error: describeError(error) };
   if (error instanceof RetryLaterError) return { id: job.id, token, kind: 'release', delay_ms: error.delayMs, error: describeError(error) };
   return failure(job, token, definition, (abortedBy ? `${abortedBy.message}: ` : '') + describeError(error));
+}
+
+/**
+ * Lets go of the job to wait (queries-waits.ts' jobWait, with the locks of the events it waits for):
+ * the outcome, already written, or undefined when it was not (the lease was lost or a cancel came, or
+ * the write failed: the usual outcome write settles the job).
+ */
+async function writeWait(db: Db, job: ClaimedJob, token: string, definition: JobDefinition, s: Suspension, control: RunControl): Promise<Outcome | undefined> {
+  const { tags, names, keys, untilMs } = waitTargets(s);
+  const progress = control.takeProgress();
+  const write = { id: job.id, token, wakeSeq: s.wakeSeq, tags, names, keys, taken: [...s.taken], untilMs, progress: progress ?? null, concurrency: definition.concurrency !== null };
+  try {
+    const status = tags.length === 0 ? await jobWait(db, write) : await db.transaction(async (tx) => {
+      await eventLocks(tx, tags);
+      return jobWait(tx, write);
+    });
+    if (status !== undefined) return { id: job.id, token, kind: 'waiting', ...(status === 'pending' ? { delay_ms: 0 } : {}) };
+  } catch (error) {
+    log.warn('could not write a job\'s wait: it goes back to pending to look again', { jobId: job.id, type: job.type, error });
+  }
+  if (progress !== undefined) control.report(progress);
+  return undefined;
 }
 
 /**
@@ -219,6 +254,9 @@ class RunContext implements JobContext {
   readonly job: JobContext['job'];
   abortedBy: Error | undefined;
   steps: StepRunner | undefined;
+  /** Set by the run: ends it with a Suspension. */
+  onSuspend: (suspension: Suspension) => void = () => {};
+  private waits: WaitRunner | undefined;
   private controller: AbortController | undefined;
   private readonly startedAt = monotonicNow();
 
@@ -250,11 +288,24 @@ class RunContext implements JobContext {
   }
 
   step<T>(name: string, fn: (db: Db) => Promise<T> | T, options?: StepOptions): Promise<T> {
-    return this.stepRunner().step(name, fn, options);
+    // Tracked: a run does not wait while a step runs (it may lead to more calls).
+    return this.waitRunner().track(this.stepRunner().step(name, fn, options));
   }
 
   sleep(name: string, ms: number): Promise<void> {
-    return this.stepRunner().sleep(name, ms);
+    return this.waitRunner().track(this.stepRunner().sleep(name, ms));
+  }
+
+  invoke(name: string, job: JobDefinition, payload: unknown, options?: InvokeOptions): Promise<never> {
+    return this.waitRunner().invoke(name, job, payload, options) as Promise<never>;
+  }
+
+  waitForEvent<T>(name: string, options: WaitForEventOptions): Promise<T | null> {
+    return this.waitRunner().waitForEvent(name, options) as Promise<T | null>;
+  }
+
+  private waitRunner(): WaitRunner {
+    return (this.waits ??= new WaitRunner(this.stepRunner(), { jobs: this.limits.jobs, suspend: (s) => this.onSuspend(s) }));
   }
 
   heartbeat(): Promise<void> {

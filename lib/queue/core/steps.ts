@@ -1,7 +1,7 @@
 import type { Db } from '../db.js';
 import { SluiceError } from '../errors.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
-import { stepSave, stepsOfJob } from './queries-steps.js';
+import { stepResolve, stepSave, stepsOfJob } from './queries-steps.js';
 import { monotonicNow } from '../clock.js';
 import { log } from '../log.js';
 import { holdBack, type RunTime, type StepEstimates } from './step-fit.js';
@@ -72,7 +72,7 @@ export class StepRunner {
   private readonly seen = new Set<string>();
   private longestMs = 0;
 
-  constructor(private readonly host: StepHost) {}
+  constructor(readonly host: StepHost) {}
 
   /** Whether this run touched steps at all (its job's steps are deleted with it when it succeeds). */
   get used(): boolean {
@@ -135,6 +135,18 @@ export class StepRunner {
     log.info('job handed back: its next step would not fit', { jobId: this.host.jobId, type: this.host.type, step: name, estimateMs, leftMs });
     const before = this.host.time.endsBy === 'stop' ? 'the drain stops' : 'the run\'s timeout';
     throw new StepYield(null, `handed back before step "${name}": it takes about ${estimateMs} ms (${basis}), ${leftMs} ms were left before ${before}`, this.host.time.endsBy);
+  }
+
+  /** Replaces a durable call's stored value once it resolved (an invoke's child completed, a wait's event came). */
+  async resolve(name: string, value: unknown): Promise<void> {
+    const json = this.serialize(name, value);
+    if (!(await stepResolve(this.host.db, this.host.jobId, this.host.token, name, json))) throw new LeaseLostError();
+    this.stored?.set(name, JSON.parse(json));
+  }
+
+  /** The stored values of the job's steps, as loaded by its first durable call and recorded since. */
+  storedValues(): Iterable<unknown> {
+    return this.stored?.values() ?? [];
   }
 
   /** Checks the name, loads the finished steps once, and stops a run whose signal fired. */

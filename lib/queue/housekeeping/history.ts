@@ -28,7 +28,7 @@ export function bucketOf(ms: number): number {
 }
 
 /** A cancelled run counts as a run (its time), in none of the sums. */
-type Kind = 'done' | 'retry' | 'dead' | 'release' | 'cancelled';
+type Kind = 'done' | 'retry' | 'dead' | 'release' | 'cancelled' | 'waiting';
 
 /** One pass's sums by type, taken by each statement that writes outcomes. */
 export class HistoryBatch {
@@ -45,7 +45,7 @@ export class HistoryBatch {
 
   /** A run's outcome. A release (a sleep, a hand-back) is no run's end: it is not counted. */
   ran(type: string, kind: Kind, runMs: number, lagMs: number | undefined): void {
-    if (kind === 'release') return;
+    if (kind === 'release' || kind === 'waiting') return; // given back, not ended: the run is counted when it ends
     const row = this.row(type);
     this.count(row, kind);
     row.run[bucketOf(runMs)]!++;

@@ -20,6 +20,8 @@ export interface HousekeepingParams {
   deadRetentionMs: number;
   /** How long completed and cancelled jobs are kept. Default: SLUICE_RESULT_RETENTION's default (7 days). */
   resultRetentionMs?: number;
+  /** How long sent events are kept (sluice.sendEvent). Default: SLUICE_EVENT_RETENTION's default (7 days). */
+  eventRetentionMs?: number;
   /** Rows deleted at most, of each kind, per minute. */
   pruneBatch: number;
   /** When alerts are on: the conditions' state is kept in sluice.app_alerts, changes come back. */
@@ -41,7 +43,9 @@ export interface HousekeepingReport {
   /** This statement took the minute's sample (false: another tick already had). */
   sampled: boolean;
   totals: QueueTotals | null;
-  pruned: { dead: number; ended: number; history: number; samples: number; stamped: number };
+  pruned: { dead: number; ended: number; history: number; samples: number; stamped: number; events: number };
+  /** Waiting jobs whose wait's deadline passed, made due (their handler then sees the timeout). */
+  waitsDue: number;
   alerts: AlertChange[];
 }
 
@@ -86,6 +90,7 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
         order by j.dead_at nulls first limit ${p.pruneBatch}) x limit ${p.pruneBatch})`;
   const cutoff = (ms: number) => sql`now() - ${ms}::float8 * interval '1 millisecond'`;
   const resultRetentionMs = p.resultRetentionMs ?? DEFAULT_SETTINGS.SLUICE_RESULT_RETENTION;
+  const eventRetentionMs = p.eventRetentionMs ?? DEFAULT_SETTINGS.SLUICE_EVENT_RETENTION;
   return sql`hk_due as (
       select not exists (select 1 from sluice.queue_samples where app = ${app} and minute = date_trunc('minute', now()) and type = '') as due
     ),
@@ -119,6 +124,19 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
            order by j.cancelled_at limit ${p.pruneBatch})) x limit ${p.pruneBatch}))
       returning id
     ),
+    -- The app's waiting jobs whose deadline (a waitForEvent's timeout) passed: due now (jobs_waiting_idx).
+    hk_waits_due as (
+      update sluice.jobs set status = 'pending', wait_for = null where id = any(array(
+        select j.id from sluice.jobs j where j.status = 'waiting' and j.run_after <= now() and j.type = any(${sql.param(types)}::text[]) and ${due}
+        order by j.run_after limit ${p.pruneBatch} for update skip locked))
+      returning id
+    ),
+    -- Events past their retention (every app's: events are not any one app's), oldest first.
+    hk_events_pruned as (
+      delete from sluice.events where id = any(array(
+        select id from sluice.events where sent_at < ${cutoff(eventRetentionMs)} and ${due} order by sent_at limit ${p.pruneBatch}))
+      returning 1
+    ),
     -- The history of the app's types; samples of the app, and those from before apps were told apart.
     hk_history_pruned as (
       delete from sluice.job_history where (minute, type) in (
@@ -142,7 +160,9 @@ export function housekeepingOutput(p: HousekeepingParams): SQL {
       'sampled', exists (select 1 from hk_sample where type = ''),
       'totals', (select row_to_json(t) from hk_total t),
       'pruned', json_build_object('dead', (select count(*) from hk_dead_pruned), 'ended', (select count(*) from hk_ended_pruned), 'history', (select count(*) from hk_history_pruned),
-                                  'samples', (select count(*) from hk_samples_pruned), 'stamped', (select count(*) from hk_stamped)),
+                                  'samples', (select count(*) from hk_samples_pruned), 'stamped', (select count(*) from hk_stamped),
+                                  'events', (select count(*) from hk_events_pruned)),
+      'waitsDue', (select count(*) from hk_waits_due),
       'alerts', ${p.alerts ? sql`coalesce((select json_agg(a) from hk_alerts a), '[]')` : sql`'[]'::json`}
     ) as housekeeping`;
 }

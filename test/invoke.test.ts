@@ -1,0 +1,97 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ChildJobError, defineJob, drain, enqueue, jobResult, PermanentError } from '../lib/queue/index.js';
+import { freshDatabase } from './support/db.js';
+import { jobRow, select } from './support/sql.js';
+
+// Child jobs, awaited: ctx.invoke enqueues a child once per parent and name, the parent waits without a
+// run, and the child's end makes it due again.
+let conn: Awaited<ReturnType<typeof freshDatabase>>;
+beforeAll(async () => { conn = await freshDatabase('pg'); });
+afterAll(async () => { await conn?.close(); });
+beforeEach(async () => { await conn.db.execute(sql`delete from sluice.jobs`); await conn.db.execute(sql`delete from sluice.job_steps`); });
+
+const runs = new Map<string, number>();
+const count = (what: string) => runs.set(what, (runs.get(what) ?? 0) + 1);
+
+const charge = defineJob({
+  type: 'charge',
+  payload: z.object({ orderId: z.string(), cents: z.number().int() }),
+  result: z.object({ chargeId: z.string() }),
+  handler: async ({ orderId, cents }) => { count(`charge ${orderId}`); return { chargeId: `ch_${orderId}_${cents}` }; },
+});
+const pack = defineJob({
+  type: 'pack',
+  payload: z.object({ orderId: z.string(), box: z.number() }),
+  handler: async ({ box }) => { count(`pack ${box}`); return { box, packed: true }; },
+});
+const failing = defineJob({
+  type: 'failing',
+  payload: z.object({}),
+  maxAttempts: 1,
+  handler: async () => { throw new PermanentError('out of stock'); },
+});
+const fulfil = defineJob({
+  type: 'fulfil',
+  payload: z.object({ orderId: z.string() }),
+  handler: async ({ orderId }, ctx) => {
+    count('fulfil run');
+    const { chargeId } = await ctx.invoke('charge', charge, { orderId, cents: 500 });
+    const [a, b] = await Promise.all([
+      ctx.invoke('pack-1', pack, { orderId, box: 1 }),
+      ctx.invoke('pack-2', pack, { orderId, box: 2 }),
+    ]);
+    return { chargeId, boxes: [a.box, b.box] };
+  },
+});
+const careful = defineJob({
+  type: 'careful',
+  payload: z.object({}),
+  handler: async (_p, ctx) => {
+    try {
+      await ctx.invoke('fail', failing, {});
+      return 'not reached';
+    } catch (error) {
+      return error instanceof ChildJobError ? `caught: ${error.status}: ${error.error}` : `other: ${String(error)}`;
+    }
+  },
+});
+const jobs = [charge, pack, failing, fulfil, careful];
+
+describe('ctx.invoke', () => {
+  it('runs children once each, fans in with Promise.all, and resumes the parent with typed results in one drain', async () => {
+    runs.clear();
+    const { id } = await enqueue(conn.db, fulfil, { orderId: 'o1' });
+    const summary = await drain(conn.db, jobs, { budgetMs: 10_000 });
+    expect(await jobResult(conn.db, id)).toEqual({ status: 'completed', result: { chargeId: 'ch_o1_500', boxes: [1, 2] } });
+    expect(runs.get('charge o1')).toBe(1);
+    expect(runs.get('pack 1')).toBe(1);
+    expect(runs.get('pack 2')).toBe(1);
+    // Three runs of the parent: the first enqueues the charge, the second both boxes, the third ends.
+    expect(runs.get('fulfil run')).toBe(3);
+    expect(summary).toMatchObject({ waiting: 2, completed: 4 });
+    const children = await select<{ parent_step: string; status: string }>(conn.db, sql`select parent_step, status from sluice.jobs where parent_id = ${id}::uuid order by parent_step`);
+    expect(children).toEqual([
+      { parent_step: 'charge', status: 'completed' }, { parent_step: 'pack-1', status: 'completed' }, { parent_step: 'pack-2', status: 'completed' },
+    ]);
+  });
+
+  it('a waiting parent holds no lease, and its status says waiting until its child ends', async () => {
+    runs.clear();
+    const { id } = await enqueue(conn.db, fulfil, { orderId: 'o2' });
+    // One job at most: the parent's first run only.
+    await drain(conn.db, jobs, { budgetMs: 10_000, maxJobs: 1 });
+    const parent = await jobRow(conn.db, id);
+    expect(parent).toMatchObject({ status: 'waiting', lock_token: null, attempts: 0 });
+    expect(await jobResult(conn.db, id)).toEqual({ status: 'waiting' });
+    await drain(conn.db, jobs, { budgetMs: 10_000 });
+    expect(await jobResult(conn.db, id)).toMatchObject({ status: 'completed' });
+  });
+
+  it('a dead child rejects the invoke with a ChildJobError the parent can catch', async () => {
+    const { id } = await enqueue(conn.db, careful, {});
+    await drain(conn.db, jobs, { budgetMs: 10_000 });
+    expect(await jobResult(conn.db, id)).toEqual({ status: 'completed', result: 'caught: dead: PermanentError: out of stock' });
+  });
+});
