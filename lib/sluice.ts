@@ -7,7 +7,7 @@ import { sluiceRoutes } from './http/routes.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import {
   appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
-  jobResult, pauseType, queueStats, resumeType, retryJob, typeViews, UnknownJobTypeError,
+  jobResult, pauseType, queueStats, resumeType, retryJob, sendEvent, typeViews, UnknownJobTypeError, type SendEventResult,
   type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
   type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type JobDefinition, type JobResult, type JobResultStatus, type JobNamed, type JobPayload, type JobRegistry, type JobTypeName, type QueueStats, type ScheduleDefinition,
 } from './queue/index.js';
@@ -112,6 +112,12 @@ export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDef
    */
   result(id: string, options?: { timeoutMs?: number }): Promise<JobResultStatus>;
   result<D extends J[number]>(id: string, options: { timeoutMs?: number; job: D }): Promise<JobResultStatus<JobResult<D>>>;
+  /**
+   * Sends an event: the jobs waiting for it (ctx.waitForEvent with this name and key) resume with its
+   * `data`, and a job that reaches such a wait later (within SLUICE_EVENT_RETENTION) finds it. With `tx`
+   * it is part of that transaction (then kick once it commits); without, woken jobs are kicked at once.
+   */
+  sendEvent(name: string, event?: { key?: string; data?: unknown }, options?: InTx): Promise<SendEventResult>;
   admin: AdminCalls;
   /** Applies Sluice's migrations (its tables, in the Postgres schema `sluice`). */
   migrate(): Promise<void>;
@@ -206,6 +212,14 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
     tick: (wakeOptions) => sluice.wake(wakeOptions),
     // async throughout: a missing DATABASE_URL rejects (callers' .catch() sees it) rather than throws.
     stats: async () => queueStats(db(), scope()),
+    sendEvent: async (name, event = {}, { tx } = {}) => {
+      const sent = await sendEvent(tx ?? db(), name, event, settings().SLUICE_MAX_PAYLOAD_BYTES);
+      if (sent.woken > 0) {
+        noteDueAt(Date.now());
+        if (tx === undefined && settings().SLUICE_KICK) void sluice.kick();
+      }
+      return sent;
+    },
     result: async (id: string, resultOptions: { timeoutMs?: number; job?: JobDefinition } = {}) => jobResult(db(), id, resultOptions) as never,
     admin: {
       list: async (listOptions) => listJobs(db(), listOptions),
@@ -216,7 +230,12 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
         noteDueAt(Date.now());
         return job;
       },
-      cancel: async (id) => cancelJob(db(), id),
+      // A cancelled child makes its waiting parent due (its invoke rejects).
+      cancel: async (id) => {
+        const job = await cancelJob(db(), id);
+        noteDueAt(Date.now());
+        return job;
+      },
       dead: async (o) => listDeadJobs(db(), o),
       retryDead: async (o) => {
         const result = await retryDeadJobs(db(), o);

@@ -1,6 +1,6 @@
 import type {
   AppScope, BulkResult, Config, Db, DrainOptions, DrainSummary, EnqueueItem, EnqueueManyResult, JobDetail, JobRegistry, JobResultStatus, JobView, ListJobsOptions, PausedType,
-  QueueHistory, QueueStats, TypeView,
+  QueueHistory, QueueStats, SendEventResult, TypeView,
 } from '../queue/index.js';
 import type { WakeRuntime } from '../wake/runtime.js';
 import type { ScheduleView } from '../wake/schedules.js';
@@ -23,6 +23,7 @@ export interface RouteHost {
   wake(options: WakeOptions): Promise<WakeSummary>;
   stats(): Promise<QueueStats>;
   result(id: string, options?: { timeoutMs?: number }): Promise<JobResultStatus>;
+  sendEvent(name: string, event?: { key?: string; data?: unknown }): Promise<SendEventResult>;
   admin: AdminCalls;
 }
 
@@ -31,7 +32,7 @@ export interface AdminCalls {
   list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
   get(id: string): Promise<JobDetail>;
   retry(id: string): Promise<JobView>;
-  /** Cancels a pending or dead job at once; a running one is stopped by its drain's next heartbeat (cancelRequestedAt). */
+  /** Cancels a pending, waiting or dead job at once; a running one is stopped by its drain's next heartbeat (cancelRequestedAt). Its unfinished child jobs go with it. */
   cancel(id: string): Promise<JobView>;
   /** The newest dead jobs (of `type`; at most `limit`, default 50) and how many there are. */
   dead(options?: { type?: string; limit?: number }): Promise<{ jobs: JobView[]; total: number }>;

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import type { Config, EnqueueItem } from '../queue/index.js';
+import { eventSchema, type Config, type EnqueueItem } from '../queue/index.js';
 import { log } from '../queue/log.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
@@ -120,13 +120,33 @@ const manualDrain: HttpHandler = async (c) => {
   return c.json(await sluice.drain({ deadline, types, maxJobs }));
 };
 
+/** DELETE /api/jobs/:id: cancels the job and its unfinished children; a cancelled child's waiting parent is due now: a kick. */
+const cancelJob: HttpHandler = async (c) => {
+  await authorize(c, 'ADMIN_SECRET');
+  const cancelled = await c.var.sluice.admin.cancel(parse(jobIdParam, { id: c.req.param('id') }).id);
+  kickFrom(c);
+  return c.json({ cancelled });
+};
+
+/** POST /api/events { name, key?, data? }: sends an event; the jobs it woke start by a kick. */
+const sendEvent: HttpHandler = async (c) => {
+  const { sluice } = c.var;
+  const s = sluice.settings();
+  await authorize(c, 'ENQUEUE_SECRET');
+  const { name, key, data } = await jsonBody(c.req.raw, eventSchema, { limit: s.SLUICE_MAX_BODY_BYTES });
+  const sent = await sluice.sendEvent(name, { key, data });
+  if (sent.woken > 0) kickFrom(c);
+  return c.json(sent, 202);
+};
+
 /** Sluice's routes; docs/http-api.md is their manual. */
 export const sluiceRoutes: HttpRoutes = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
-  '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: admin(async (id, s) => ({ cancelled: await s.admin.cancel(id) })) },
+  '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: cancelJob },
   '/api/jobs/:id/retry': { POST: retryJob },
   '/api/jobs/:id/result': { GET: jobResult },
   '/api/jobs/:id/events': { GET: jobEvents },
+  '/api/events': { POST: sendEvent },
   '/api/dead/retry': { POST: bulkDead('retry') },
   '/api/dead/cancel': { POST: bulkDead('cancel') },
   '/api/schedules': { GET: adminRead(async (s) => ({ schedules: await s.admin.schedules() })) },

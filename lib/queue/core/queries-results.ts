@@ -22,7 +22,7 @@ export async function jobResultRead(db: Db, id: string): Promise<ResultRow | und
     db,
     sql`with marked as (
           update sluice.jobs set awaited = true
-          where id = ${id}::uuid and not awaited and status in ('pending', 'running')
+          where id = ${id}::uuid and not awaited and status in ('pending', 'running', 'waiting')
           returning id
         )
         select type, status, result, last_error from sluice.jobs where id = ${id}::uuid`,

@@ -8,13 +8,13 @@ export const MAX_RESULT_WAIT_MS = 30_000;
 
 /**
  * What result() answers: the job ended (completed with its result, dead with its last error, or
- * cancelled), or it is still pending or running when the wait ended.
+ * cancelled), or it is still pending, running or waiting (for child jobs or an event) when the wait ended.
  */
 export type JobResultStatus<R = unknown> =
   | { status: 'completed'; result: R }
   | { status: 'dead'; error: string | null }
   | { status: 'cancelled' }
-  | { status: 'pending' | 'running' };
+  | { status: 'pending' | 'running' | 'waiting' };
 
 export interface ResultOptions<J extends JobDefinition = JobDefinition> {
   /** How long to wait for the job to end, in ms, at most MAX_RESULT_WAIT_MS (30 s). Default 0: answer at once. */
@@ -32,7 +32,7 @@ function answer(row: ResultRow): JobResultStatus | null {
     case 'completed': return { status: 'completed', result: row.result ?? undefined };
     case 'dead': return { status: 'dead', error: row.last_error };
     case 'cancelled': return { status: 'cancelled' };
-    default: return null; // still to end (pending, running)
+    default: return null; // still to end (pending, running, waiting)
   }
 }
 
@@ -57,7 +57,7 @@ export async function jobResult<J extends JobDefinition = JobDefinition>(
     const ended = answer(row);
     const left = until - Date.now();
     if (ended) return ended as JobResultStatus<never>;
-    if (left <= 0) return { status: row.status as 'pending' | 'running' };
+    if (left <= 0) return { status: row.status as 'pending' | 'running' | 'waiting' };
     await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
   }
 }

@@ -105,7 +105,7 @@ export async function retryJob(db: Db, id: string): Promise<JobView> {
 }
 
 /**
- * Cancels a job and returns it: a pending or dead one is cancelled at once; a running one keeps running
+ * Cancels a job and returns it, with its unfinished child jobs: a pending, waiting or dead one is cancelled at once; a running one keeps running
  * until its drain's next heartbeat stops it (cancelRequestedAt is set; its ctx.signal fires with a
  * JobCancelledError, and it ends cancelled, not retried). Kept, cancelled, for SLUICE_RESULT_RETENTION.
  * A completed or cancelled job throws JobStateError.
@@ -114,8 +114,8 @@ export async function cancelJob(db: Db, id: string): Promise<JobView> {
   // A pending job claimed (or a running one settled) between the statement's snapshot and its write
   // is in a new state: try again in that one, a few times at most.
   let change = await jobCancel(db, id);
-  for (let i = 0; i < 3 && !change.changed && (change.previous === 'pending' || change.previous === 'running'); i++) change = await jobCancel(db, id);
-  return settle(id, change, [], 'running', 'only pending, running or dead jobs can be cancelled');
+  for (let i = 0; i < 3 && !change.changed && (change.previous === 'pending' || change.previous === 'running' || change.previous === 'waiting'); i++) change = await jobCancel(db, id);
+  return settle(id, change, [], 'running', 'only pending, waiting, running or dead jobs can be cancelled');
 }
 
 /** Dead jobs changed at most per bulk call: one statement each, kept short. Call again for more. */

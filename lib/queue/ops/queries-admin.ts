@@ -71,6 +71,10 @@ export interface JobChange {
   /** The job after the change (retry), or null when nothing changed. */
   job: JobRow | null;
   changed: boolean;
+  /** A cancel: its child jobs (and theirs) cancelled or asked to stop with it. */
+  children?: number;
+  /** A cancel of a child job: its waiting parent was made due (its invoke rejects). */
+  woke_parent?: boolean;
 }
 
 /** What a retry sets on a dead job, one or a bulk: pending, due now, attempts reset, no time of death. */
@@ -97,29 +101,57 @@ export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
 const cancelledNow = sql`status = 'cancelled', cancelled_at = now(), dead_at = null`;
 
 /**
- * Cancels a job: a pending or dead one becomes cancelled at once (its steps deleted); a running one
- * gets cancel_requested_at, and its drain stops it at its next lease renewal (or a rescue ends it
+ * Cancels a job: a pending, waiting or dead one becomes cancelled at once (its steps deleted); a running
+ * one gets cancel_requested_at, and its drain stops it at its next lease renewal (or a rescue ends it
  * cancelled). Anything else (or a job claimed meanwhile) is left alone. The two updates touch one row
- * in states that exclude each other, so at most one of them applies.
+ * in states that exclude each other, so at most one of them applies. Its unfinished children (ctx.invoke),
+ * at any depth, are cancelled with it.
  */
 export async function jobCancel(db: Db, id: string): Promise<JobChange> {
-  // Child jobs (ctx.invoke, a later part) are cancelled with their parent: their statement joins this one.
+  const unfinished = (table: string) => sql.raw(`${table}.status in ('pending', 'waiting', 'dead')`);
   const [result] = await rows<JobChange>(
     db,
-    sql`with target as (select status from sluice.jobs where id = ${id}::uuid),
+    sql`with recursive target as (select status from sluice.jobs where id = ${id}::uuid),
+    -- Its child jobs (ctx.invoke), and theirs, along jobs_parent_idx.
+    tree as (
+      select id from sluice.jobs where parent_id = ${id}::uuid
+      union select c.id from sluice.jobs c join tree t on c.parent_id = t.id
+    ),
     cancelled as (
-      update sluice.jobs j set ${cancelledNow} where j.id = ${id}::uuid and j.status in ('pending', 'dead') returning j.*
+      update sluice.jobs j set ${cancelledNow}, wait_for = null where j.id = ${id}::uuid and ${unfinished('j')} returning j.*
     ),
     requested as (
       update sluice.jobs j set cancel_requested_at = coalesce(j.cancel_requested_at, now())
       where j.id = ${id}::uuid and j.status = 'running' returning j.*
     ),
+    -- Its unfinished children go with it; running ones are asked to stop, as it is.
+    children_cancelled as (
+      update sluice.jobs j set ${cancelledNow}, wait_for = null
+      where j.id in (select id from tree) and ${unfinished('j')} and (exists (select 1 from cancelled) or exists (select 1 from requested))
+      returning j.id
+    ),
+    children_requested as (
+      update sluice.jobs j set cancel_requested_at = coalesce(j.cancel_requested_at, now())
+      where j.id in (select id from tree) and j.status = 'running' and (exists (select 1 from cancelled) or exists (select 1 from requested))
+      returning j.id
+    ),
     steps_gone as (
-      delete from sluice.job_steps s where s.job_id = ${id}::uuid and exists (select 1 from cancelled) returning s.job_id
+      delete from sluice.job_steps s where s.job_id in (select id from cancelled union all select id from children_cancelled) returning s.job_id
+    ),
+    -- A child cancelled at once wakes its parent (whose invoke then rejects), as a child's end does.
+    parent_woken as (
+      update sluice.jobs p set wake_seq = p.wake_seq + 1,
+        status = case when p.status = 'waiting' then 'pending' else p.status end,
+        run_after = case when p.status = 'waiting' then now() else p.run_after end,
+        wait_for = case when p.status = 'waiting' then null else p.wait_for end
+      where p.id = (select parent_id from cancelled)
+      returning p.id
     )
     select (select status from target) as previous,
            coalesce((select ${jobRow(sql`c`)} from cancelled c), (select ${jobRow(sql`r`)} from requested r)) as job,
-           exists (select 1 from cancelled) or exists (select 1 from requested) as changed`,
+           exists (select 1 from cancelled) or exists (select 1 from requested) as changed,
+           (select count(*) from children_cancelled)::int + (select count(*) from children_requested)::int as children,
+           exists (select 1 from parent_woken) as woke_parent`,
   );
   return result!;
 }
