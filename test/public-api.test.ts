@@ -7,7 +7,7 @@ import * as main from '../lib/index.js';
 describe('public API', () => {
   it('sluice: the instance, definitions, hint stores, route helpers, errors and signals', () => {
     expect(Object.keys(main).sort()).toEqual([
-      'HttpError', 'JobCancelledError', 'JobNotFoundError', 'JobStateError', 'LeaseLostError', 'MisconfiguredError', 'PayloadTooLargeError', 'PermanentError',
+      'ChildJobError', 'HttpError', 'JobCancelledError', 'JobNotFoundError', 'JobStateError', 'LeaseLostError', 'MisconfiguredError', 'PayloadTooLargeError', 'PermanentError',
       'RetryLaterError', 'SluiceError', 'StepResultError', 'UnknownJobTypeError', 'ValidationError',
       'createSluice', 'defineJob', 'defineSchedule', 'errorResponse', 'jsonBody', 'memoryHintStore', 'runtimeCacheHintStore',
     ]);
@@ -15,11 +15,11 @@ describe('public API', () => {
 
   it('sluice/engine: the free functions over a database, and the same definitions and errors', () => {
     expect(Object.keys(engine).sort()).toEqual([
-      'BULK_LIMIT', 'DEFAULT_BACKOFF', 'JOB_STATUSES', 'JobCancelledError', 'JobNotFoundError', 'JobStateError', 'LeaseLostError', 'MAX_FLOW_LIMIT',
+      'BULK_LIMIT', 'ChildJobError', 'DEFAULT_BACKOFF', 'JOB_STATUSES', 'JobCancelledError', 'JobNotFoundError', 'JobStateError', 'LeaseLostError', 'MAX_FLOW_LIMIT',
       'MisconfiguredError', 'PayloadTooLargeError', 'PermanentError', 'RetryLaterError', 'SluiceError', 'StepResultError',
       'UnknownJobTypeError', 'ValidationError', 'appScope', 'backoffDelayMs', 'cancelDeadJobs', 'cancelJob', 'connect', 'defineJob',
       'defineSchedule', 'drain', 'enqueue', 'enqueueMany', 'getJob', 'jobResult', 'listDeadJobs', 'listJobs', 'migrate', 'pauseType', 'pausedTypes',
-      'pickDriver', 'queueHistory', 'queueStats', 'resumeType', 'retryDeadJobs', 'retryJob',
+      'pickDriver', 'queueHistory', 'queueStats', 'resumeType', 'retryDeadJobs', 'retryJob', 'sendEvent',
     ]);
     // One definition and one error class whichever entry a file imports them from.
     expect(engine.defineJob).toBe(main.defineJob);

@@ -1,7 +1,7 @@
 // Type tests (vitest's typecheck mode runs tsc on them): the instance's calls are checked against its jobs.
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createSluice, defineJob, defineSchedule, type EnqueueResult, type JobPayload, type JobResult, type JobResultStatus, type Sluice } from '../lib/index.js';
+import { createSluice, defineJob, defineSchedule, type Db, type EnqueueResult, type JobPayload, type JobResult, type JobResultStatus, type Sluice } from '../lib/index.js';
 
 const welcome = defineJob({
   type: 'send-welcome-email',
@@ -122,5 +122,35 @@ describe('results', () => {
         expectTypeOf(ctx.progress({ pct: 50 })).toEqualTypeOf<Promise<void>>();
       },
     });
+  });
+});
+
+describe('child jobs and events', () => {
+  const charge = defineJob({
+    type: 'charge', payload: z.object({ orderId: z.string(), cents: z.number().int() }),
+    result: z.object({ chargeId: z.string() }), handler: async ({ orderId }) => ({ chargeId: orderId }),
+  });
+
+  it('ctx.invoke checks the child\'s payload and resolves to its result; waitForEvent to its data or null', () => {
+    defineJob({
+      type: 'fulfil', payload: z.object({ orderId: z.string() }),
+      handler: async ({ orderId }, ctx) => {
+        expectTypeOf(ctx.invoke('charge', charge, { orderId, cents: 500 })).resolves.toEqualTypeOf<{ chargeId: string }>();
+        expectTypeOf(ctx.invoke('render', render, { invoiceId: 1 })).resolves.toEqualTypeOf<{ url: string; pages: number }>();
+        // @ts-expect-error: cents must be a number
+        void ctx.invoke('charge', charge, { orderId, cents: '500' });
+        // @ts-expect-error: a child's options have no idempotency key (it is enqueued once per name anyway)
+        void ctx.invoke('charge', charge, { orderId, cents: 5 }, { idempotencyKey: 'k' });
+        expectTypeOf(ctx.waitForEvent<{ by: string }>('approval', { event: 'order.approved', key: orderId, timeoutMs: 1_000 })).resolves.toEqualTypeOf<{ by: string } | null>();
+        // @ts-expect-error: a wait needs its timeout
+        void ctx.waitForEvent('approval', { event: 'order.approved' });
+      },
+    });
+  });
+
+  it('sendEvent takes a name, a key and any data, in a transaction or not', () => {
+    const shop = createSluice({ jobs: [charge], db: {} as never });
+    expectTypeOf(shop.sendEvent('order.approved', { key: 'o1', data: { by: 'ada' } })).resolves.toEqualTypeOf<{ id: string; woken: number }>();
+    expectTypeOf(shop.sendEvent).parameter(2).toEqualTypeOf<{ tx?: Db } | undefined>();
   });
 });

@@ -186,4 +186,40 @@ export function enqueueChecks(t: SuiteContext): void {
       expect(await t.db.countJobs()).toBe(before);
     });
   });
+
+  describe('POST /api/events', () => {
+    const send = (json: unknown, token?: string | null) =>
+      t.call('POST', '/api/events', { headers: { authorization: token === null ? undefined : `Bearer ${token ?? SECRETS.ENQUEUE_SECRET}` }, json });
+    const events = async () => (await t.db.query<{ n: number }>('select count(*)::int as n from sluice.events'))[0]!.n;
+
+    it('sends an event: 202 { id, woken }', async () => {
+      const res = await send({ name: 'order.approved', key: 'o1', data: { by: 'ada' } });
+      expect(res.status, res.text).toBe(202);
+      expect(res.json).toEqual({ id: expect.any(String), woken: 0 });
+    });
+
+    it.each([['no token', null], ['the admin token', SECRETS.ADMIN_SECRET]])('answers %s 401, sending nothing', async (_name, token) => {
+      const before = await events();
+      expect401(await send({ name: 'order.approved' }, token));
+      expect(await events()).toBe(before);
+    });
+
+    it.each([
+      ['no name', { key: 'o1' }],
+      ['a name with a NUL', { name: 'a\u0000b' }],
+      ['an unknown field', { name: 'x', payload: {} }],
+      ['a key that is not a string', { name: 'x', key: 7 }],
+    ])('answers %s 400 with the zod issues, sending nothing', async (_name, body) => {
+      const before = await events();
+      const res = await send(body);
+      expect(res.status, res.text).toBe(400);
+      expectIssues(res);
+      expect(await events()).toBe(before);
+    });
+
+    it('answers 413 for data over SLUICE_MAX_PAYLOAD_BYTES', async () => {
+      const res = await send({ name: 'x', data: { note: 'A'.repeat(300) } });
+      expect(res.status, res.text).toBe(413);
+    });
+  });
 }

@@ -116,14 +116,14 @@ export class WaitRunner {
   }
 
   private async invokeWork(name: string, job: JobDefinition, payload: unknown, options: InvokeOptions): Promise<unknown> {
-    const definition = this.host.jobs.get(job?.type);
-    if (definition !== job) throw new TypeError(`ctx.invoke("${name}"): job type "${job?.type}" is not one of this app's jobs, so none of its drains would run it`);
-    const { delayMs, runAt, priority, maxAttempts } = options;
-    // Checked before anything is written: a bad payload fails the parent's run, as a bad enqueue would.
-    const row = toRow({ job, payload, delayMs, runAt, priority, maxAttempts } as never, this.host.jobs, Number.MAX_SAFE_INTEGER);
     await this.seq();
     const { host } = this.steps;
     const record = await this.steps.step(name, async (tx) => {
+      // Checked only for a child not yet enqueued: a replay after a deploy that dropped its type still finds it.
+      if (this.host.jobs.get(job?.type) !== job) throw new TypeError(`ctx.invoke("${name}"): job type "${job?.type}" is not one of this app's jobs, so none of its drains would run it`);
+      const { delayMs, runAt, priority, maxAttempts } = options;
+      // A bad payload fails the parent's run, as a bad enqueue would.
+      const row = toRow({ job, payload, delayMs, runAt, priority, maxAttempts } as never, this.host.jobs, Number.MAX_SAFE_INTEGER);
       const child = await childInsert(tx, row, host.jobId, name);
       if (child === undefined) throw new LeaseLostError();
       return { child };
