@@ -22,7 +22,7 @@ export { queueStats, type QueueStats } from './queue/ops/stats.js';
 export { queueHistory, type QueueHistory } from './queue/ops/history-view.js';
 export {
   listJobs, getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT,
-  type BulkResult, type JobDetail, type JobView, type ListJobsOptions, type StepView,
+  type BulkResult, type JobDetail, type JobView, type ListJobsOptions, type StepView, type ChildView,
 } from './queue/ops/admin.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './queue/ops/pause.js';
 export { appScope, type AppScope } from './queue/app.js';

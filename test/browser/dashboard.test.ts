@@ -155,6 +155,29 @@ describe('dashboard in Chromium', () => {
     expect(page.url()).not.toContain('job=');
   });
 
+  it('opens a waiting parent: what it waits for, its child jobs, each a link; its Cancel takes the children too', async () => {
+    const [parent] = await select<{ id: string }>(api.db, sql`
+      insert into sluice.jobs (type, payload, status, run_after, wait_for)
+      values ('send-welcome-email', '{}', 'waiting', now() + interval '1 day', array['order.approved' || chr(1) || 'o-42'])
+      returning id`);
+    const [child] = await select<{ id: string }>(api.db, sql`
+      insert into sluice.jobs (type, payload, status, awaited, parent_id, parent_step)
+      values ('send-welcome-email', '{}', 'pending', true, ${parent!.id}::uuid, 'charge')
+      returning id`);
+    const { page } = await loggedIn();
+    await page.evaluate((jobId) => { location.hash = `range=1h&job=${jobId}`; }, parent!.id);
+    await expect.poll(() => page.locator('[data-test=detail-waiting]').textContent(), { timeout: 10_000 }).toBe('Waiting for order.approved (o-42)');
+    const childLink = page.locator('[data-test=detail-child] a');
+    expect(await childLink.textContent()).toBe('send-welcome-email: pending');
+    await childLink.click();
+    await expect.poll(() => page.locator('[data-test=detail-parent] a').textContent(), { timeout: 10_000 }).toBe(parent!.id);
+    await page.locator('[data-test=detail-parent] a').click();
+    await page.locator('[data-test=detail-waiting]').waitFor();
+    await page.locator('[data-test=detail-cancel]').click();
+    await expect.poll(async () => (await jobRow(api.db, child!.id))?.status, { timeout: 10_000 }).toBe('cancelled');
+    expect((await jobRow(api.db, parent!.id))?.status).toBe('cancelled');
+  });
+
   it('refuses a forged session cookie: the login form, and 401 for the data', async () => {
     const context = await newContext();
     const forged = `v2.${'A'.repeat(24)}.${'B'.repeat(43)}`;

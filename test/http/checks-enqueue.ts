@@ -189,7 +189,7 @@ export function enqueueChecks(t: SuiteContext): void {
 
   describe('POST /api/events', () => {
     const send = (json: unknown, token?: string | null) =>
-      t.call('POST', '/api/events', { headers: { authorization: token === null ? undefined : `Bearer ${token ?? SECRETS.ENQUEUE_SECRET}` }, json });
+      t.call('POST', '/api/events', { headers: token === null ? {} : { authorization: `Bearer ${token ?? SECRETS.ENQUEUE_SECRET}` }, json });
     const events = async () => (await t.db.query<{ n: number }>('select count(*)::int as n from sluice.events'))[0]!.n;
 
     it('sends an event: 202 { id, woken }', async () => {

@@ -460,7 +460,7 @@
         const job = await request('GET', jobPath(id));
         if (seq !== detailSeq || !dialog.open) return;
         $('detail-body').replaceChildren(...detailParts(job));
-        if (job.status === 'pending' || job.status === 'running') detailTimer = setTimeout(load, DETAIL_POLL_MS);
+        if (job.status === 'pending' || job.status === 'running' || job.status === 'waiting') detailTimer = setTimeout(load, DETAIL_POLL_MS);
       } catch (err) {
         if (seq === detailSeq) $('detail-body').replaceChildren(el('p', { class: 'is-error', text: `Could not load the job: ${err.message}` }));
       }
@@ -482,9 +482,19 @@
     const close = () => $('job-detail').close();
     if (job.status === 'dead') buttons.push(el('button', { type: 'button', 'data-test': 'detail-retry', text: 'Retry', onclick: () => { close(); retryJob(job.id, []); } }));
     // A running job is stopped by its drain's next heartbeat (a few seconds); one already asked to stop is not asked again.
-    const cancellable = job.status === 'pending' || job.status === 'dead' || (job.status === 'running' && !job.cancelRequestedAt);
+    const cancellable = job.status === 'pending' || job.status === 'waiting' || job.status === 'dead' || (job.status === 'running' && !job.cancelRequestedAt);
     if (cancellable) buttons.push(el('button', { type: 'button', class: 'danger', 'data-test': 'detail-cancel', text: 'Cancel', onclick: () => { close(); cancelJob(job.id, []); } }));
     if (buttons.length) parts.push(el('div', { class: 'actions' }, ...buttons));
+    // A child's parent and a parent's children (ctx.invoke) open in this panel; a wait names its events.
+    const jobLink = (id, text) => el('a', { href: `#job=${id}`, text, onclick: (e) => { e.preventDefault(); openDetail(id); } });
+    if (job.parentId) parts.push(el('p', { 'data-test': 'detail-parent' }, el('span', { text: 'Child job of ' }), jobLink(job.parentId, job.parentId)));
+    if (job.waitingFor?.length) parts.push(el('p', { 'data-test': 'detail-waiting', text: `Waiting for ${job.waitingFor.map((w) => `${w.event} (${w.key || 'no key'})`).join(', ')}` }));
+    if (job.children?.length) {
+      parts.push(el('h3', { text: `Child jobs (${job.children.length})` }));
+      for (const child of job.children) {
+        parts.push(el('div', { class: 'step', 'data-test': 'detail-child' }, el('strong', { text: child.name }), el('span', { text: ' ' }), jobLink(child.id, `${child.type}: ${child.status}`)));
+      }
+    }
     if (job.progress !== null && job.progress !== undefined) parts.push(el('h3', { text: 'Progress' }), el('div', { 'data-test': 'detail-progress' }, pretty(job.progress)));
     if (job.status === 'completed') parts.push(el('h3', { text: 'Result' }), el('div', { 'data-test': 'detail-result' }, pretty(job.result)));
     if (job.lastError) parts.push(el('h3', { text: 'Last error' }), el('pre', { class: 'error-text', text: job.lastError }));

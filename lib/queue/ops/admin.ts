@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import { JobNotFoundError, JobStateError } from '../errors.js';
-import { jobCancel, jobGet, jobList, jobRetryDead, jobsCancelDead, jobsDead, jobsRetryDead, type JobChange, type JobRow } from './queries-admin.js';
+import { jobCancel, jobChildren, jobGet, jobList, jobRetryDead, jobsCancelDead, jobsDead, jobsRetryDead, type JobChange, type JobRow } from './queries-admin.js';
 import { stepsOfJob } from '../core/queries-steps.js';
 import type { JobStatus } from '../schema.js';
 
@@ -35,6 +35,10 @@ export interface JobView {
   cancelRequestedAt: string | null;
   /** The handler's latest ctx.progress() value; null when it reported none. */
   progress: unknown;
+  /** A child job (ctx.invoke): its parent's id; else null. */
+  parentId: string | null;
+  /** While waiting: the events it waits for (ctx.waitForEvent); empty when it waits for child jobs, null unless waiting. */
+  waitingFor: { event: string; key: string }[] | null;
 }
 
 /** A finished durable step of a job (ctx.step), with its stored result. */
@@ -44,11 +48,23 @@ export interface StepView {
   finishedAt: string;
 }
 
-/** A job with its finished steps: GET /api/jobs/:id. */
-export interface JobDetail extends JobView {
-  steps: StepView[];
+/** A child job a job invoked (ctx.invoke): `name` is the invoke's. */
+export interface ChildView {
+  id: string;
+  name: string;
+  type: string;
+  status: JobStatus;
 }
 
+/** A job with its finished steps and its child jobs: GET /api/jobs/:id. */
+export interface JobDetail extends JobView {
+  steps: StepView[];
+  children: ChildView[];
+}
+
+
+/** An event a waiting job waits for, from its wait_for tag (`name chr(1) key`: queries-waits.ts). */
+const untag = (tag: string) => ({ event: tag.slice(0, tag.indexOf('\u0001')), key: tag.slice(tag.indexOf('\u0001') + 1) });
 
 const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
 
@@ -60,6 +76,8 @@ function view(r: JobRow): JobView {
     debounceKey: r.debounce_key, concurrencyKey: r.concurrency_key ?? null, rateKey: r.rate_key ?? null,
     deadAt: iso(r.dead_at ?? null), result: r.result ?? null, completedAt: iso(r.completed_at ?? null),
     cancelledAt: iso(r.cancelled_at ?? null), cancelRequestedAt: iso(r.cancel_requested_at ?? null), progress: r.progress ?? null,
+    parentId: r.parent_id ?? null,
+    waitingFor: r.status === 'waiting' ? (r.wait_for ?? []).map(untag) : null,
   };
 }
 
@@ -82,9 +100,13 @@ export async function listJobs(db: Db, o: ListJobsOptions = {}): Promise<{ jobs:
 
 /** One job with its finished steps; JobNotFoundError when there is none. */
 export async function getJob(db: Db, id: string): Promise<JobDetail> {
-  const [row, steps] = await Promise.all([jobGet(db, id), stepsOfJob(db, id)]);
+  const [row, steps, children] = await Promise.all([jobGet(db, id), stepsOfJob(db, id), jobChildren(db, id)]);
   if (!row) throw new JobNotFoundError(id);
-  return { ...view(row), steps: steps.map((s) => ({ name: s.name, result: s.result, finishedAt: iso(s.finished_at)! })) };
+  return {
+    ...view(row),
+    steps: steps.map((s) => ({ name: s.name, result: s.result, finishedAt: iso(s.finished_at)! })),
+    children: children.map((c) => ({ id: c.id, name: c.parent_step, type: c.type, status: c.status })),
+  };
 }
 
 /**

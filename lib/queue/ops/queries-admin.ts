@@ -33,6 +33,22 @@ export interface JobRow {
   cancel_requested_at?: string | null;
   awaited?: boolean;
   progress?: unknown;
+  parent_id?: string | null;
+  parent_step?: string | null;
+  wait_for?: string[] | null;
+}
+
+/** A child job (ctx.invoke) as its parent's detail lists it. */
+export interface ChildRow {
+  id: string;
+  type: string;
+  status: JobStatus;
+  parent_step: string;
+}
+
+/** A job's child jobs, in the order they were enqueued (along jobs_parent_idx). */
+export async function jobChildren(db: Db, id: string): Promise<ChildRow[]> {
+  return rows<ChildRow>(db, sql`select id, type, status, parent_step from sluice.jobs where parent_id = ${id}::uuid order by id`);
 }
 
 /** The columns an admin sees: every one but the lease token. */
