@@ -57,7 +57,14 @@ const careful = defineJob({
     }
   },
 });
-const jobs = [charge, pack, failing, fulfil, careful];
+// One at a time, across every drain: a parent waiting for its child (of the same type) must not hold the slot.
+const nested: ReturnType<typeof defineJob<'nested', z.ZodObject<{ depth: z.ZodNumber }>, number>> = defineJob({
+  type: 'nested',
+  payload: z.object({ depth: z.number() }),
+  concurrency: { limit: 1 },
+  handler: async ({ depth }, ctx): Promise<number> => (depth === 0 ? 0 : 1 + (await ctx.invoke('inner', nested, { depth: depth - 1 }))),
+});
+const jobs = [charge, pack, failing, fulfil, careful, nested];
 
 describe('ctx.invoke', () => {
   it('runs children once each, fans in with Promise.all, and resumes the parent with typed results in one drain', async () => {
@@ -93,5 +100,21 @@ describe('ctx.invoke', () => {
     const { id } = await enqueue(conn.db, careful, {});
     await drain(conn.db, jobs, { budgetMs: 10_000 });
     expect(await jobResult(conn.db, id)).toEqual({ status: 'completed', result: 'caught: dead: PermanentError: out of stock' });
+  });
+
+  it('a waiting parent gives back its concurrency slot: a child of a type limited to one at a time still runs', async () => {
+    const { id } = await enqueue(conn.db, nested, { depth: 3 });
+    await drain(conn.db, jobs, { budgetMs: 10_000 });
+    expect(await jobResult(conn.db, id)).toEqual({ status: 'completed', result: 3 });
+    expect(await select(conn.db, sql`select 1 from sluice.flow_slots where limiter = 'concurrency' and held_until > now()`)).toEqual([]);
+  });
+
+  it('refuses a child type the app does not have, before anything is enqueued', async () => {
+    const stranger = defineJob({ type: 'stranger', payload: z.object({}), handler: async () => {} });
+    const asks = defineJob({ type: 'asks', payload: z.object({}), maxAttempts: 1, handler: async (_p, ctx) => { await ctx.invoke('x', stranger, {}); } });
+    const { id } = await enqueue(conn.db, asks, {});
+    await drain(conn.db, [asks], { budgetMs: 5_000 });
+    expect((await jobRow(conn.db, id))!.last_error).toMatch(/job type "stranger" is not one of this app's jobs/);
+    expect(await select(conn.db, sql`select 1 from sluice.jobs where type = 'stranger'`)).toEqual([]);
   });
 });
