@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ChildJobError, defineJob, drain, enqueue, jobResult, PermanentError } from '../lib/queue/index.js';
+import { ChildJobError, defineJob, drain, enqueue, jobResult, PermanentError, type JobDefinition } from '../lib/queue/index.js';
 import { freshDatabase } from './support/db.js';
 import { jobRow, select } from './support/sql.js';
 
@@ -58,7 +58,7 @@ const careful = defineJob({
   },
 });
 // One at a time, across every drain: a parent waiting for its child (of the same type) must not hold the slot.
-const nested: ReturnType<typeof defineJob<'nested', z.ZodObject<{ depth: z.ZodNumber }>, number>> = defineJob({
+const nested: JobDefinition<z.ZodObject<{ depth: z.ZodNumber }>, 'nested', number> = defineJob({
   type: 'nested',
   payload: z.object({ depth: z.number() }),
   concurrency: { limit: 1 },
