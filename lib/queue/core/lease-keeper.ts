@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import { type ClaimedJob, jobHeartbeat } from './queries-drain.js';
-import type { RunControl } from './run-job.js';
+import type { RunControl } from './run-context.js';
 import { LeaseLostError } from './steps.js';
 import { monotonicNow } from '../clock.js';
 import { JobCancelledError } from '../errors.js';
