@@ -1,6 +1,6 @@
 -- Child jobs and events (hand-written comment): a job state more, waiting (a job whose handler awaits
--- child jobs or an event; it holds no lease), the columns that tie a child to its parent and wake a
--- waiting job, and the events table. New columns are nullable or have a constant default (no rewrite);
+-- child jobs or an event; it holds no lease), the columns that tie a child to its parent and make a
+-- waiting job due again, and the events table. New columns are nullable or have a constant default (no rewrite);
 -- the looser check constraint refuses nothing. The claim index stays partial on pending, so waiting
 -- rows are never walked by a claim. A deployment of the previous version still serving meanwhile
 -- neither writes nor reads these columns and keeps working.
@@ -15,7 +15,7 @@ CREATE TABLE "sluice"."events" (
 ALTER TABLE "sluice"."jobs" DROP CONSTRAINT "jobs_status_check";--> statement-breakpoint
 ALTER TABLE "sluice"."jobs" ADD COLUMN "parent_id" uuid;--> statement-breakpoint
 ALTER TABLE "sluice"."jobs" ADD COLUMN "parent_step" text;--> statement-breakpoint
-ALTER TABLE "sluice"."jobs" ADD COLUMN "wake_seq" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "sluice"."jobs" ADD COLUMN "deliveries" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "sluice"."jobs" ADD COLUMN "wait_for" text[];--> statement-breakpoint
 CREATE INDEX "events_name_key_idx" ON "sluice"."events" USING btree ("name","key","id");--> statement-breakpoint
 CREATE INDEX "events_sent_idx" ON "sluice"."events" USING btree ("sent_at");--> statement-breakpoint

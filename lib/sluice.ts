@@ -115,7 +115,7 @@ export interface Sluice<out J extends readonly JobDefinition[] = readonly JobDef
   /**
    * Sends an event: the jobs waiting for it (ctx.waitForEvent with this name and key) resume with its
    * `data`, and a job that reaches such a wait later (within SLUICE_EVENT_RETENTION) finds it. With `tx`
-   * it is part of that transaction (then kick once it commits); without, woken jobs are kicked at once.
+   * it is part of that transaction (then kick once it commits); without, the jobs it was delivered to are kicked at once.
    */
   sendEvent(name: string, event?: { key?: string; data?: unknown }, options?: InTx): Promise<SendEventResult>;
   admin: AdminCalls;
@@ -214,7 +214,7 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
     stats: async () => queueStats(db(), scope()),
     sendEvent: async (name, event = {}, { tx } = {}) => {
       const sent = await sendEvent(tx ?? db(), name, event, settings().SLUICE_MAX_PAYLOAD_BYTES);
-      if (sent.woken > 0) {
+      if (sent.delivered > 0) {
         noteDueAt(Date.now());
         if (tx === undefined && settings().SLUICE_KICK) void sluice.kick();
       }

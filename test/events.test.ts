@@ -47,8 +47,8 @@ describe('events', () => {
     await drain(conn.db, jobs, { budgetMs: 5_000 });
     expect(await select(conn.db, sql`select status, wait_for from sluice.jobs where id = ${id}::uuid`)).toEqual([{ status: 'waiting', wait_for: ['order.approved\u0001o1'] }]);
     // Another key wakes nothing.
-    expect(await sendEvent(conn.db, 'order.approved', { key: 'o2', data: { by: 'eve' } })).toMatchObject({ woken: 0 });
-    expect(await sendEvent(conn.db, 'order.approved', { key: 'o1', data: { by: 'ada' } })).toMatchObject({ woken: 1 });
+    expect(await sendEvent(conn.db, 'order.approved', { key: 'o2', data: { by: 'eve' } })).toMatchObject({ delivered: 0 });
+    expect(await sendEvent(conn.db, 'order.approved', { key: 'o1', data: { by: 'ada' } })).toMatchObject({ delivered: 1 });
     expect((await jobRow(conn.db, id))!.status).toBe('pending');
     await drain(conn.db, jobs, { budgetMs: 5_000 });
     // The first wait took ada's event; the second waits for another one.

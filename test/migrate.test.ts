@@ -91,9 +91,9 @@ async function expectMoved(db: Db, before: Record<string, unknown>[]) {
   // Every row as it was, plus the columns later migrations add, null for old rows (0006: debounce_key;
   // 0007: concurrency_key, rate_key; 0009: trace_parent, and dead_at, which a dead row gets from its last
   // run or, never started, its creation; 0010: fairness_key; 0013: result, completed_at, cancelled_at,
-  // cancel_requested_at, progress, and awaited, false; 0015: parent_id, parent_step, wait_for, and wake_seq, 0).
+  // cancel_requested_at, progress, and awaited, false; 0015: parent_id, parent_step, wait_for, and deliveries, 0).
   const added = ['debounce_key', 'concurrency_key', 'rate_key', 'fairness_key', 'trace_parent', 'dead_at',
-    'result', 'completed_at', 'cancelled_at', 'cancel_requested_at', 'progress', 'awaited', 'parent_id', 'parent_step', 'wait_for', 'wake_seq'];
+    'result', 'completed_at', 'cancelled_at', 'cancel_requested_at', 'progress', 'awaited', 'parent_id', 'parent_step', 'wait_for', 'deliveries'];
   expect(after.map(({ job }) => added.map((column) => (column === 'dead_at' && job.status === 'dead' ? job[column] === job.created_at : job[column]))))
     .toEqual(before.map((job) => [null, null, null, null, null, job.status === 'dead' ? true : null, null, null, null, null, null, false, null, null, null, 0]));
   expect(after.map(({ job }) => Object.fromEntries(Object.entries(job).filter(([column]) => !added.includes(column))))).toEqual(before);

@@ -150,7 +150,7 @@ describe('child jobs and events', () => {
 
   it('sendEvent takes a name, a key and any data, in a transaction or not', () => {
     const shop = createSluice({ jobs: [charge], db: {} as never });
-    expectTypeOf(shop.sendEvent('order.approved', { key: 'o1', data: { by: 'ada' } })).resolves.toEqualTypeOf<{ id: string; woken: number }>();
+    expectTypeOf(shop.sendEvent('order.approved', { key: 'o1', data: { by: 'ada' } })).resolves.toEqualTypeOf<{ id: string; delivered: number }>();
     expectTypeOf(shop.sendEvent).parameter(2).toEqualTypeOf<{ tx?: Db } | undefined>();
   });
 });

@@ -128,14 +128,14 @@ const cancelJob: HttpHandler = async (c) => {
   return c.json({ cancelled });
 };
 
-/** POST /api/events { name, key?, data? }: sends an event; the jobs it woke start by a kick. */
+/** POST /api/events { name, key?, data? }: sends an event; the waiting jobs it was delivered to start by a kick. */
 const sendEvent: HttpHandler = async (c) => {
   const { sluice } = c.var;
   const s = sluice.settings();
   await authorize(c, 'ENQUEUE_SECRET');
   const { name, key, data } = await jsonBody(c.req.raw, eventSchema, { limit: s.SLUICE_MAX_BODY_BYTES });
   const sent = await sluice.sendEvent(name, { key, data });
-  if (sent.woken > 0) kickFrom(c);
+  if (sent.delivered > 0) kickFrom(c);
   return c.json(sent, 202);
 };
 

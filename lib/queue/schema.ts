@@ -73,9 +73,9 @@ export const jobs = sluiceSchema.table(
     /** A child job (ctx.invoke): the job that invoked it, and the invoke's name there. One child per pair. */
     parentId: uuid('parent_id'),
     parentStep: text('parent_step'),
-    /** Counts what woke the job (a child ended, an event came): a run about to wait compares it with what
-     *  it read, so a wake that lands while the run decides to wait is never lost (waits.ts). */
-    wakeSeq: integer('wake_seq').notNull().default(0),
+    /** Counts deliveries to the job (a child's end, an event): a run about to wait compares it with what
+     *  it read, so a delivery that lands while the run decides to wait is never lost (waits.ts). */
+    deliveries: integer('deliveries').notNull().default(0),
     /** While waiting: the events it waits for, each `name chr(1) key` (sendEvent finds it by them). */
     waitFor: text('wait_for').array(),
   },

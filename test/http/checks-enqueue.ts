@@ -192,10 +192,10 @@ export function enqueueChecks(t: SuiteContext): void {
       t.call('POST', '/api/events', { headers: token === null ? {} : { authorization: `Bearer ${token ?? SECRETS.ENQUEUE_SECRET}` }, json });
     const events = async () => (await t.db.query<{ n: number }>('select count(*)::int as n from sluice.events'))[0]!.n;
 
-    it('sends an event: 202 { id, woken }', async () => {
+    it('sends an event: 202 { id, delivered }', async () => {
       const res = await send({ name: 'order.approved', key: 'o1', data: { by: 'ada' } });
       expect(res.status, res.text).toBe(202);
-      expect(res.json).toEqual({ id: expect.any(String), woken: 0 });
+      expect(res.json).toEqual({ id: expect.any(String), delivered: 0 });
     });
 
     it.each([['no token', null], ['the admin token', SECRETS.ADMIN_SECRET]])('answers %s 401, sending nothing', async (_name, token) => {

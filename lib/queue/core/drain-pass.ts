@@ -211,7 +211,7 @@ export class DrainPass implements LivePass {
     this.probeLimit = Infinity; // a bare claim that worked: the bad row, if any, lies further on
     if (result.held_back) this.heldBack(result.written, result.rate_wait_ms);
     // Parents whose child ended are due now: the next claim takes them (not a later drain).
-    if (result.woken > 0) this.gaveBack = true;
+    if (result.delivered > 0) this.gaveBack = true;
     // Jobs deferred to their key's next window took places in this claim: the next one walks past them.
     if (result.deferred > 0) this.gaveBack = true;
     this.deferring = result.deferred > 0;
@@ -385,7 +385,7 @@ export class DrainPass implements LivePass {
       this.flushTimer = undefined;
       if (this.outcomes.length > 0 && !this.closing) {
         // If the write fails its outcomes are back in the buffer: try again after another delay.
-        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).then(({ woken }) => { if (woken > 0) this.gaveBack = true; }, (error) => {
+        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).then(({ delivered }) => { if (delivered > 0) this.gaveBack = true; }, (error) => {
           if (isDataError(error) && ++this.narrowings <= MAX_NARROWINGS) return this.writeApart();
           this.scheduleFlush();
           throw error;

@@ -25,10 +25,10 @@ export const eventSchema = z.strictObject({
 
 export type EventInput = z.input<typeof eventSchema>;
 
-/** What sendEvent answers: the event's id, and how many waiting jobs it made due. */
+/** What sendEvent answers: the event's id, and how many waiting jobs it was delivered to (each now due, to resume). */
 export interface SendEventResult {
   id: string;
-  woken: number;
+  delivered: number;
 }
 
 /** Throws the TypeError a handler's wait gets for an event name or key sendEvent would refuse. */
@@ -38,7 +38,7 @@ export function checkEventName(name: string, key: string, where: string): void {
 }
 
 /**
- * Sends an event. `db` may be the caller's transaction (the event and its wakes commit with it), else
+ * Sends an event. `db` may be the caller's transaction (the event and its deliveries commit with it), else
  * one is opened. A ValidationError for a bad name, key or data; PayloadTooLargeError past `maxBytes`.
  */
 export async function sendEvent(db: Db, name: string, body: { key?: string; data?: unknown } = {}, maxBytes = DEFAULT_SETTINGS.SLUICE_MAX_PAYLOAD_BYTES): Promise<SendEventResult> {
@@ -59,6 +59,6 @@ export async function sendEvent(db: Db, name: string, body: { key?: string; data
   if (json.length * 3 > maxBytes && Buffer.byteLength(json) > maxBytes) throw new PayloadTooLargeError(Buffer.byteLength(json), maxBytes, '');
   const id = uuidv7();
   // A savepoint inside the caller's transaction, a transaction of its own otherwise: the lock is held to the end of either.
-  const woken = await db.transaction((tx) => eventSend(tx, id, name, key, json));
-  return { id, woken };
+  const delivered = await db.transaction((tx) => eventSend(tx, id, name, key, json));
+  return { id, delivered };
 }

@@ -24,7 +24,7 @@ export interface Outcome {
    * spent. dead. release: pending, attempt given back. cancelled: its drain saw the cancel and stopped it.
    * Whatever the kind, a job whose cancel was requested ends cancelled (the request may be newer than the run knows).
    * waiting: written by the run itself (waits.ts), never by this file's statements: the drain only lets go
-   * of its lease (delay_ms 0: a wake came meanwhile, and the job is pending again).
+   * of its lease (delay_ms 0: a delivery came meanwhile, and the job is pending again).
    */
   kind: 'done' | 'retry' | 'dead' | 'release' | 'cancelled' | 'waiting';
   /** retry/release: run again this many ms after the database's now(); null keeps run_after. */
@@ -136,18 +136,18 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
         and j.id = o.id and j.lock_token = o.token
       returning j.id, j.status, j.parent_id
     ),
-    ${wokenCte}${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
+    ${deliveredCte}${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
       history.length > 0 ? sql`, ${historyCte(history)}` : sql``}`;
 }
 
 /**
- * A child job that ended (completed, dead or cancelled) wakes its parent: a waiting parent is due at
- * once, a running one has its wake_seq moved on, so the wait it may be about to write sees the wake
+ * A child job that ended (completed, dead or cancelled) is delivered to its parent: a waiting parent is due at
+ * once, a running one has its deliveries moved on, so the wait it may be about to write sees the delivery
  * (waits.ts). By id alone, so the update follows the parent's latest row version. Not a parent whose own
  * outcome is in this statement: a row is updated once per statement, and that outcome re-runs or ends it.
  */
-const wokenCte = sql`woken as (
-      update sluice.jobs p set wake_seq = p.wake_seq + 1,
+const deliveredCte = sql`delivered as (
+      update sluice.jobs p set deliveries = p.deliveries + 1,
         status = case when p.status = 'waiting' then 'pending' else p.status end,
         run_after = case when p.status = 'waiting' then now() else p.run_after end,
         wait_for = case when p.status = 'waiting' then null else p.wait_for end
@@ -212,7 +212,7 @@ export interface ClaimResult {
   /** Outcomes that applied; the rest had lost their lease. */
   written: number;
   /** Waiting parents its outcomes made due (their child ended): worth another claim. */
-  woken: number;
+  delivered: number;
   /** The claim took nothing and so wrote the drain mark (drainMarkOk's write). */
   drain_marked: boolean;
   /** When the claim took nothing: ms until the first pending job in claim order is due (null: none pending). */
@@ -273,7 +273,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
       on conflict (app) do update set last_drain_ok_at = excluded.last_drain_ok_at, kick_sent_at = null
       returning app
     )
-    select ${writtenCount} as written, (select count(*) from woken)::int as woken,
+    select ${writtenCount} as written, (select count(*) from delivered)::int as delivered,
            exists (select 1 from drain_mark) as drain_marked,
            -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
            -- hint. Looked up only for an empty claim, along jobs_claim_idx.
@@ -290,11 +290,11 @@ export function jobClaimSql(p: ClaimParams): SQL {
 }
 
 /** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */
-export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null, history: HistoryRow[] = []): Promise<{ written: number; woken: number }> {
-  const [result] = await rows<{ written: number; woken: number }>(
+export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null, history: HistoryRow[] = []): Promise<{ written: number; delivered: number }> {
+  const [result] = await rows<{ written: number; delivered: number }>(
     db,
     sql`with ${outcomesCte(outcomes, flow, history)}
-        select ${writtenCount} as written, (select count(*) from woken)::int as woken`,
+        select ${writtenCount} as written, (select count(*) from delivered)::int as delivered`,
   );
   return result!;
 }

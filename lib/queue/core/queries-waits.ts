@@ -1,6 +1,6 @@
 /**
  * Child jobs' and events' statements (queries.ts states the rules): an invoke's child insert, a wait's
- * event lookup, the write that lets a run go waiting, and sendEvent's. A waiting job is woken by a
+ * event lookup, the write that lets a run go waiting, and sendEvent's. A waiting job is made due by a
  * child's end (the outcome write, queries-drain.ts), an event (eventSend), or its deadline (the cron
  * tick, queries-housekeeping.ts).
  */
@@ -53,10 +53,10 @@ export async function childrenRead(db: Db, ids: string[]): Promise<Map<string, C
   return new Map(found.map((c) => [c.id, c]));
 }
 
-/** The job's wake count, read with what its waits look at: a wake after this read makes a wait write pending. */
-export async function jobWakeSeq(db: Db, jobId: string): Promise<number> {
-  const [row] = await rows<{ wake_seq: number }>(db, sql`select wake_seq from sluice.jobs where id = ${jobId}::uuid`);
-  return row?.wake_seq ?? 0;
+/** The job's delivery count, read before its waits look: a delivery after this read makes a wait write pending. */
+export async function jobDeliveries(db: Db, jobId: string): Promise<number> {
+  const [row] = await rows<{ deliveries: number }>(db, sql`select deliveries from sluice.jobs where id = ${jobId}::uuid`);
+  return row?.deliveries ?? 0;
 }
 
 /** An event a wait takes. */
@@ -95,8 +95,8 @@ export async function eventLocks(db: Db, tags: string[]): Promise<void> {
 export interface WaitWrite {
   id: string;
   token: string;
-  /** The wake count the run read before its waits looked: a wake since makes the job pending, not waiting. */
-  wakeSeq: number;
+  /** The delivery count the run read before its waits looked: a delivery since makes the job pending, not waiting. */
+  deliveries: number;
   /** Events waited for: their tags (eventTag), names and keys; and the events the job already took. */
   tags: string[];
   names: string[];
@@ -112,7 +112,7 @@ export interface WaitWrite {
 
 /**
  * The run lets go of its job, its attempt given back, to wait: waiting until `untilMs`, or pending at
- * once when a wake came since the run read wakeSeq or an awaited event is there. Only while the run
+ * once when a delivery came since the run read deliveries or an awaited event is there. Only while the run
  * holds the job and no cancel was asked for. The job's new state, or undefined when nothing was
  * written (the lease was lost, or a cancel came: the usual outcome write settles it).
  */
@@ -121,14 +121,14 @@ export async function jobWait(db: Db, w: WaitWrite): Promise<'waiting' | 'pendin
       select 1 from unnest(${sql.param(w.names)}::text[], ${sql.param(w.keys)}::text[]) as x(name, key), lateral (
         select 1 from sluice.events e where e.name = x.name and e.key = x.key and e.sent_at >= j.created_at
           and e.id <> all(${`{${w.taken.join(',')}}`}::uuid[]) limit 1) found)`;
-  const wake = sql`(j.wake_seq <> ${w.wakeSeq} or ${arrived})`;
+  const due = sql`(j.deliveries <> ${w.deliveries} or ${arrived})`;
   const [row] = await rows<{ status: 'waiting' | 'pending' }>(
     db,
     sql`with waited as (
           update sluice.jobs j set
-            status = case when ${wake} then 'pending' else 'waiting' end,
-            run_after = case when ${wake} then now() else to_timestamp(${w.untilMs}::float8 / 1000) end,
-            wait_for = case when ${wake} then null else ${sql.param(w.tags)}::text[] end,
+            status = case when ${due} then 'pending' else 'waiting' end,
+            run_after = case when ${due} then now() else to_timestamp(${w.untilMs}::float8 / 1000) end,
+            wait_for = case when ${due} then null else ${sql.param(w.tags)}::text[] end,
             attempts = greatest(j.attempts - 1, 0),
             progress = coalesce(${w.progress}::jsonb, j.progress),
             locked_until = null, lock_token = null
@@ -149,21 +149,21 @@ export async function jobWait(db: Db, w: WaitWrite): Promise<'waiting' | 'pendin
  * Sends an event: stores it and makes the jobs waiting for it due. Its lock first, in a statement of
  * its own (the update must see waits committed while it queued for the lock), held to the end of the
  * transaction: `db` is one (the caller's, or eventSend's caller opens one). The id, and how many
- * waiting jobs it woke.
+ * waiting jobs it was delivered to (made due).
  */
 export async function eventSend(db: Db, id: string, name: string, key: string, dataJson: string | null): Promise<number> {
   await rows(db, sql`select pg_advisory_xact_lock_shared(${eventLock(sql`${eventTag(name, key)}::text`)})`);
-  const [row] = await rows<{ woken: number }>(
+  const [row] = await rows<{ delivered: number }>(
     db,
     sql`with sent as (
           insert into sluice.events (id, name, key, data) values (${id}::uuid, ${name}, ${key}, ${dataJson}::jsonb) returning id
         ),
-        woken as (
-          update sluice.jobs set status = 'pending', run_after = now(), wait_for = null, wake_seq = wake_seq + 1
+        delivered as (
+          update sluice.jobs set status = 'pending', run_after = now(), wait_for = null, deliveries = deliveries + 1
           where status = 'waiting' and wait_for @> array[${eventTag(name, key)}]::text[]
           returning id
         )
-        select (select count(*) from woken)::int as woken from sent`,
+        select (select count(*) from delivered)::int as delivered from sent`,
   );
-  return row!.woken;
+  return row!.delivered;
 }

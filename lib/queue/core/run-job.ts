@@ -156,7 +156,7 @@ function settled(
 async function writeWait(db: Db, job: ClaimedJob, token: string, definition: JobDefinition, s: Suspension, control: RunControl): Promise<Outcome | undefined> {
   const { tags, names, keys, untilMs } = waitTargets(s);
   const progress = control.takeProgress();
-  const write = { id: job.id, token, wakeSeq: s.wakeSeq, tags, names, keys, taken: [...s.taken], untilMs, progress: progress ?? null, concurrency: definition.concurrency !== null };
+  const write = { id: job.id, token, deliveries: s.deliveries, tags, names, keys, taken: [...s.taken], untilMs, progress: progress ?? null, concurrency: definition.concurrency !== null };
   try {
     const status = tags.length === 0 ? await jobWait(db, write) : await db.transaction(async (tx) => {
       await eventLocks(tx, tags);

@@ -9,7 +9,7 @@
 import { SluiceError } from '../errors.js';
 import type { JobDefinition, JobRegistry, InvokeOptions, WaitForEventOptions } from './jobs.js';
 import { toRow } from './enqueue.js';
-import { childInsert, childrenRead, eventFind, jobWakeSeq, eventTag } from './queries-waits.js';
+import { childInsert, childrenRead, eventFind, jobDeliveries, eventTag } from './queries-waits.js';
 import { LeaseLostError, type StepRunner } from './steps.js';
 import { checkEventName } from './events.js';
 
@@ -24,7 +24,7 @@ export class ChildJobError extends SluiceError {
   }
 }
 
-/** How long a parent waits before it looks at its children again by itself: a wake that never came (a child deleted by hand). */
+/** How long a parent waits before it looks at its children again by itself: a delivery that never came (a child deleted by hand). */
 const CHILD_RECHECK_MS = 86_400_000;
 
 /** The longest waitForEvent timeout: a year. */
@@ -35,12 +35,12 @@ export type Block = { untilMs: number } & ({ kind: 'child' } | { kind: 'event'; 
 
 /**
  * Not an error: every durable call of the run is blocked or done, so the run lets go of its job to
- * wait (run-job.ts writes it). `wakeSeq` is the job's wake count read before the calls looked.
+ * wait (run-job.ts writes it). `deliveries` is the job's delivery count read before the calls looked.
  */
 export class Suspension {
   constructor(
     readonly blocks: readonly Block[],
-    readonly wakeSeq: number,
+    readonly deliveries: number,
     readonly taken: readonly string[],
   ) {}
 }
@@ -59,7 +59,7 @@ export interface WaitHost {
 export class WaitRunner {
   private busy = 0;
   private readonly blocks: Block[] = [];
-  private wakeSeq: Promise<number> | undefined;
+  private deliveries: Promise<number> | undefined;
   private readonly takenNow = new Set<string>();
   private checking = false;
 
@@ -106,13 +106,13 @@ export class WaitRunner {
     setImmediate(() => {
       this.checking = false;
       if (this.busy > 0 || this.blocks.length === 0) return;
-      void this.wakeSeq!.then((seq) => this.host.suspend(new Suspension(this.blocks, seq, this.taken())));
+      void this.deliveries!.then((seq) => this.host.suspend(new Suspension(this.blocks, seq, this.taken())));
     });
   }
 
-  /** The wake count, read once per run before any call looks at a child or an event. */
+  /** The delivery count, read once per run before any call looks at a child or an event. */
   private seq(): Promise<number> {
-    return (this.wakeSeq ??= jobWakeSeq(this.steps.host.db, this.steps.host.jobId));
+    return (this.deliveries ??= jobDeliveries(this.steps.host.db, this.steps.host.jobId));
   }
 
   private async invokeWork(name: string, job: JobDefinition, payload: unknown, options: InvokeOptions): Promise<unknown> {

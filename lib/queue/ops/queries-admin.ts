@@ -90,7 +90,7 @@ export interface JobChange {
   /** A cancel: its child jobs (and theirs) cancelled or asked to stop with it. */
   children?: number;
   /** A cancel of a child job: its waiting parent was made due (its invoke rejects). */
-  woke_parent?: boolean;
+  delivered_to_parent?: boolean;
 }
 
 /** What a retry sets on a dead job, one or a bulk: pending, due now, attempts reset, no time of death. */
@@ -154,9 +154,9 @@ export async function jobCancel(db: Db, id: string): Promise<JobChange> {
     steps_gone as (
       delete from sluice.job_steps s where s.job_id in (select id from cancelled union all select id from children_cancelled) returning s.job_id
     ),
-    -- A child cancelled at once wakes its parent (whose invoke then rejects), as a child's end does.
-    parent_woken as (
-      update sluice.jobs p set wake_seq = p.wake_seq + 1,
+    -- A child cancelled at once is delivered to its parent (whose invoke then rejects), as a child's end does.
+    parent_delivered as (
+      update sluice.jobs p set deliveries = p.deliveries + 1,
         status = case when p.status = 'waiting' then 'pending' else p.status end,
         run_after = case when p.status = 'waiting' then now() else p.run_after end,
         wait_for = case when p.status = 'waiting' then null else p.wait_for end
@@ -167,7 +167,7 @@ export async function jobCancel(db: Db, id: string): Promise<JobChange> {
            coalesce((select ${jobRow(sql`c`)} from cancelled c), (select ${jobRow(sql`r`)} from requested r)) as job,
            exists (select 1 from cancelled) or exists (select 1 from requested) as changed,
            (select count(*) from children_cancelled)::int + (select count(*) from children_requested)::int as children,
-           exists (select 1 from parent_woken) as woke_parent`,
+           exists (select 1 from parent_delivered) as delivered_to_parent`,
   );
   return result!;
 }
