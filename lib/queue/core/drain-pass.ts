@@ -361,9 +361,11 @@ export class DrainPass implements LivePass {
    */
   private record(outcome: Outcome): void {
     if (outcome.kind === 'waiting') {
-      // Written by the run: only its lease to let go of. Its children may be due now: claim again.
+      // Written by the run: only its lease to let go of. Its children may be due now: claim again. When
+      // its wait ends (a timeout) goes to the idle hint, so a tick then looks.
       this.leases.drop(outcome.id, outcome.token);
       this.summary.waiting++;
+      this.noteDue(Date.now() + (outcome.delay_ms ?? 0));
       this.gaveBack = true;
       return;
     }

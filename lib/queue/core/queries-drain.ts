@@ -24,7 +24,7 @@ export interface Outcome {
    * spent. dead. release: pending, attempt given back. cancelled: its drain saw the cancel and stopped it.
    * Whatever the kind, a job whose cancel was requested ends cancelled (the request may be newer than the run knows).
    * waiting: written by the run itself (waits.ts), never by this file's statements: the drain only lets go
-   * of its lease (delay_ms 0: a delivery came meanwhile, and the job is pending again).
+   * of its lease (delay_ms: when it is due again; 0 when a delivery came meanwhile, and it is pending again).
    */
   kind: 'done' | 'retry' | 'dead' | 'release' | 'cancelled' | 'waiting';
   /** retry/release: run again this many ms after the database's now(); null keeps run_after. */

@@ -44,11 +44,11 @@ export interface ChildRow {
   last_error: string | null;
 }
 
-/** The children of a run's invokes, by id (a child deleted by hand is absent). */
-export async function childrenRead(db: Db, ids: string[]): Promise<Map<string, ChildRow>> {
+/** A job's children, by id, along jobs_parent_idx (a child deleted by hand is absent). */
+export async function childrenOf(db: Db, parentId: string): Promise<Map<string, ChildRow>> {
   const found = await rows<ChildRow & { id: string }>(
     db,
-    sql`select id, status, result, last_error from sluice.jobs where id = any(${`{${ids.join(',')}}`}::uuid[])`,
+    sql`select id, status, result, last_error from sluice.jobs where parent_id = ${parentId}::uuid`,
   );
   return new Map(found.map((c) => [c.id, c]));
 }

@@ -162,7 +162,8 @@ async function writeWait(db: Db, job: ClaimedJob, token: string, definition: Job
       await eventLocks(tx, tags);
       return jobWait(tx, write);
     });
-    if (status !== undefined) return { id: job.id, token, kind: 'waiting', ...(status === 'pending' ? { delay_ms: 0 } : {}) };
+    // delay_ms: when it is due again (the drain's idle hint must bring a tick for a wait's timeout).
+    if (status !== undefined) return { id: job.id, token, kind: 'waiting', delay_ms: status === 'pending' ? 0 : Math.max(0, untilMs - Date.now()) };
   } catch (error) {
     log.warn('could not write a job\'s wait: it goes back to pending to look again', { jobId: job.id, type: job.type, error });
   }

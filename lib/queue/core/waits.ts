@@ -9,7 +9,7 @@
 import { SluiceError } from '../errors.js';
 import type { JobDefinition, JobRegistry, InvokeOptions, WaitForEventOptions } from './jobs.js';
 import { toRow } from './enqueue.js';
-import { childInsert, childrenRead, eventFind, jobDeliveries, eventTag } from './queries-waits.js';
+import { childInsert, childrenOf, eventFind, jobDeliveries, eventTag, type ChildRow } from './queries-waits.js';
 import { LeaseLostError, type StepRunner } from './steps.js';
 import { checkEventName } from './events.js';
 
@@ -61,6 +61,8 @@ export class WaitRunner {
   private readonly blocks: Block[] = [];
   private deliveries: Promise<number> | undefined;
   private readonly takenNow = new Set<string>();
+  private childRows: Promise<Map<string, ChildRow>> | undefined;
+  private readonly enqueuedNow = new Set<string>();
   private checking = false;
 
   constructor(
@@ -126,10 +128,14 @@ export class WaitRunner {
       const row = toRow({ job, payload, delayMs, runAt, priority, maxAttempts } as never, this.host.jobs, Number.MAX_SAFE_INTEGER);
       const child = await childInsert(tx, row, host.jobId, name);
       if (child === undefined) throw new LeaseLostError();
+      this.enqueuedNow.add(child);
       return { child };
     }, { transaction: true }) as { child: string; done?: true; result?: unknown };
-    if (record.done) return record.result;
-    const found = (await childrenRead(host.db, [record.child])).get(record.child);
+    // JSON has no undefined: a child that returned nothing resolves undefined on every run, stored as null.
+    if (record.done) return record.result ?? undefined;
+    // Enqueued by this run: still to run (and not among the children this run read).
+    if (this.enqueuedNow.has(record.child)) return this.block({ kind: 'child', untilMs: Date.now() + CHILD_RECHECK_MS });
+    const found = (await this.children()).get(record.child);
     if (found === undefined) throw new ChildJobError(record.child, 'gone', null);
     if (found.status === 'completed') {
       // Kept in the parent's step: the child's row goes at its retention, the parent may replay later.
@@ -137,8 +143,17 @@ export class WaitRunner {
       return found.result ?? undefined;
     }
     if (found.status === 'dead' || found.status === 'cancelled') throw new ChildJobError(record.child, found.status, found.last_error);
-    this.blocks.push({ kind: 'child', untilMs: Date.now() + CHILD_RECHECK_MS });
+    return this.block({ kind: 'child', untilMs: Date.now() + CHILD_RECHECK_MS });
+  }
+
+  private block(block: Block): typeof BLOCKED {
+    this.blocks.push(block);
     return BLOCKED;
+  }
+
+  /** The job's children as they were when this run first looked (read after the delivery count): one read a run, however many invokes replay. */
+  private children(): Promise<Map<string, ChildRow>> {
+    return (this.childRows ??= childrenOf(this.steps.host.db, this.steps.host.jobId));
   }
 
   private async waitWork(name: string, options: WaitForEventOptions): Promise<unknown> {
@@ -162,8 +177,7 @@ export class WaitRunner {
       await this.steps.resolve(name, { until: record.until, timedOut: true });
       return null;
     }
-    this.blocks.push({ kind: 'event', name: event, key, untilMs: record.until });
-    return BLOCKED;
+    return this.block({ kind: 'event', name: event, key, untilMs: record.until });
   }
 
   /** Events the job's waits took already (stored, or taken in this run). */
