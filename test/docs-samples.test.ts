@@ -12,7 +12,7 @@ import { allCodeBlocks, type CodeBlock, ROOT } from './support/docs.js';
  * `fragment` skips a block (keep it rare: the count below is asserted). A sample may show a compile
  * error under `// @ts-expect-error`: the check then fails if the error goes away.
  */
-const CHECKED = 24; // raise it with every sample you add; a drop means samples went unchecked
+const CHECKED = 29; // raise it with every sample you add; a drop means samples went unchecked
 const FRAGMENTS = 1;
 
 const isTs = (b: CodeBlock) => b.lang === 'ts' || b.lang === 'typescript';
@@ -60,11 +60,17 @@ describe('the docs\' TypeScript samples', () => {
       join(ROOT, 'lib', 'adapters', 'next-server.d.ts')];
     const program = ts.createProgram(roots, options);
     const errors: string[] = [];
-    for (const [file, block] of files) {
-      const source = program.getSourceFile(file)!;
+    const report = (source: ts.SourceFile, where: (line: number) => string) => {
       for (const d of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
         const { line } = source.getLineAndCharacterOfPosition(d.start ?? 0);
-        errors.push(`${block.file}:${block.line + line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+        errors.push(`${where(line)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      }
+    };
+    for (const [file, block] of files) report(program.getSourceFile(file)!, (line) => `${block.file}:${block.line + line}`);
+    // The stand-ins the samples import are checked too: an error there would only show as a puzzling one in a sample.
+    for (const source of program.getSourceFiles()) {
+      if (source.fileName.startsWith(`${dir}/`) && !files.has(source.fileName)) {
+        report(source, (line) => `docs/samples/${relative(dir, source.fileName)}:${line + 1}`);
       }
     }
     expect(errors).toEqual([]);

@@ -1,6 +1,7 @@
 // The jobs and the instance that the docs' samples import (`./jobs`, or `@/lib/sluice` in the Next.js
 // samples), so that each sample shows only what it is about. test/docs-samples.test.ts type-checks
 // every sample against this file and the package's own sources.
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { createSluice, defineJob, PermanentError } from 'sluice';
 
@@ -23,3 +24,8 @@ export const sendEmail = defineJob({
 });
 
 export const sluice = createSluice({ jobs: [helloWorld, sendEmail] });
+
+/** An order's approval link's signature (docs/workflows.md, "Human in the loop"). */
+export function approvalSignature(orderId: string): string {
+  return createHmac('sha256', process.env.APPROVAL_SECRET!).update(`approve:${orderId}`).digest('base64url');
+}
