@@ -21,5 +21,5 @@ CREATE INDEX "events_name_key_idx" ON "sluice"."events" USING btree ("name","key
 CREATE INDEX "events_sent_idx" ON "sluice"."events" USING btree ("sent_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "jobs_parent_idx" ON "sluice"."jobs" USING btree ("parent_id","parent_step") WHERE "sluice"."jobs"."parent_id" is not null;--> statement-breakpoint
 CREATE INDEX "jobs_wait_for_idx" ON "sluice"."jobs" USING gin ("wait_for") WHERE "sluice"."jobs"."status" = 'waiting';--> statement-breakpoint
-CREATE INDEX "jobs_waiting_idx" ON "sluice"."jobs" USING btree ("run_after") WHERE "sluice"."jobs"."status" = 'waiting';--> statement-breakpoint
+CREATE INDEX "jobs_waiting_idx" ON "sluice"."jobs" USING btree ("type","run_after") WHERE "sluice"."jobs"."status" = 'waiting';--> statement-breakpoint
 ALTER TABLE "sluice"."jobs" ADD CONSTRAINT "jobs_status_check" CHECK ("sluice"."jobs"."status" in ('pending', 'running', 'waiting', 'dead', 'completed', 'cancelled'));

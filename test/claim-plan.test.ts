@@ -1,5 +1,5 @@
 // The claim's cost must not grow with rows it will never run. Each case fills a table the way a year-old
-// production has it (another app's jobs, a paused type, jobs scheduled a month ahead, held rate keys,
+// production has it (another app's jobs, a paused type, jobs scheduled a month ahead, waiting jobs, held rate keys,
 // dead jobs) beside the same few due jobs, and EXPLAIN ANALYZEs one claim: it must read about as many
 // buffers as the same claim on a clean table. A plan that walks the rows it filters away reads
 // thousands more and fails here.
@@ -33,6 +33,7 @@ const CASES: Case[] = [
   { name: 'another app\'s due jobs (a type this instance does not define)', fill: [due('other-app', SKEW)] },
   { name: 'a paused type\'s due jobs', fill: [due('reports', SKEW), sql`insert into sluice.paused_types (type) values ('reports')`] },
   { name: 'jobs scheduled a month ahead', fill: [sql.raw(`insert into sluice.jobs (id, type, payload, run_after) select uuidv7(), 'noop', '{}', now() + interval '30 days' from generate_series(1, ${SKEW}) g`)] },
+  { name: 'jobs waiting for child jobs or events, of this app and another', fill: [sql.raw(`insert into sluice.jobs (id, type, payload, status, run_after, wait_for) select uuidv7(), case when g % 2 = 0 then 'noop' else 'other-app' end, '{}', 'waiting', now() + interval '1 day', array['approved' || chr(1) || g] from generate_series(1, ${SKEW}) g`)] },
   { name: 'dead jobs', fill: [sql.raw(`insert into sluice.jobs (id, type, payload, status, dead_at) select uuidv7(), 'noop', '{}', 'dead', now() from generate_series(1, ${SKEW}) g`)] },
   {
     name: 'keys holding an hourly rate-limit slot, each with a due job',

@@ -2,7 +2,9 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cancelJob, defineJob, drain, enqueue, jobResult, sendEvent, ValidationError } from '../lib/queue/index.js';
+import { randomUUID } from 'node:crypto';
 import { createSluice, memoryHintStore } from '../lib/index.js';
+import { jobClaim } from '../lib/queue/core/queries-drain.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
 import { jobRow, select } from './support/sql.js';
@@ -98,6 +100,16 @@ describe('events', () => {
     const tick = await sluice.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime: { waitUntil: () => {}, runsAfterResponse: true } });
     expect(tick).toMatchObject({ completed: 1 });
     expect(await jobResult(conn.db, id)).toEqual({ status: 'completed', result: { got: null } });
+  });
+
+  it('a wait\'s deadline is what an empty claim reports as next due, for the idle hint', async () => {
+    await enqueue(conn.db, brief, {});
+    await drain(conn.db, jobs, { budgetMs: 5_000 });
+    const claim = await jobClaim(conn.db, { token: randomUUID(), limit: 10, types: ['brief'], app: 'events', leaseMs: 30_000, outcomes: [], rescueLimit: 0, flow: null });
+    expect(claim.jobs).toEqual([]);
+    // About an hour ahead (brief waits an hour), not null: a tick then reads the database.
+    expect(claim.next_due_ms).toBeGreaterThan(3_500_000);
+    expect(claim.next_due_ms).toBeLessThanOrEqual(3_600_000);
   });
 
   it('refuse a bad name, key or data with a ValidationError', async () => {

@@ -104,9 +104,10 @@ export const jobs = sluiceSchema.table(
     index('jobs_debounce_idx').on(t.type, t.debounceKey).where(sql`${t.debounceKey} is not null and ${t.status} = 'pending'`),
     // An invoke enqueues its child once: a second insert of the same parent and name finds this one.
     uniqueIndex('jobs_parent_idx').on(t.parentId, t.parentStep).where(sql`${t.parentId} is not null`),
-    // sendEvent finds the jobs waiting for its event here; the cron tick finds waits whose deadline passed.
+    // sendEvent finds the jobs waiting for its event here; the cron tick finds an app's waits whose
+    // deadline passed, and an empty claim the next one to pass (for the idle hint), a type at a time.
     index('jobs_wait_for_idx').using('gin', t.waitFor).where(sql`${t.status} = 'waiting'`),
-    index('jobs_waiting_idx').on(t.runAfter).where(sql`${t.status} = 'waiting'`),
+    index('jobs_waiting_idx').on(t.type, t.runAfter).where(sql`${t.status} = 'waiting'`),
     uniqueIndex('jobs_type_idempotency_key_idx').on(t.type, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );

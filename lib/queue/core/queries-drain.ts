@@ -275,11 +275,15 @@ export function jobClaimSql(p: ClaimParams): SQL {
     )
     select ${writtenCount} as written, (select count(*) from delivered)::int as delivered,
            exists (select 1 from drain_mark) as drain_marked,
-           -- Nothing due: when the next pending job (first in claim order) becomes due, for the idle
-           -- hint. Looked up only for an empty claim, along jobs_claim_idx.
-           case when not exists (select 1 from claimed) then (
+           -- Nothing due: when the next pending job (first in claim order) becomes due, or a waiting
+           -- job's wait ends, whichever is first, for the idle hint. Looked up only for an empty claim,
+           -- along jobs_claim_idx and jobs_waiting_idx, a type at a time.
+           case when not exists (select 1 from claimed) then least((
              select (extract(epoch from w.run_after - now()) * 1000)::float8
-             from (${claimWalk({ from: typesTable(p.types), columns: sql`id`, limit: 1, due: false })}) w) end as next_due_ms,
+             from (${claimWalk({ from: typesTable(p.types), columns: sql`id`, limit: 1, due: false })}) w), (
+             select (extract(epoch from min(x.run_after) - now()) * 1000)::float8
+             from ${typesTable(p.types)}, lateral (
+               select j.run_after from sluice.jobs j where j.status = 'waiting' and j.type = t.type order by j.run_after limit 1) x)) end as next_due_ms,
            coalesce((select json_agg(c order by c.priority desc, c.run_after) from claimed c), '[]') as jobs,
            coalesce((select json_agg(x) from (
              select id, type, attempts, max_attempts, lock_token, cancel_requested_at is not null as cancel from sluice.jobs

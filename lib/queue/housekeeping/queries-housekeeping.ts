@@ -124,11 +124,13 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
            order by j.cancelled_at limit ${p.pruneBatch})) x limit ${p.pruneBatch}))
       returning id
     ),
-    -- The app's waiting jobs whose deadline (a waitForEvent's timeout) passed: due now (jobs_waiting_idx).
+    -- The app's waiting jobs whose deadline (a waitForEvent's timeout) passed: due now. A batch taken
+    -- type by type along jobs_waiting_idx, oldest deadline first.
     hk_waits_due as (
       update sluice.jobs set status = 'pending', wait_for = null where id = any(array(
-        select j.id from sluice.jobs j where j.status = 'waiting' and j.run_after <= now() and j.type = any(${sql.param(types)}::text[]) and ${due}
-        order by j.run_after limit ${p.pruneBatch} for update skip locked))
+        select x.id from unnest(${sql.param(types)}::text[]) t(type), lateral (
+          select j.id from sluice.jobs j where j.status = 'waiting' and j.type = t.type and j.run_after <= now() and ${due}
+          order by j.run_after limit ${p.pruneBatch} for update skip locked) x limit ${p.pruneBatch}))
       returning id
     ),
     -- Events past their retention (every app's: events are not any one app's), oldest first.
