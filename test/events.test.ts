@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { cancelJob, defineJob, drain, enqueue, jobResult, sendEvent, ValidationError } from '../lib/queue/index.js';
+import { cancelDeadJobs, cancelJob, defineJob, drain, enqueue, jobResult, sendEvent, ValidationError } from '../lib/queue/index.js';
 import { randomUUID } from 'node:crypto';
 import { createSluice, memoryHintStore } from '../lib/index.js';
 import { jobClaim } from '../lib/queue/core/queries-drain.js';
@@ -139,5 +139,15 @@ describe('cancel', () => {
     expect((await jobRow(conn.db, id))!.status).toBe('pending');
     await drain(conn.db, jobs, { budgetMs: 5_000 });
     expect((await jobRow(conn.db, id))!.last_error).toMatch(/ChildJobError: child job .* is cancelled/);
+  });
+
+  it('of every dead job at once takes their unfinished children, at any depth', async () => {
+    const [parent] = await select<{ id: string }>(conn.db, sql`insert into sluice.jobs (type, payload, status, dead_at) values ('parent', '{}', 'dead', now()) returning id`);
+    const [child] = await select<{ id: string }>(conn.db, sql`insert into sluice.jobs (type, payload, status, awaited, parent_id, parent_step)
+      values ('parent', '{}', 'waiting', true, ${parent!.id}::uuid, 'child') returning id`);
+    const [grandchild] = await select<{ id: string }>(conn.db, sql`insert into sluice.jobs (type, payload, awaited, parent_id, parent_step)
+      values ('slow', '{}', true, ${child!.id}::uuid, 'child') returning id`);
+    expect(await cancelDeadJobs(conn.db, { type: 'parent' })).toMatchObject({ count: 1 });
+    for (const id of [parent!.id, child!.id, grandchild!.id]) expect((await jobRow(conn.db, id))!.status).toBe('cancelled');
   });
 });

@@ -9,6 +9,7 @@ import type { HistoryRow } from '../housekeeping/history.js';
 import { historyCte } from '../housekeeping/queries-history.js';
 import { housekeepingCtes, housekeepingOutput, type HousekeepingParams, type HousekeepingReport } from '../housekeeping/queries-housekeeping.js';
 import { rows } from '../queries.js';
+import { delivery } from './queries-waits.js';
 import { claimWalk, type FairWalk, typesTable } from './queries-walk.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;
@@ -147,10 +148,7 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
  * outcome is in this statement: a row is updated once per statement, and that outcome re-runs or ends it.
  */
 const deliveredCte = sql`delivered as (
-      update sluice.jobs p set deliveries = p.deliveries + 1,
-        status = case when p.status = 'waiting' then 'pending' else p.status end,
-        run_after = case when p.status = 'waiting' then now() else p.run_after end,
-        wait_for = case when p.status = 'waiting' then null else p.wait_for end
+      update sluice.jobs p set ${delivery}
       where p.id = any(array(select parent_id from settled where parent_id is not null and status <> 'pending' union all
                              select parent_id from settled_late where parent_id is not null))
         and not exists (select 1 from outcome o where o.id = p.id)

@@ -9,6 +9,16 @@ import type { Db } from '../db.js';
 import { rows } from '../queries.js';
 import type { NewJobRow } from './queries-enqueue.js';
 
+/**
+ * What a delivery (a child's end, an event) sets on the job `p` it is for: a waiting one is due at once,
+ * and its count moves on whatever its state, so a run about to write its wait sees it (jobWait). Used
+ * by updates that find `p` by id alone: the update then follows the row's latest version.
+ */
+export const delivery = sql`deliveries = p.deliveries + 1,
+        status = case when p.status = 'waiting' then 'pending' else p.status end,
+        run_after = case when p.status = 'waiting' then now() else p.run_after end,
+        wait_for = case when p.status = 'waiting' then null else p.wait_for end`;
+
 /** An event's lock: sendEvent holds it shared, a run about to wait for the event holds it alone (eventLocks). */
 const eventLock = (tag: SQL) => sql`hashtextextended('sluice.event' || chr(1) || ${tag}, 0)`;
 

@@ -6,6 +6,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db.js';
 import { rows } from '../queries.js';
 import type { JobStatus } from '../schema.js';
+import { delivery } from '../core/queries-waits.js';
 
 // Rows come back through to_jsonb, so timestamps are ISO 8601 strings and keys are column names.
 
@@ -116,6 +117,24 @@ export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
 /** What a cancel sets on a pending or dead job, one or a bulk: cancelled, kept for the result retention. */
 const cancelledNow = sql`status = 'cancelled', cancelled_at = now(), dead_at = null`;
 
+const unfinished = sql.raw(`j.status in ('pending', 'waiting', 'dead')`);
+
+/**
+ * The child jobs (ctx.invoke), at any depth, of the jobs `roots` selects (their ids), cancelled with them
+ * along jobs_parent_idx: the unfinished ones at once, the running ones asked to stop. Needs `with recursive`.
+ */
+const childrenCancelCtes = (roots: SQL) => sql`tree as (
+      select id from sluice.jobs where parent_id in (${roots})
+      union select c.id from sluice.jobs c join tree t on c.parent_id = t.id
+    ),
+    children_cancelled as (
+      update sluice.jobs j set ${cancelledNow}, wait_for = null where j.id in (select id from tree) and ${unfinished} returning j.id
+    ),
+    children_requested as (
+      update sluice.jobs j set cancel_requested_at = coalesce(j.cancel_requested_at, now())
+      where j.id in (select id from tree) and j.status = 'running' returning j.id
+    )`;
+
 /**
  * Cancels a job: a pending, waiting or dead one becomes cancelled at once (its steps deleted); a running
  * one gets cancel_requested_at, and its drain stops it at its next lease renewal (or a rescue ends it
@@ -124,42 +143,23 @@ const cancelledNow = sql`status = 'cancelled', cancelled_at = now(), dead_at = n
  * at any depth, are cancelled with it.
  */
 export async function jobCancel(db: Db, id: string): Promise<JobChange> {
-  const unfinished = (table: string) => sql.raw(`${table}.status in ('pending', 'waiting', 'dead')`);
   const [result] = await rows<JobChange>(
     db,
     sql`with recursive target as (select status from sluice.jobs where id = ${id}::uuid),
-    -- Its child jobs (ctx.invoke), and theirs, along jobs_parent_idx.
-    tree as (
-      select id from sluice.jobs where parent_id = ${id}::uuid
-      union select c.id from sluice.jobs c join tree t on c.parent_id = t.id
-    ),
     cancelled as (
-      update sluice.jobs j set ${cancelledNow}, wait_for = null where j.id = ${id}::uuid and ${unfinished('j')} returning j.*
+      update sluice.jobs j set ${cancelledNow}, wait_for = null where j.id = ${id}::uuid and ${unfinished} returning j.*
     ),
     requested as (
       update sluice.jobs j set cancel_requested_at = coalesce(j.cancel_requested_at, now())
       where j.id = ${id}::uuid and j.status = 'running' returning j.*
     ),
-    -- Its unfinished children go with it; running ones are asked to stop, as it is.
-    children_cancelled as (
-      update sluice.jobs j set ${cancelledNow}, wait_for = null
-      where j.id in (select id from tree) and ${unfinished('j')} and (exists (select 1 from cancelled) or exists (select 1 from requested))
-      returning j.id
-    ),
-    children_requested as (
-      update sluice.jobs j set cancel_requested_at = coalesce(j.cancel_requested_at, now())
-      where j.id in (select id from tree) and j.status = 'running' and (exists (select 1 from cancelled) or exists (select 1 from requested))
-      returning j.id
-    ),
+    ${childrenCancelCtes(sql`select id from cancelled union all select id from requested`)},
     steps_gone as (
       delete from sluice.job_steps s where s.job_id in (select id from cancelled union all select id from children_cancelled) returning s.job_id
     ),
     -- A child cancelled at once is delivered to its parent (whose invoke then rejects), as a child's end does.
     parent_delivered as (
-      update sluice.jobs p set deliveries = p.deliveries + 1,
-        status = case when p.status = 'waiting' then 'pending' else p.status end,
-        run_after = case when p.status = 'waiting' then now() else p.run_after end,
-        wait_for = case when p.status = 'waiting' then null else p.wait_for end
+      update sluice.jobs p set ${delivery}
       where p.id = (select parent_id from cancelled)
       returning p.id
     )
@@ -200,19 +200,22 @@ export async function jobsRetryDead(db: Db, type: string | null, limit: number):
   );
   return result!.count;
 }
-
+/** Up to `limit` dead jobs of a filter cancelled (kept for the result retention) with their unfinished children, their steps deleted; how many (children not counted). */
 /** Up to `limit` dead jobs of a filter cancelled (kept for the result retention), their steps deleted; how many. */
 export async function jobsCancelDead(db: Db, type: string | null, limit: number): Promise<number> {
   const [result] = await rows<{ count: number }>(
     db,
-    sql`with cancelled as (
+    sql`with recursive cancelled as (
           update sluice.jobs j set ${cancelledNow}
           where j.id = any(array(
             select id from sluice.jobs where status = 'dead' and (${type}::text is null or type = ${type}::text)
             order by dead_at limit ${limit} for update skip locked))
           returning j.id
         ),
-        steps_gone as (delete from sluice.job_steps s using cancelled c where s.job_id = c.id returning 1)
+        ${childrenCancelCtes(sql`select id from cancelled`)},
+        steps_gone as (
+          delete from sluice.job_steps s where s.job_id in (select id from cancelled union all select id from children_cancelled) returning 1
+        )
         select count(*)::int as count from cancelled`,
   );
   return result!.count;
