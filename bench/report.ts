@@ -15,9 +15,11 @@ import type { Flow } from './scenarios/flow.js';
 import type { WakeBacklog } from './scenarios/wake-backlog.js';
 import type { WakeIdle } from './scenarios/wake-idle.js';
 import type { WakeLatency } from './scenarios/wake-latency.js';
+import type { Workflow } from './scenarios/workflow.js';
 import { fairnessLines } from './fairness/report.js';
 import { flowLines } from './flow/report.js';
 import { wakeLines, wakeTargets } from './wake/report.js';
+import { workflowLines, workflowTargets } from './workflow/report.js';
 
 export interface Results {
   date: string;
@@ -42,6 +44,7 @@ export interface Results {
   wakeIdle?: WakeIdle;
   flow?: Flow;
   fairness?: Fairness;
+  workflow?: Workflow;
   bigtable?: Bigtable;
   targets?: Target[];
 }
@@ -103,6 +106,7 @@ export function targets(r: Results): Target[] {
     ? { what: `peak memory draining ${fmt(r.memory.jobs)} jobs`, goal: '<= 150 MB', measured: `${r.memory.maxRssMb} MB max RSS (${r.memory.baseRssMb} MB after imports)`, met: r.memory.maxRssMb <= 150 }
     : { what: 'peak memory draining 100,000 jobs', goal: '<= 150 MB', measured: 'not measured', met: null });
   t.push(...wakeTargets(r));
+  t.push(...workflowTargets(r));
   return t;
 }
 
@@ -184,6 +188,7 @@ export function markdown(r: Results): string {
   push(...wakeLines(r));
   if (r.flow) push(...flowLines(r.flow));
   if (r.fairness) push(...fairnessLines(r.fairness));
+  if (r.workflow) push(...workflowLines(r.workflow));
   if (r.bigtable) push(...bigtableLines(r.bigtable));
   push('', '<details><summary>Settings of every system</summary>', '');
   for (const [name, s] of Object.entries(r.settings)) push(`- ${name}: \`${JSON.stringify(s)}\``);
