@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from './services.js';
 import { throughputSvg } from './chart.js';
@@ -200,16 +200,20 @@ const PAGE_START = '<!-- bench:start -->';
 const PAGE_END = '<!-- bench:end -->';
 
 /**
- * Writes <date>.json, latest.md and throughput.svg; a full run also refreshes the measured part of
- * docs/performance.md. Quick runs write under results/quick/ and partial ones under results/partial/, so the
- * committed results/ only ever holds complete full runs.
+ * Writes <date>.json (a day's second full run: <date>-<HHMM>.json, its UTC start), latest.md and
+ * throughput.svg; a full run also refreshes the measured part of docs/performance.md. Quick runs write
+ * under results/quick/ and partial ones under results/partial/, so the committed results/ only ever
+ * holds complete full runs.
  */
 export function writeReports(r: Results): string[] {
   r.targets = targets(r);
   const sub = r.mode === 'quick' ? 'quick/' : r.partial ? 'partial/' : '';
   const dir = fileURLToPath(new URL(`./results/${sub}`, import.meta.url));
   ensureDir(dir);
-  const name = r.partial ? `${r.date.slice(0, 10)}-partial` : r.date.slice(0, 10);
+  const day = r.date.slice(0, 10);
+  // A second full run on one day keeps the first's results: its own name carries its UTC time.
+  const again = sub === '' && existsSync(`${dir}${day}.json`);
+  const name = r.partial ? `${day}-partial` : again ? `${day}-${r.date.slice(11, 16).replace(':', '')}` : day;
   const md = markdown(r);
   writeFileSync(`${dir}${name}.json`, JSON.stringify(r, null, 2) + '\n');
   writeFileSync(`${dir}latest.md`, md);

@@ -1,6 +1,6 @@
 /**
  * Sluice's benchmark suite against pg-boss, graphile-worker and BullMQ (issue 4).
- *   npm run bench              full suite (about eight minutes), updates docs/performance.md
+ *   npm run bench              full suite (about ten minutes), updates docs/performance.md
  *   npm run bench -- --quick   small sizes, under a minute; results go to bench/results/quick/
  * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow,fairness,workflow  --systems=sluice,pg-boss
  * (a run with either flag is partial: its results go to bench/results/partial/, never over the full run's).
