@@ -50,6 +50,8 @@ export interface Sizes {
   /** 5 ms jobs drained under a per-key concurrency limit, and the keys they are spread over (flow). */
   flowJobs: number;
   flowKeys: number;
+  /** Events and invokes per latency row of the workflow scenario (a quarter as many ten-step workflows). */
+  workflowSamples: number;
   /** The big-table scenario (run only when asked for: --scenarios=bigtable). */
   bigtable: BigtableSizes;
 }
@@ -104,14 +106,14 @@ export const bigtableFullSize = (sizes: Sizes, quick: boolean) => !quick && size
 export const FULL: Sizes = {
   drainJobs: 20_000, rtts: [5, 10, 20], repeats: 2, capMs: 60_000, bulkJobs: 20_000, bulkRepeats: 3, singleJobs: 1_000,
   deadRows: [1_000, 1_000_000], claimSamples: 50, memoryJobs: 100_000, coldRttMs: 20, tuned: true, deletedRows: 1_000_000,
-  wakeJobs: 200, backlogJobs: 100_000, idleTickMs: 100, flowJobs: 20_000, flowKeys: 1_000,
+  wakeJobs: 200, backlogJobs: 100_000, idleTickMs: 100, flowJobs: 20_000, flowKeys: 1_000, workflowSamples: 100,
   bigtable: BIGTABLE_FULL,
 };
 
 export const QUICK: Sizes = {
   drainJobs: 2_000, rtts: [10], repeats: 1, capMs: 15_000, bulkJobs: 5_000, bulkRepeats: 1, singleJobs: 200,
   deadRows: [1_000, 100_000], claimSamples: 20, memoryJobs: 20_000, coldRttMs: 20, tuned: false, deletedRows: 0,
-  wakeJobs: 50, backlogJobs: 5_000, idleTickMs: 50, flowJobs: 2_000, flowKeys: 200,
+  wakeJobs: 50, backlogJobs: 5_000, idleTickMs: 50, flowJobs: 2_000, flowKeys: 200, workflowSamples: 30,
   bigtable: {
     rows: 200_000, unknown: 10_000, paused: 10_000, rateKeys: 1_000, scheduled: 20_000,
     drainJobs: 2_000, repeats: 1, claimSamples: 5, statsSamples: 3, capMs: 60_000,

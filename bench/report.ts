@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from './services.js';
 import { throughputSvg } from './chart.js';
@@ -15,9 +15,11 @@ import type { Flow } from './scenarios/flow.js';
 import type { WakeBacklog } from './scenarios/wake-backlog.js';
 import type { WakeIdle } from './scenarios/wake-idle.js';
 import type { WakeLatency } from './scenarios/wake-latency.js';
+import type { Workflow } from './scenarios/workflow.js';
 import { fairnessLines } from './fairness/report.js';
 import { flowLines } from './flow/report.js';
 import { wakeLines, wakeTargets } from './wake/report.js';
+import { workflowLines, workflowTargets } from './workflow/report.js';
 
 export interface Results {
   date: string;
@@ -42,6 +44,7 @@ export interface Results {
   wakeIdle?: WakeIdle;
   flow?: Flow;
   fairness?: Fairness;
+  workflow?: Workflow;
   bigtable?: Bigtable;
   targets?: Target[];
 }
@@ -103,6 +106,7 @@ export function targets(r: Results): Target[] {
     ? { what: `peak memory draining ${fmt(r.memory.jobs)} jobs`, goal: '<= 150 MB', measured: `${r.memory.maxRssMb} MB max RSS (${r.memory.baseRssMb} MB after imports)`, met: r.memory.maxRssMb <= 150 }
     : { what: 'peak memory draining 100,000 jobs', goal: '<= 150 MB', measured: 'not measured', met: null });
   t.push(...wakeTargets(r));
+  t.push(...workflowTargets(r));
   return t;
 }
 
@@ -184,6 +188,7 @@ export function markdown(r: Results): string {
   push(...wakeLines(r));
   if (r.flow) push(...flowLines(r.flow));
   if (r.fairness) push(...fairnessLines(r.fairness));
+  if (r.workflow) push(...workflowLines(r.workflow));
   if (r.bigtable) push(...bigtableLines(r.bigtable));
   push('', '<details><summary>Settings of every system</summary>', '');
   for (const [name, s] of Object.entries(r.settings)) push(`- ${name}: \`${JSON.stringify(s)}\``);
@@ -195,16 +200,20 @@ const PAGE_START = '<!-- bench:start -->';
 const PAGE_END = '<!-- bench:end -->';
 
 /**
- * Writes <date>.json, latest.md and throughput.svg; a full run also refreshes the measured part of
- * docs/performance.md. Quick runs write under results/quick/ and partial ones under results/partial/, so the
- * committed results/ only ever holds complete full runs.
+ * Writes <date>.json (a day's second full run: <date>-<HHMM>.json, its UTC start), latest.md and
+ * throughput.svg; a full run also refreshes the measured part of docs/performance.md. Quick runs write
+ * under results/quick/ and partial ones under results/partial/, so the committed results/ only ever
+ * holds complete full runs.
  */
 export function writeReports(r: Results): string[] {
   r.targets = targets(r);
   const sub = r.mode === 'quick' ? 'quick/' : r.partial ? 'partial/' : '';
   const dir = fileURLToPath(new URL(`./results/${sub}`, import.meta.url));
   ensureDir(dir);
-  const name = r.partial ? `${r.date.slice(0, 10)}-partial` : r.date.slice(0, 10);
+  const day = r.date.slice(0, 10);
+  // A second full run on one day keeps the first's results: its own name carries its UTC time.
+  const again = sub === '' && existsSync(`${dir}${day}.json`);
+  const name = r.partial ? `${day}-partial` : again ? `${day}-${r.date.slice(11, 16).replace(':', '')}` : day;
   const md = markdown(r);
   writeFileSync(`${dir}${name}.json`, JSON.stringify(r, null, 2) + '\n');
   writeFileSync(`${dir}latest.md`, md);

@@ -1,8 +1,8 @@
 /**
  * Sluice's benchmark suite against pg-boss, graphile-worker and BullMQ (issue 4).
- *   npm run bench              full suite (about eight minutes), updates docs/performance.md
+ *   npm run bench              full suite (about ten minutes), updates docs/performance.md
  *   npm run bench -- --quick   small sizes, under a minute; results go to bench/results/quick/
- * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow,fairness  --systems=sluice,pg-boss
+ * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow,fairness,workflow  --systems=sluice,pg-boss
  * (a run with either flag is partial: its results go to bench/results/partial/, never over the full run's).
  * The fairness scenario's sizes: BENCH_FAIRNESS_BIG=10000 BENCH_FAIRNESS_AFTER=1000 (bench/fairness/work.ts).
  *   npm run bench -- --scenarios=bigtable   the 10M-row table and its skews (issue 17), never part of the
@@ -24,11 +24,12 @@ import { flow } from './scenarios/flow.js';
 import { wakeBacklog } from './scenarios/wake-backlog.js';
 import { wakeIdle } from './scenarios/wake-idle.js';
 import { wakeLatency } from './scenarios/wake-latency.js';
+import { workflow } from './scenarios/workflow.js';
 import { machine, POSTGRES_SETTINGS, startPostgres, startRedis, type BenchRedis } from './services.js';
 import { SYSTEM_NAMES, systems, type SystemName } from './systems/index.js';
 import type { SystemSetup } from './systems/types.js';
 
-const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow', 'fairness'] as const;
+const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow', 'fairness', 'workflow'] as const;
 /** Run only when named in --scenarios. */
 const ON_REQUEST = ['bigtable'] as const;
 
@@ -107,6 +108,7 @@ async function main() {
     if (scenarios.includes('wake-idle')) results.wakeIdle = await wakeIdle(ctx);
     if (scenarios.includes('flow')) results.flow = await flow(ctx);
     if (scenarios.includes('fairness')) results.fairness = await fairness(ctx);
+    if (scenarios.includes('workflow')) results.workflow = await workflow(ctx);
     if (scenarios.includes('bigtable')) results.bigtable = await bigtable(ctx);
 
     results.durationSec = Math.round((performance.now() - started) / 1000);

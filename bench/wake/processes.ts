@@ -20,8 +20,27 @@ export interface WakeApp {
 
 /** The bench-only app (app.ts) in a child under the same loader (tsx) as this process. */
 export async function startWakeApp(url: string, settings: Partial<Config>): Promise<WakeApp> {
-  const child = fork(APP, [JSON.stringify({ url, settings })], {
+  const app = await forkApp(APP, { url, settings });
+  return { url: app.url, stats: () => app.ask<AppStats>({ type: 'stats' }), stop: app.stop };
+}
+
+/** A bench app in a process of its own (forkApp): where it answers, and its requests over IPC. */
+export interface ForkedApp {
+  url: string;
+  /** Sends `message` and resolves with the app's next answer of the same type; an answer of type 'error' rejects. */
+  ask<T>(message: { type: string }): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `entry` under the same loader (tsx) as this process, with `args` as JSON in argv[2] and `env`
+ * added to this process's environment. The app answers { type: 'ready', url } once it serves, then one
+ * message per request, of the request's type (or 'error' with a `message`).
+ */
+export async function forkApp(entry: string, args: unknown, env: Record<string, string> = {}): Promise<ForkedApp> {
+  const child = fork(entry, [JSON.stringify(args)], {
     execArgv: process.execArgv.filter((a) => a !== '--eval'),
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -29,22 +48,24 @@ export async function startWakeApp(url: string, settings: Partial<Config>): Prom
   const guard = () => child.kill('SIGKILL');
   process.once('exit', guard);
   const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the bench app did not start within 60 s')), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start within 60 s`)), 60_000);
     child.on('message', (m: { type: string; url?: string }) => {
       if (m.type === 'ready') { clearTimeout(timer); resolve(m.url!); }
     });
-    void exited.then(() => reject(new Error(`the bench app exited (${child.exitCode}) before it was ready`)));
+    void exited.then(() => reject(new Error(`${entry} exited (${child.exitCode}) before it was ready`)));
   });
   return {
     url: base,
-    stats: () => new Promise((resolve) => {
-      const on = (m: AppStats & { type: string }) => {
-        if (m.type !== 'stats') return;
+    ask: <T>(message: { type: string }) => new Promise<T>((resolve, reject) => {
+      const on = (m: { type: string; message?: string }) => {
+        if (m.type !== message.type && m.type !== 'error') return;
         child.off('message', on);
-        resolve(m);
+        if (m.type === 'error') reject(new Error(`${entry}: ${m.message}`));
+        else resolve(m as T);
       };
       child.on('message', on);
-      child.send({ type: 'stats' });
+      void exited.then(() => reject(new Error(`${entry} exited (${child.exitCode}) during ${message.type}`)));
+      child.send(message);
     }),
     async stop() {
       process.off('exit', guard);
