@@ -99,9 +99,9 @@ async function answer(r: Request): Promise<unknown> {
   if (r.type === 'send') {
     return sampled(1, async () => {
       const before = performance.now();
-      const { woken } = await sluice.sendEvent(EVENT, { key: r.sample, data: { sample: r.sample } });
+      const { delivered } = await sluice.sendEvent(EVENT, { key: r.sample, data: { sample: r.sample } });
       const sendMs = performance.now() - before;
-      if (woken !== 1) throw new Error(`sendEvent woke ${woken} jobs, not 1`);
+      if (delivered !== 1) throw new Error(`sendEvent was delivered to ${delivered} jobs, not 1`);
       const resumeMs = (await clock.wait(`${r.sample}:resumed`)) - before;
       await finished(ids.get(r.sample)!);
       return { resumeMs, sendMs };
