@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, enqueue, sendEvent } from '../lib/queue/index.js';
 import { jobClaim, jobWriteOutcomes } from '../lib/queue/core/queries-drain.js';
-import { eventLocks, eventTag, jobWait, jobDeliveries, type WaitWrite } from '../lib/queue/core/queries-waits.js';
+import { eventLocks, eventTag, jobWait, type WaitWrite } from '../lib/queue/core/queries-waits.js';
+import { stepsOfRun } from '../lib/queue/core/queries-steps.js';
 import { freshDatabase } from './support/db.js';
 import { jobRow, latch, select, waitFor } from './support/sql.js';
 
@@ -35,7 +36,7 @@ const waitOf = (id: string, token: string, deliveries: number, extra: Partial<Wa
 describe('a wait', () => {
   it('written after its child ended (the run looked before) goes pending, not waiting', async () => {
     const { parent, child, token } = await claimedParentAndChild();
-    const seq = await jobDeliveries(conn.db, parent); // the run reads the count, then sees the child still running
+    const seq = (await stepsOfRun(conn.db, parent)).deliveries; // the run reads the count, then sees the child still running
     await jobWriteOutcomes(conn.db, [{ id: child, token, kind: 'done', result: '1' }]); // the child ends: the parent is running, not waiting
     expect(await jobWait(conn.db, waitOf(parent, token, seq))).toBe('pending');
     expect((await jobRow(conn.db, parent))!.status).toBe('pending');
@@ -43,7 +44,7 @@ describe('a wait', () => {
 
   it('written before its child ends is delivered by the end', async () => {
     const { parent, child, token } = await claimedParentAndChild();
-    const seq = await jobDeliveries(conn.db, parent);
+    const seq = (await stepsOfRun(conn.db, parent)).deliveries;
     expect(await jobWait(conn.db, waitOf(parent, token, seq))).toBe('waiting');
     expect(await jobWriteOutcomes(conn.db, [{ id: child, token, kind: 'dead', error: 'x' }])).toEqual({ written: 1, delivered: 1 });
     expect((await jobRow(conn.db, parent))!.status).toBe('pending');
@@ -51,7 +52,7 @@ describe('a wait', () => {
 
   it('waits for an event sent in a transaction still open, then sees it: pending', async () => {
     const { parent, token } = await claimedParentAndChild();
-    const seq = await jobDeliveries(conn.db, parent);
+    const seq = (await stepsOfRun(conn.db, parent)).deliveries;
     const committed = latch();
     const sent = latch();
     // The caller's transaction: the event is sent (its lock taken), then the transaction stays open.
@@ -76,7 +77,7 @@ describe('a wait', () => {
 
   it('written first is delivered by an event sent after it', async () => {
     const { parent, token } = await claimedParentAndChild();
-    const seq = await jobDeliveries(conn.db, parent);
+    const seq = (await stepsOfRun(conn.db, parent)).deliveries;
     const tags = [eventTag('approved', 'k2')];
     expect(await conn.db.transaction(async (tx) => { await eventLocks(tx, tags); return jobWait(tx, waitOf(parent, token, seq, { tags, names: ['approved'], keys: ['k2'] })); })).toBe('waiting');
     expect(await sendEvent(conn.db, 'approved', { key: 'k2' })).toMatchObject({ delivered: 1 });

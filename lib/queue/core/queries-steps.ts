@@ -24,6 +24,19 @@ export async function stepsOfJob(db: Db, jobId: string): Promise<StepRow[]> {
 }
 
 /**
+ * What a run replays: the job's finished steps (name and result), and its delivery count (waits.ts), in
+ * one statement.
+ */
+export async function stepsOfRun(db: Db, jobId: string): Promise<{ steps: { name: string; result: unknown }[]; deliveries: number }> {
+  const [run] = await rows<{ steps: { name: string; result: unknown }[]; deliveries: number | null }>(
+    db,
+    sql`select (select deliveries from sluice.jobs where id = ${jobId}::uuid) as deliveries,
+               coalesce((select json_agg(json_build_object('name', name, 'result', result)) from sluice.job_steps where job_id = ${jobId}::uuid), '[]') as steps`,
+  );
+  return { steps: run!.steps, deliveries: run!.deliveries ?? 0 };
+}
+
+/**
  * Records a finished step while `token` still leases the job: whether it did. On a transaction (a
  * step whose writes commit with its mark) the job's row is locked FOR SHARE first, so a rescue cannot
  * take the job between this check and the commit. With `timing`, the same statement records how long

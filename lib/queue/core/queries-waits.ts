@@ -63,12 +63,6 @@ export async function childrenOf(db: Db, parentId: string): Promise<Map<string, 
   return new Map(found.map((c) => [c.id, c]));
 }
 
-/** The job's delivery count, read before its waits look: a delivery after this read makes a wait write pending. */
-export async function jobDeliveries(db: Db, jobId: string): Promise<number> {
-  const [row] = await rows<{ deliveries: number }>(db, sql`select deliveries from sluice.jobs where id = ${jobId}::uuid`);
-  return row?.deliveries ?? 0;
-}
-
 /** An event a wait takes. */
 export interface EventRow {
   id: string;

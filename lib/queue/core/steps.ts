@@ -1,7 +1,7 @@
 import type { Db } from '../db.js';
 import { SluiceError } from '../errors.js';
 import { jsonDepthExceeds, jsonUnstorable, MAX_JSON_DEPTH } from '../json.js';
-import { stepResolve, stepSave, stepsOfJob } from './queries-steps.js';
+import { stepResolve, stepSave, stepsOfRun } from './queries-steps.js';
 import { monotonicNow } from '../clock.js';
 import { log } from '../log.js';
 import { holdBack, type RunTime, type StepEstimates } from './step-fit.js';
@@ -69,6 +69,9 @@ export class StepRunner {
   /** Steps this run finished (or slept): a run that made progress gives its attempt back when cut off. */
   finished = 0;
   private stored: Map<string, unknown> | undefined;
+  private loading: Promise<Map<string, unknown>> | undefined;
+  /** The job's delivery count when its steps were read (load). */
+  deliveries = 0;
   private readonly seen = new Set<string>();
   private longestMs = 0;
 
@@ -155,12 +158,21 @@ export class StepRunner {
     if (this.seen.has(name)) throw new TypeError(`step "${name}" is used twice in one run: give each step its own name`);
     this.seen.add(name);
     this.host.throwIfAborted();
-    if (this.stored === undefined) {
+    return this.load();
+  }
+
+  /**
+   * The job's finished steps, read once per run (with its delivery count, which waits compare: the read
+   * comes before any of them looks at a child or an event).
+   */
+  load(): Promise<Map<string, unknown>> {
+    return (this.loading ??= (async () => {
       // The type's estimates load alongside (once per pass): a step that is not stored needs them.
       void this.host.estimates.of(this.host.type);
-      this.stored = new Map((await stepsOfJob(this.host.db, this.host.jobId)).map((s) => [s.name, s.result]));
-    }
-    return this.stored;
+      const run = await stepsOfRun(this.host.db, this.host.jobId);
+      this.deliveries = run.deliveries;
+      return (this.stored = new Map(run.steps.map((s) => [s.name, s.result])));
+    })());
   }
 
   private serialize(name: string, value: unknown): string {

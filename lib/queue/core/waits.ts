@@ -9,7 +9,7 @@
 import { SluiceError } from '../errors.js';
 import type { JobDefinition, JobRegistry, InvokeOptions, WaitForEventOptions } from './jobs.js';
 import { toRow } from './enqueue.js';
-import { childInsert, childrenOf, eventFind, jobDeliveries, eventTag, type ChildRow } from './queries-waits.js';
+import { childInsert, childrenOf, eventFind, eventTag, type ChildRow } from './queries-waits.js';
 import { LeaseLostError, type StepRunner } from './steps.js';
 import { checkEventName } from './events.js';
 
@@ -59,7 +59,6 @@ export interface WaitHost {
 export class WaitRunner {
   private busy = 0;
   private readonly blocks: Block[] = [];
-  private deliveries: Promise<number> | undefined;
   private readonly takenNow = new Set<string>();
   private childRows: Promise<Map<string, ChildRow>> | undefined;
   private readonly enqueuedNow = new Set<string>();
@@ -108,17 +107,13 @@ export class WaitRunner {
     setImmediate(() => {
       this.checking = false;
       if (this.busy > 0 || this.blocks.length === 0) return;
-      void this.deliveries!.then((seq) => this.host.suspend(new Suspension(this.blocks, seq, this.taken())));
+      this.host.suspend(new Suspension(this.blocks, this.steps.deliveries, this.taken()));
     });
   }
 
-  /** The delivery count, read once per run before any call looks at a child or an event. */
-  private seq(): Promise<number> {
-    return (this.deliveries ??= jobDeliveries(this.steps.host.db, this.steps.host.jobId));
-  }
-
+  // Each call is a step: its first statement reads the job's steps and delivery count (StepRunner.load),
+  // before the call inserts a child or looks at children or events.
   private async invokeWork(name: string, job: JobDefinition, payload: unknown, options: InvokeOptions): Promise<unknown> {
-    await this.seq();
     const { host } = this.steps;
     const record = await this.steps.step(name, async (tx) => {
       // Checked only for a child not yet enqueued: a replay after a deploy that dropped its type still finds it.
@@ -162,7 +157,6 @@ export class WaitRunner {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_WAIT_MS) {
       throw new TypeError(`ctx.waitForEvent("${name}") needs timeoutMs, an integer from 1 to ${MAX_WAIT_MS} (a year), got ${timeoutMs}`);
     }
-    await this.seq();
     const record = await this.steps.step(name, () => ({ until: Date.now() + timeoutMs })) as { until: number; event?: { id: string; data: unknown }; timedOut?: true };
     if (record.event) return record.event.data ?? null;
     if (record.timedOut) return null;
