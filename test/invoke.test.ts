@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ChildJobError, defineJob, drain, enqueue, jobResult, PermanentError, type JobDefinition } from '../lib/queue/index.js';
+import { jobClaim, jobWriteOutcomes } from '../lib/queue/core/queries-drain.js';
 import { freshDatabase } from './support/db.js';
 import { jobRow, select } from './support/sql.js';
 
@@ -116,5 +118,24 @@ describe('ctx.invoke', () => {
     await drain(conn.db, [asks], { budgetMs: 5_000 });
     expect((await jobRow(conn.db, id))!.last_error).toMatch(/job type "stranger" is not one of this app's jobs/);
     expect(await select(conn.db, sql`select 1 from sluice.jobs where type = 'stranger'`)).toEqual([]);
+  });
+
+  it('a child\'s end reaches its waiting parent when a stale outcome of the parent rides in the same statement', async () => {
+    // A drain listed the parent's lease as expired (its run's drain was frozen); the run then wrote its
+    // wait, and the rescue, now stale, goes out with the child's outcome: it changes nothing, so the
+    // delivery must not be left out for it.
+    const { id } = await enqueue(conn.db, fulfil, { orderId: 'o3' });
+    await drain(conn.db, jobs, { budgetMs: 10_000, maxJobs: 1 });
+    expect((await jobRow(conn.db, id))!.status).toBe('waiting');
+    const token = randomUUID();
+    const { jobs: [child] } = await jobClaim(conn.db, { token, limit: 1, types: ['charge'], app: 'test', leaseMs: 60_000, outcomes: [], rescueLimit: 0, flow: null });
+    const written = await jobWriteOutcomes(conn.db, [
+      { id, token: randomUUID(), kind: 'retry', delay_ms: 0, error: 'lease expired', rescue: true },
+      { id: child!.id, token, kind: 'done', result: JSON.stringify({ chargeId: 'ch_o3_500' }) },
+    ]);
+    expect(written).toEqual({ written: 1, delivered: 1 });
+    expect((await jobRow(conn.db, id))!.status).toBe('pending');
+    await drain(conn.db, jobs, { budgetMs: 10_000 });
+    expect(await jobResult(conn.db, id)).toEqual({ status: 'completed', result: { chargeId: 'ch_o3_500', boxes: [1, 2] } });
   });
 });

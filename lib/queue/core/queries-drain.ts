@@ -142,16 +142,18 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
 }
 
 /**
- * A child job that ended (completed, dead or cancelled) is delivered to its parent: a waiting parent is due at
- * once, a running one has its deliveries moved on, so the wait it may be about to write sees the delivery
- * (waits.ts). By id alone, so the update follows the parent's latest row version. Not a parent whose own
- * outcome is in this statement: a row is updated once per statement, and that outcome re-runs or ends it.
+ * A child job that ended (completed, dead or cancelled) is delivered to its parent: a waiting parent is
+ * due at once, a running one has its deliveries moved on, so the wait it may be about to write sees the
+ * delivery (waits.ts). By id alone, so the update follows the parent's latest row version. Not a parent
+ * whose own outcome this statement wrote: a row is updated once per statement, and that outcome re-runs
+ * or ends it. A parent whose outcome here is stale (its token gone: a rescue listed its lease, then its
+ * run let go of it to wait) gets the delivery, or it would wait for one that has come and gone.
  */
 const deliveredCte = sql`delivered as (
       update sluice.jobs p set ${delivery}
       where p.id = any(array(select parent_id from settled where parent_id is not null and status <> 'pending' union all
                              select parent_id from settled_late where parent_id is not null))
-        and not exists (select 1 from outcome o where o.id = p.id)
+        and p.id <> all(array(select id from finished union all select id from settled union all select id from settled_late))
       returning p.id
     )`;
 
