@@ -42,7 +42,7 @@ describe.skipIf(!process.env.SLUICE_RUNTIME_SUITE)('examples/nextjs on an empty 
     const { rows } = await (conn.pool as pg.Pool).query(
       `select table_schema || '.' || table_name as t from information_schema.tables
        where table_schema in ('public', 'sluice', 'drizzle') order by 1`);
-    expect(rows.map((r) => r.t)).toEqual(['drizzle.__drizzle_migrations', 'public.sent_emails', 'public.users', 'sluice.__drizzle_migrations', 'sluice.alerts', 'sluice.app_alerts', 'sluice.app_drain_slots', 'sluice.apps', 'sluice.auth_failures', 'sluice.drain_slots', 'sluice.flow_slots', 'sluice.job_history', 'sluice.job_steps', 'sluice.jobs', 'sluice.paused_types', 'sluice.queue_samples', 'sluice.queue_state', 'sluice.schedules', 'sluice.sessions', 'sluice.step_timings']);
+    expect(rows.map((r) => r.t)).toEqual(['drizzle.__drizzle_migrations', 'public.sent_emails', 'public.users', 'sluice.__drizzle_migrations', 'sluice.alerts', 'sluice.app_alerts', 'sluice.app_drain_slots', 'sluice.apps', 'sluice.auth_failures', 'sluice.drain_slots', 'sluice.events', 'sluice.flow_slots', 'sluice.job_history', 'sluice.job_steps', 'sluice.jobs', 'sluice.paused_types', 'sluice.queue_samples', 'sluice.queue_state', 'sluice.schedules', 'sluice.sessions', 'sluice.step_timings']);
   });
 
   const sentEmails = async () => (await (conn.pool as pg.Pool).query('select key, "to" from sent_emails order by sent_at')).rows;
