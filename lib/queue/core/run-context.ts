@@ -9,7 +9,7 @@ import type { InvokeOptions, JobContext, JobDefinition, JobRegistry, WaitForEven
 import { StepRunner, type StepOptions } from './steps.js';
 import type { StepEstimates } from './step-fit.js';
 import type { ClaimedJob } from './queries-drain.js';
-import { type Suspension, WaitRunner } from './waits.js';
+import { WaitRunner } from './waits.js';
 import { monotonicNow } from '../clock.js';
 
 /** Why a run's signal fired. */
@@ -66,8 +66,8 @@ export class RunContext implements JobContext {
   readonly job: JobContext['job'];
   abortedBy: Error | undefined;
   steps: StepRunner | undefined;
-  /** Set by the run: ends it with a Suspension. */
-  onSuspend: (suspension: Suspension) => void = () => {};
+  /** Set by the run: ends it (a wait ends it with a Suspension). */
+  settle: ((result: { kind: 'threw'; error: unknown }) => void) | undefined;
   private waits: WaitRunner | undefined;
   private controller: AbortController | undefined;
   private readonly startedAt = monotonicNow();
@@ -117,7 +117,7 @@ export class RunContext implements JobContext {
   }
 
   private waitRunner(): WaitRunner {
-    return (this.waits ??= new WaitRunner(this.stepRunner(), { jobs: this.limits.jobs, suspend: (s) => this.onSuspend(s) }));
+    return (this.waits ??= new WaitRunner(this.stepRunner(), { jobs: this.limits.jobs, suspend: (s) => this.settle?.({ kind: 'threw', error: s }) }));
   }
 
   heartbeat(): Promise<void> {

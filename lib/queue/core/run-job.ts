@@ -67,7 +67,6 @@ async function run(
   let settle: (result: Settled) => void = () => {};
   const timers: NodeJS.Timeout[] = [];
   const ctx = new RunContext(job, token, db, limits, control, definition.timeoutMs);
-  ctx.onSuspend = (suspension) => settle({ kind: 'threw', error: suspension });
   const abort = (reason: string | Error) => {
     if (!ctx.abortWith(typeof reason === 'string' ? new AbortReason(reason) : reason)) return;
     // A handler that ignores its signal is abandoned `settleMs` later, so the drain keeps its deadline.
@@ -87,6 +86,7 @@ async function run(
     if (control.cancelled) return { id: job.id, token, kind: 'cancelled' };
     const result = await new Promise<Settled>((resolve) => {
       settle = resolve;
+      ctx.settle = resolve; // the run's own resolve, no closure more per job: a wait ends the run through it
       try {
         // Promise.resolve: a plain (non-async) handler returning nothing has succeeded too.
         Promise.resolve(definition.handler(parsed.data, ctx)).then((value) => resolve({ kind: 'ok', value }), (error: unknown) => resolve({ kind: 'threw', error }));
