@@ -2,13 +2,16 @@
 // drain has emptied the queue.
 import type { Fault } from './faults.js';
 
+type Outcome = 'ok' | 'fail' | 'wait' | 'abort';
+
 export interface Run {
   id: string;
   type: string;
   attempt: number;
   pid: number;
   start: number;
-  end?: { outcome: 'ok' | 'fail'; at: number };
+  /** How it ended (handlers.ts' logged): its handler settled, it went waiting, or its signal fired. */
+  end?: { outcome: Outcome; at: number };
 }
 
 export interface Pass {
@@ -28,9 +31,10 @@ export function parseLogs(lines: string[]): { runs: Map<string, Run[]>; passes: 
       const run: Run = { id: f[1]!, type: f[2]!, attempt: Number(f[3]), pid: Number(f[4]), start: Number(f[5]) };
       runs.set(run.id, [...(runs.get(run.id) ?? []), run]);
     } else if (f[0] === 'end') {
-      // The latest run of that job in that process not yet ended.
-      const run = runs.get(f[1]!)?.findLast((r) => r.pid === Number(f[3]) && r.end === undefined);
-      if (run) run.end = { outcome: f[2] as 'ok' | 'fail', at: Number(f[4]) };
+      // The latest run of that job in that process not yet ended, or whose end was its signal (its
+      // handler may settle after it: that end stands).
+      const run = runs.get(f[1]!)?.findLast((r) => r.pid === Number(f[3]) && (r.end === undefined || r.end.outcome === 'wait' || r.end.outcome === 'abort'));
+      if (run) run.end = { outcome: f[2] as Outcome, at: Number(f[4]) };
     } else if (f[0] === 'pass') {
       passes.push({ pid: Number(f[1]), deadline: Number(f[2]), returned: Number(f[3]), ok: f[4] === 'ok' });
     }
@@ -42,7 +46,7 @@ export function parseLogs(lines: string[]): { runs: Map<string, Run[]>; passes: 
 const RANK = ['kill', 'stop', 'restart', 'lock', 'stall', 'terminate'] as const;
 
 /**
- * Runs that repeat one that did not end in a handler failure (a failure's rerun is a retry): each must
+ * Runs that repeat one that did not end in a handler failure or a wait (a failure's rerun is a retry): each must
  * follow a fault that hit the earlier run's process (killed, stopped, its backend terminated or stalled)
  * or every process (a restart, the table lock) between the earlier run's claim and the repeat: a job
  * is held, its lease renewed, from its claim, which is at most `heldBeforeStartMs` before its start. Returns the unexplained ones and
@@ -56,9 +60,9 @@ export function repeats(runs: Map<string, Run[]>, faults: Fault[], heldBeforeSta
     for (let i = 1; i < list.length; i++) {
       const first = list[i - 1]!;
       const again = list[i]!;
-      // A failed run's rerun is a retry, unless the two overlapped (a run that lost its lease ends
-      // 'fail' too, and its job may have started elsewhere meanwhile).
-      if (first.end?.outcome === 'fail' && first.end.at <= again.start) continue;
+      // A failed (or abandoned) run's rerun is a retry, and a waiting job's the run after its wake, unless
+      // the two overlapped (a run that lost its lease ends too, and its job may have started elsewhere meanwhile).
+      if (first.end !== undefined && first.end.outcome !== 'ok' && first.end.at <= again.start) continue;
       total++;
       // From when the drain may have claimed the job (a lease before its start), to the repeat.
       const hits = faults.filter((f) => (f.pid === null || f.pid === first.pid) && f.to >= first.start - heldBeforeStartMs && f.from <= again.start);

@@ -1,39 +1,12 @@
-// The chaos suite's job types (npm run chaos). Every run is logged, synchronously, to the process's
-// own file before it starts and when its handler settles, so a SIGKILL loses no line that matters.
-import { appendFileSync } from 'node:fs';
-import { sql } from 'drizzle-orm';
+// The chaos suite's job types (npm run chaos): plain ones here, workflows (children, events) in workflows.ts.
 import { z } from 'zod';
-import { defineJob, type JobContext } from '../lib/queue/index.js';
+import { appScope, defineJob, type Housekeeping } from '../lib/queue/index.js';
+import { effect, logged, pause, POISON_ATTEMPTS, random, spare } from './handlers.js';
+import { childJob, parentJob, waiterJob } from './workflows.js';
 
-let logFile = '';
-/** Where this process logs its runs: one file per drain process. */
-export const logRunsTo = (file: string) => (logFile = file);
-const log = (line: string) => logFile && appendFileSync(logFile, `${line}\n`);
-
-const pause = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
-  const timer = setTimeout(resolve, ms);
-  signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
-});
-const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
-
-/** Wraps a handler so its start and end are logged: start <id> <type> <attempt> <pid> <ms>, end <id> ok|fail <pid> <ms>. */
-function logged<P>(type: string, body: (payload: P, ctx: JobContext) => Promise<void>) {
-  return async (payload: P, ctx: JobContext) => {
-    log(`start ${ctx.job.id} ${type} ${ctx.job.attempt} ${process.pid} ${Date.now()}`);
-    try {
-      await body(payload, ctx);
-      log(`end ${ctx.job.id} ok ${process.pid} ${Date.now()}`);
-    } catch (error) {
-      log(`end ${ctx.job.id} fail ${process.pid} ${Date.now()}`);
-      throw error;
-    }
-  };
-}
+export { logRunsTo, POISON_ATTEMPTS } from './handlers.js';
 
 const payload = z.object({ n: z.number() });
-// Non-poison jobs get attempts to spare: kills and lease losses spend attempts too.
-const spare = { maxAttempts: 40, backoff: { baseMs: 50, maxMs: 1_000 } };
-
 export const okJob = defineJob({
   type: 'chaos-ok', payload, ...spare,
   handler: logged('chaos-ok', async (_, ctx) => pause(random(5, 50), ctx.signal)),
@@ -48,7 +21,6 @@ export const flakyJob = defineJob({
 });
 
 /** Fails every time: must end dead after exactly maxAttempts. */
-export const POISON_ATTEMPTS = 3;
 export const poisonJob = defineJob({
   type: 'chaos-poison', payload, maxAttempts: POISON_ATTEMPTS, backoff: { baseMs: 50, maxMs: 200 },
   handler: logged('chaos-poison', async () => { throw new Error('poison'); }),
@@ -66,11 +38,17 @@ export const stepsJob = defineJob({
   handler: logged('chaos-steps', async (p, ctx) => {
     for (let i = 1; i <= p.steps; i++) {
       await ctx.step(`s${i}`, async (tx) => {
-        await tx.execute(sql`insert into chaos_effects (job_id, step) values (${ctx.job.id}::uuid, ${`s${i}`})`);
+        await effect(tx, ctx.job.id, `s${i}`);
         await pause(random(20, 120), ctx.signal);
       }, { transaction: true });
     }
   }),
 });
 
-export const CHAOS_JOBS = [okJob, flakyJob, poisonJob, slowJob, stepsJob];
+export const CHAOS_JOBS = [okJob, flakyJob, poisonJob, slowJob, stepsJob, parentJob, childJob, waiterJob];
+
+/** The cron tick's housekeeping, on every pass (at most once a minute does anything): it makes waits whose timeout passed due. */
+export const CHAOS_TICK: Housekeeping = {
+  params: { scope: appScope(CHAOS_JOBS.map((j) => j.type)), historyRetentionMs: 7 * 86_400_000, deadRetentionMs: 30 * 86_400_000, pruneBatch: 10_000, alerts: null },
+  onReport: () => {},
+};
