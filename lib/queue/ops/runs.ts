@@ -83,6 +83,7 @@ export async function listJobs(db: Db, options: ListJobsOptions = {}): Promise<{
 /** Every job matching the filter, page by page (for JSON lines), `max` at most. */
 export async function* exportJobs(db: Db, filter: RunFilter = {}, max = 100_000): AsyncGenerator<JobView> {
   const f = parsed(runFilterSchema, filter, 'export filter');
+  if (!Number.isInteger(max) || max < 1) throw new ValidationError(`max: a whole number of jobs, at least 1 (got ${max})`, []);
   let cursor: string | undefined;
   let sent = 0;
   do {
