@@ -98,15 +98,16 @@ export function runsListSql(f: RunFilterParams, limit: number, cursor: RunCursor
                order by ${c} desc, j.id desc limit ${limit}`;
   }
   if (status === 'pending') {
-    // Claim order is priority desc, then run_after (then id): after a cursor, the rest of its priority, then lower ones.
+    // Claim order is priority desc, then run_after (then id), as jobs_claim_idx sorts (nulls last: its
+    // definition's): after a cursor, the rest of its priority, then lower ones.
     const rowsOf = (where: SQL) => sql`select j.* from sluice.jobs j where j.status = 'pending' and j.type = t.type and ${timeBounds(sql`j.run_after`, f)} and ${where}`;
-    const page = (where: SQL) => sql`(${headAndEdge(rowsOf(where), sql`priority desc, run_after`, sql`priority, run_after desc`, ['priority', 'run_after'], limit)})`;
+    const page = (where: SQL) => sql`(${headAndEdge(rowsOf(where), sql`priority desc nulls last, run_after`, sql`priority nulls first, run_after desc`, ['priority', 'run_after'], limit)})`;
     const pages = cursor
       ? sql`${page(sql`j.priority = ${cursor[0]}::int and (j.run_after, j.id) > (${cursor[1]}::timestamptz, ${cursor[2]}::uuid)`)}
             union all ${page(sql`j.priority < ${cursor[0]}::int`)}`
       : page(sql`true`);
     return sql`select ${jobRow} as job from ${typesOf('pending', f.type)}, lateral (${pages}) j
-               order by j.priority desc, j.run_after, j.id limit ${limit}`;
+               order by j.priority desc nulls last, j.run_after, j.id limit ${limit}`;
   }
   if (status === 'running') {
     const after = cursor ? sql`(j.started_at, j.id) < (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)` : sql`true`;
