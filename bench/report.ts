@@ -199,7 +199,7 @@ export function markdown(r: Results): string {
   if (r.retention) {
     const k = r.retention;
     const kept = r.throughput?.find((x) => x.label === KEPT_LABEL && x.rttMs === null);
-    push('', `**Completed runs kept** (the run history): ${fmt(k.runs)} no-op runs kept took ${k.mbPerMillion.table} MB of table and ${k.mbPerMillion.indexes} MB of indexes per million runs. A local drain of ${fmt(k.pruning.jobs)} jobs ran at ${fmt(k.pruning.jobsPerSec)} jobs/s while the retention pruning deleted ${fmt(k.pruned)} old runs beside it (${fmt(k.prunedPerSec)} runs/s)${kept ? `, against ${fmt(kept.jobsPerSec)} jobs/s with no pruning` : ''}.`);
+    push('', `**Completed runs kept** (the run history): ${fmt(k.runs)} no-op runs kept take ${k.mbPerMillion.table} MB of table and ${k.mbPerMillion.indexes} MB of indexes per million runs (compacted: a busy table holds some more, the row versions autovacuum frees for reuse). A local drain of ${fmt(k.pruning.jobs)} jobs ran at ${fmt(k.pruning.jobsPerSec)} jobs/s while the retention pruning deleted ${fmt(k.pruned)} old runs beside it (${fmt(k.prunedPerSec)} runs/s)${kept ? `, against ${fmt(kept.jobsPerSec)} jobs/s with no pruning` : ''}.`);
   }
   push(...wakeLines(r));
   if (r.flow) push(...flowLines(r.flow));

@@ -117,7 +117,8 @@ describe('ctx.step', () => {
     const { id } = await enqueue(conn.db, job, {});
     await drain(conn.db, [job], { budgetMs: 2_000 });
     const view = await getJob(conn.db, id);
-    expect(view.steps).toEqual([{ name: 'fetched', result: { rows: 2 }, finishedAt: expect.any(String) }]);
+    expect(view.steps).toEqual([{ name: 'fetched', result: { rows: 2 }, finishedAt: expect.any(String), durationMs: expect.any(Number) }]);
+    expect(view.attemptLog).toMatchObject([{ attempt: 1, outcome: 'retried', error: expect.stringContaining('then failed') }]);
   });
 });
 

@@ -7,7 +7,7 @@ import { drainOnce, KEPT_LABEL, type DrainRow } from './drain.js';
 export interface Retention {
   /** Completed runs kept after a local drain with keepCompleted (no-op jobs, a small payload). */
   runs: number;
-  /** sluice.jobs' table and indexes per million kept runs (the queue was otherwise empty), MB. */
+  /** sluice.jobs' table and indexes per million kept runs (the queue otherwise empty; compacted), MB. */
   mbPerMillion: { table: number; indexes: number };
   /** A local drain (keepCompleted) while old runs are pruned beside it (compare with the throughput's kept row). */
   pruning: DrainRow;
@@ -27,7 +27,9 @@ export async function retention(ctx: Context): Promise<Retention> {
   try {
     ctx.log(`completed runs kept: a drain of ${jobs} jobs, its footprint, and the same drain beside a prune of ${OLD_RUNS} old runs`);
     await drainOnce(ctx, sluice, null, jobs, { label: KEPT_LABEL, options: { drain: { keepCompleted: true } } });
-    await db.execute(sql`vacuum analyze sluice.jobs`);
+    // Compacted: the live rows' size (a busy table carries some more, the dead row versions autovacuum
+    // frees for reuse).
+    await db.execute(sql`vacuum full analyze sluice.jobs`);
     const [size] = await rows<{ runs: number; table: number; indexes: number }>(sql`select (select count(*)::int from sluice.jobs where status = 'completed') as runs,
       pg_table_size('sluice.jobs')::float8 as table, pg_indexes_size('sluice.jobs')::float8 as indexes`);
     const perMillion = (bytes: number) => round((bytes / size!.runs) * 1e6 / 1_048_576, 0);
