@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   completedPrune, defineJob, drain, enqueue, exportJobs, getJob, JobStateError, listJobs, replayJob, replayJobs, retryJob, UnknownJobTypeError, ValidationError,
 } from '../lib/queue/index.js';
+import { createSluice } from '../lib/index.js';
 import { freshDatabase } from './support/db.js';
 import { countJobs, select } from './support/sql.js';
 
@@ -144,5 +145,26 @@ describe('the runs browser', () => {
     const exported: string[] = [];
     for await (const job of exportJobs(conn.db, { status: 'completed' })) exported.push(job.id);
     expect(exported).toEqual(seen);
+  });
+});
+
+describe('an instance', () => {
+  it('keeps completed runs by default, replays one, and its tick prunes those past SLUICE_COMPLETED_RETENTION; 0 keeps none', async () => {
+    const sluice = createSluice({ jobs: [email, stepped], db: conn.db, settings: { SLUICE_KICK: false } });
+    const runtime = { waitUntil: () => {}, runsAfterResponse: true };
+    const { id } = await sluice.enqueue(email, { to: 'kept' });
+    await sluice.drain();
+    expect((await sluice.admin.list({ status: 'completed' })).jobs.map((j) => j.id)).toEqual([id]);
+    const replay = await sluice.admin.replay(id);
+    await expect(sluice.admin.replay(id, { fromStep: 'none' })).rejects.toBeInstanceOf(ValidationError);
+    // The original ages past retention; a tick that runs the replay prunes it (and only it).
+    await conn.db.execute(sql`update sluice.jobs set completed_at = now() - interval '8 days' where id = ${id}`);
+    await sluice.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime });
+    expect((await sluice.admin.list({ status: 'completed' })).jobs.map((j) => j.id)).toEqual([replay.id]);
+
+    const deleting = createSluice({ jobs: [email, stepped], db: conn.db, settings: { SLUICE_KICK: false, SLUICE_COMPLETED_RETENTION: 0 } });
+    const gone = await deleting.enqueue(email, { to: 'gone' });
+    await deleting.drain();
+    expect((await deleting.admin.list({ id: gone.id })).jobs).toEqual([]);
   });
 });

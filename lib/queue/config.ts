@@ -25,11 +25,15 @@ const optionalSecret = z
 
 const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 /** A duration: ms as a number, or a number with a unit: "90s", "12h", "30d" (ms, s, m, h, d). */
-const duration = z.union([
+const durationMs = z.union([
   z.number(),
   z.string().regex(/^\d+(ms|s|m|h|d)?$/, 'a duration: a whole number of ms, or one with a unit (ms, s, m, h, d), e.g. "30d"')
     .transform((v) => Number(/^\d+/.exec(v)![0]) * DURATION_UNITS_MS[(/[a-z]+$/.exec(v)?.[0] ?? 'ms') as keyof typeof DURATION_UNITS_MS]),
-], { error: 'a duration: a whole number of ms, or one with a unit (ms, s, m, h, d), e.g. "30d"' }).pipe(z.number().int().min(60_000, 'at least a minute').max(10 * 365 * 86_400_000, 'at most ten years'));
+], { error: 'a duration: a whole number of ms, or one with a unit (ms, s, m, h, d), e.g. "30d"' });
+const TEN_YEARS_MS = 10 * 365 * 86_400_000;
+const duration = durationMs.pipe(z.number().int().min(60_000, 'at least a minute').max(TEN_YEARS_MS, 'at most ten years'));
+/** A duration as above, or 0: keep none. */
+const durationOrNone = durationMs.pipe(z.number().int().refine((ms) => ms === 0 || ms >= 60_000, '0 (keep none) or at least a minute').pipe(z.number().max(TEN_YEARS_MS, 'at most ten years')));
 
 const envSchema = z.object({
   /** Postgres connection string. Required by anything that connects. */
@@ -60,7 +64,7 @@ const envSchema = z.object({
    *  Monday. It costs about 1 KB of table and index per run with a small payload (docs/performance.md),
    *  and a drain a few percent of its throughput; pruning runs in statements of its own after a tick,
    *  on completed rows only, so it never waits for or holds a row a claim wants. */
-  SLUICE_COMPLETED_RETENTION: duration.default(7 * 86_400_000),
+  SLUICE_COMPLETED_RETENTION: durationOrNone.default(7 * 86_400_000),
   /** How long a sent event (sluice.sendEvent) is kept for a job's ctx.waitForEvent to find: ms, or "7d".
    *  Default 7 days, as results: a job enqueued, then an event for it, then the job reaching its wait
    *  days later (a paused type, a long backlog, a retry after the weekend) still finds it. A wait that
