@@ -8,7 +8,7 @@
  * printed, and any broken invariant fails the run (exit code 1).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -92,8 +92,12 @@ await build({
 const live = new Set<ChildProcess>();
 let stopping = false;
 function startDrainer(slot: number): void {
+  const stderr = openSync(join(dir, `stderr-${slot}.log`), 'a');
   const child = spawn(process.execPath, [drainerFile, url.toString(), join(dir, `runs-${slot}-${Date.now()}.log`), stopFile, String(LEASE_GRACE_MS)],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
+    // stderr to a file, not the suite's: a drain outliving the suite (a SIGSTOPped one, a stray child)
+    // must not hold the suite's output open, or whatever reads it (CI's pipe) waits for it forever.
+    { stdio: ['ignore', 'ignore', stderr] });
+  closeSync(stderr); // the child has its own copy
   live.add(child);
   note(`spawned ${slot} ${child.pid}`);
   child.on('exit', (code, signal) => {
@@ -262,7 +266,9 @@ if (named.length > 0) {
 
 await conn.close();
 await within(admin.end(), 2_000);
-await server.stop();
+// Bounded like the rest: a Postgres that will not stop must not keep the suite (and CI) waiting.
+await within(server.stop(), 30_000);
+for (const child of live) child.kill('SIGKILL');
 const passed = checks.every(([, ok]) => ok);
 // A failed run keeps its logs for a look; the data directory goes either way.
 rmSync(join(dir, 'data'), { recursive: true, force: true });

@@ -20,10 +20,9 @@ export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './queue/cor
 export { defineSchedule, type CatchUp, type ScheduleDefinition } from './queue/schedules/schedules.js';
 export { queueStats, type QueueStats } from './queue/ops/stats.js';
 export { queueHistory, type QueueHistory } from './queue/ops/history-view.js';
-export {
-  listJobs, getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT,
-  type BulkResult, type JobDetail, type JobView, type ListJobsOptions, type StepView, type ChildView,
-} from './queue/ops/admin.js';
+export { getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT, type BulkResult } from './queue/ops/admin.js';
+export type { AttemptView, ChildView, JobDetail, JobView, ReplayView, StepView } from './queue/ops/job-view.js';
+export { exportJobs, listJobs, replayJob, replayJobs, type ListJobsOptions, type ReplayFilter, type RunFilter } from './queue/ops/runs.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './queue/ops/pause.js';
 export { appScope, type AppScope } from './queue/app.js';
 export { JOB_STATUSES, type JobStatus } from './queue/schema.js';

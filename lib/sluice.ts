@@ -7,7 +7,7 @@ import { sluiceRoutes } from './http/routes.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import {
   appScope, cancelDeadJobs, cancelJob, config, connect, pickDriver, listDeadJobs, queueHistory, retryDeadJobs, DRAIN_DEFAULTS, parseSettings, drain, enqueueMany, getJob, jobRegistry, listJobs, migrate, MisconfiguredError,
-  jobResult, pauseType, queueStats, resumeType, retryJob, sendEvent, typeViews, UnknownJobTypeError, type SendEventResult,
+  jobResult, pauseType, queueStats, completedPrune, exportJobs, replayJob, replayJobs, resumeType, retryJob, sendEvent, typeViews, UnknownJobTypeError, type SendEventResult,
   type AppScope, type Config, type Connection, type Db, type DrainOptions, type DrainSummary, type Driver, type EnqueueItem,
   type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type JobDefinition, type JobResult, type JobResultStatus, type JobNamed, type JobPayload, type JobRegistry, type JobTypeName, type QueueStats, type ScheduleDefinition,
 } from './queue/index.js';
@@ -163,7 +163,8 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
   const drainOwn = async (drainOptions: DrainOptions = {}) =>
     drain(db(), definitions, {
       maxStepBytes: settings().SLUICE_MAX_STEP_BYTES, maxResultBytes: settings().SLUICE_MAX_RESULT_BYTES,
-      stepEstimatePercentile: settings().SLUICE_STEP_ESTIMATE_PERCENTILE, app: scope().app, ...drainOptions, types: drainOptions.types ?? ownTypes,
+      stepEstimatePercentile: settings().SLUICE_STEP_ESTIMATE_PERCENTILE, app: scope().app,
+      keepCompleted: settings().SLUICE_COMPLETED_RETENTION > 0, ...drainOptions, types: drainOptions.types ?? ownTypes,
     });
   // Heartbeats renew a drain's leases until it ends: were it to die, they end a grace after its deadline.
   const longestLeaseMs = DRAIN_DEFAULTS.leaseGraceMs;
@@ -171,10 +172,23 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
   // Flow limits leave spent slots of keys that never come back, steps can outlive their job (see
   // stepsPruneOrphans) and step names their use (stepTimingsPrune): a cron tick that ran jobs deletes a batch of each.
   const limited = flowLimitsOf(definitions) !== null;
+  // Completed runs past retention, a batch at a time while batches come back full (a busy queue
+  // completes more than one batch a minute), at most DRAIN_DEFAULTS.completedPruneBatches a tick.
+  const pruneCompleted = async () => {
+    const s = settings();
+    let pruned = 0;
+    for (let i = 0; i < DRAIN_DEFAULTS.completedPruneBatches; i++) {
+      const n = await completedPrune(db(), { types: [...ownTypes], completedRetentionMs: s.SLUICE_COMPLETED_RETENTION, resultRetentionMs: s.SLUICE_RESULT_RETENTION, limit: DRAIN_DEFAULTS.pruneBatch });
+      pruned += n;
+      if (n < DRAIN_DEFAULTS.pruneBatch) break;
+    }
+    return pruned;
+  };
   const prune = () => Promise.all([
     limited ? flowSlotsPrune(db(), DRAIN_DEFAULTS.pruneBatch) : 0,
     stepsPruneOrphans(db(), DRAIN_DEFAULTS.pruneBatch),
     stepTimingsPrune(db(), DRAIN_DEFAULTS.pruneBatch),
+    pruneCompleted(),
   ]);
   const host = { db, settings, scope, drain: drainOwn, gate, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
   const kicker = new Kicker(host);
@@ -223,7 +237,19 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
     result: async (id: string, resultOptions: { timeoutMs?: number; job?: JobDefinition } = {}) => jobResult(db(), id, resultOptions) as never,
     admin: {
       list: async (listOptions) => listJobs(db(), listOptions),
+      export: (filter, max) => exportJobs(db(), filter, max),
       get: async (id) => getJob(db(), id),
+      // A replay is due now, as a retry: of this instance's types only (another's would never be claimed here).
+      replay: async (id, replayOptions = {}) => {
+        const job = await replayJob(db(), id, { ...replayOptions, types: [...ownTypes] });
+        noteDueAt(Date.now());
+        return job;
+      },
+      replayMany: async (filter) => {
+        const result = await replayJobs(db(), filter, [...ownTypes]);
+        if (result.count > 0) noteDueAt(Date.now());
+        return result;
+      },
       // Both make jobs due now: the idle hint must bring the next tick even when no kick runs them.
       retry: async (id) => {
         const job = await retryJob(db(), id);

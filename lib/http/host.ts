@@ -1,6 +1,6 @@
 import type {
   AppScope, BulkResult, Config, Db, DrainOptions, DrainSummary, EnqueueItem, EnqueueManyResult, JobDetail, JobRegistry, JobResultStatus, JobView, ListJobsOptions, PausedType,
-  QueueHistory, QueueStats, SendEventResult, TypeView,
+  QueueHistory, QueueStats, ReplayFilter, RunFilter, SendEventResult, TypeView,
 } from '../queue/index.js';
 import type { WakeRuntime } from '../wake/runtime.js';
 import type { ScheduleView } from '../wake/schedules.js';
@@ -29,8 +29,16 @@ export interface RouteHost {
 
 /** The admin API of an instance (`sluice.admin`), as its routes and the app's code call it. */
 export interface AdminCalls {
+  /** A page of jobs by a filter (status, type, time range, idempotency key, id), newest first; `nextCursor` pages on. */
   list(options?: ListJobsOptions): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
+  /** Every job of a filter (at most `max`, default 100,000), newest first, page by page: for JSON lines. */
+  export(filter?: RunFilter, max?: number): AsyncIterable<JobView>;
+  /** A job with its attempts, steps, child jobs and replays. */
   get(id: string): Promise<JobDetail>;
+  /** Runs a completed, dead or cancelled job again as a new job (replayOf names it); `fromStep`: its steps before that one are kept. */
+  replay(id: string, options?: { fromStep?: string }): Promise<JobView>;
+  /** Replays the ended jobs of a filter (status completed, dead or cancelled), up to BULK_LIMIT a call. */
+  replayMany(filter: ReplayFilter): Promise<BulkResult>;
   retry(id: string): Promise<JobView>;
   /** Cancels a pending, waiting or dead job at once; a running one is stopped by its drain's next heartbeat (cancelRequestedAt). Its unfinished child jobs go with it. */
   cancel(id: string): Promise<JobView>;

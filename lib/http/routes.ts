@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { eventSchema, type Config, type EnqueueItem } from '../queue/index.js';
+import { eventSchema, listJobsSchema, replayFilterSchema, replayOptionsSchema, runFilterSchema, type Config, type EnqueueItem } from '../queue/index.js';
 import { log } from '../queue/log.js';
 import { invocationDeadline } from '../wake/kick.js';
 import { resolveRuntime } from '../wake/runtime.js';
@@ -10,7 +10,7 @@ import { health } from './health.js';
 import { jobEvents, jobResult } from './job-events.js';
 import type { RouteHost } from './host.js';
 import { jsonBody, parse, queryObject } from './body.js';
-import { deadFilterBody, enqueueItems, jobIdParam, jobOfType, listJobsQuery, manualDrainBody, typeParam } from './schemas.js';
+import { deadFilterBody, enqueueItems, jobIdParam, jobOfType, manualDrainBody, typeParam } from './schemas.js';
 
 /** When a drain of this request must be done (invocationDeadline: the adapter's deadline, else Vercel's, else the setting). */
 const drainDeadline = (c: Context, settings: Config, start: number) => invocationDeadline(settings, c.env?.deadline?.(), start);
@@ -37,9 +37,52 @@ const enqueueJobs: HttpHandler = async (c) => {
   return c.json(bulk ? { ids, duplicate, replaced } : { id: ids[0], duplicate: duplicate[0], replaced: replaced[0] }, 202);
 };
 
+/** GET /api/jobs?status&type&from&to&idempotencyKey&id&limit&cursor: a page of jobs, newest first. */
 const listJobs: HttpHandler = async (c) => {
   await authorize(c, 'ADMIN_SECRET');
-  return c.json(await c.var.sluice.admin.list(parse(listJobsQuery, queryObject(c.req.raw))));
+  return c.json(await c.var.sluice.admin.list(parse(listJobsSchema, queryObject(c.req.raw))));
+};
+
+/** GET /api/jobs/export?<the list's filter>&max: every job of the filter as JSON lines (a JobView a line), newest first. */
+const exportJobs: HttpHandler = async (c) => {
+  await authorize(c, 'ADMIN_SECRET');
+  const { max, ...filter } = parse(runFilterSchema.extend({ max: z.coerce.number().int().min(1).max(1_000_000).default(100_000) }), queryObject(c.req.raw));
+  const lines = c.var.sluice.admin.export(filter, max)[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  // Pulled a page at a time as the client reads: a large export never sits in memory.
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await lines.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
+      } catch (error) {
+        log.error('export failed', { error });
+        controller.error(error);
+      }
+    },
+  });
+  return new Response(body, { headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' } });
+};
+
+/** POST /api/jobs/:id/replay { fromStep? }: the ended job runs again as a new job, due now: a kick. */
+const replayJob: HttpHandler = async (c) => {
+  const { sluice } = c.var;
+  await authorize(c, 'ADMIN_SECRET');
+  const { id } = parse(jobIdParam, { id: c.req.param('id') });
+  const options = await jsonBody(c.req.raw, replayOptionsSchema, { limit: sluice.settings().SLUICE_MAX_BODY_BYTES, optional: true });
+  const job = await sluice.admin.replay(id, options ?? {});
+  kickFrom(c);
+  return c.json(job, 201);
+};
+
+/** POST /api/jobs/replay { status, type?, from?, to? }: the ended jobs of a filter run again, BULK_LIMIT a call. */
+const replayJobs: HttpHandler = async (c) => {
+  const { sluice } = c.var;
+  await authorize(c, 'ADMIN_SECRET');
+  const result = await sluice.admin.replayMany(await jsonBody(c.req.raw, replayFilterSchema, { limit: sluice.settings().SLUICE_MAX_BODY_BYTES }));
+  if (result.count > 0) kickFrom(c);
+  return c.json(result);
 };
 
 const admin = (act: (id: string, sluice: RouteHost) => Promise<unknown>): HttpHandler => async (c) => {
@@ -142,7 +185,11 @@ const sendEvent: HttpHandler = async (c) => {
 /** Sluice's routes; docs/http-api.md is their manual. */
 export const sluiceRoutes: HttpRoutes = {
   '/api/jobs': { POST: enqueueJobs, GET: listJobs },
+  // Before /api/jobs/:id, which would take "export" and "replay" for ids.
+  '/api/jobs/export': { GET: exportJobs },
+  '/api/jobs/replay': { POST: replayJobs },
   '/api/jobs/:id': { GET: admin((id, s) => s.admin.get(id)), DELETE: cancelJob },
+  '/api/jobs/:id/replay': { POST: replayJob },
   '/api/jobs/:id/retry': { POST: retryJob },
   '/api/jobs/:id/result': { GET: jobResult },
   '/api/jobs/:id/events': { GET: jobEvents },

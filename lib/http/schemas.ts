@@ -21,13 +21,6 @@ const jobItem = z.strictObject({
 });
 const bulkEnqueue = z.strictObject({ jobs: z.array(z.unknown()).min(1).max(1000) });
 
-export const listJobsQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional(),
-  type: storableText(100).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.guid().optional(),
-});
-
 /** The :type of /api/types/:type/... */
 export const typeParam = z.object({ type: storableText(100) });
 

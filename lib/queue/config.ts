@@ -50,9 +50,17 @@ const envSchema = z.object({
   /** How long a completed or cancelled job is kept, with its result, for sluice.result(), admin.get()
    *  and its idempotency key: ms, or "7d". Default 7 days: long enough for a caller that polls, or a
    *  human who looks the next working day or after a weekend, short enough that results (which may hold
-   *  personal data) and the rows' index entries do not pile up; a job that returns nothing and that
-   *  nobody awaits is deleted as it completes, and costs none of this. */
+   *  personal data) and the rows' index entries do not pile up. A completed job with a result, or one
+   *  somebody awaits, is kept the longer of this and SLUICE_COMPLETED_RETENTION. */
   SLUICE_RESULT_RETENTION: duration.default(7 * 86_400_000),
+  /** How long every completed run is kept, result or not, as the run history (admin.list({ status:
+   *  'completed' }), the dashboard's runs, export, replay): ms, or "7d". 0 deletes a job that returns
+   *  nothing and that nobody awaits as it completes. Default 7 days: the dashboard's charts look back 7
+   *  days, so a run behind any point on them can be found; "did the email go out on Friday" is asked on
+   *  Monday. It costs about 1 KB of table and index per run with a small payload (docs/performance.md),
+   *  and a drain a few percent of its throughput; pruning runs in statements of its own after a tick,
+   *  on completed rows only, so it never waits for or holds a row a claim wants. */
+  SLUICE_COMPLETED_RETENTION: duration.default(7 * 86_400_000),
   /** How long a sent event (sluice.sendEvent) is kept for a job's ctx.waitForEvent to find: ms, or "7d".
    *  Default 7 days, as results: a job enqueued, then an event for it, then the job reaching its wait
    *  days later (a paused type, a long backlog, a retry after the weekend) still finds it. A wait that
@@ -203,6 +211,9 @@ export const DRAIN_DEFAULTS = {
   /** Rows a cron tick that ran jobs prunes, at most, of each kind: flow limits' slots spent for over an
    *  hour (queries-flow.ts), steps whose job is gone (queries-steps.ts). */
   pruneBatch: 10_000,
+  /** Batches of completed runs past retention a tick that ran jobs deletes at most (while they come back
+   *  full): 100,000 a minute, about 1,600 runs a second kept up with. */
+  completedPruneBatches: 10,
 } as const;
 
 /** Defaults of a job type (jobs.ts). */

@@ -15,7 +15,10 @@ export { HISTORY_BUCKETS_MS, percentile, addHistograms, type HistoryRow } from '
 export { alertsCheck, alertUnsent, ALERT_NAMES, type AlertChange, type AlertName, type AlertThresholds } from './housekeeping/queries-alerts.js';
 export type { HousekeepingParams, HousekeepingReport, QueueTotals } from './housekeeping/queries-housekeeping.js';
 export { healthProblems, queueStats, toQueueStats, STATS_LIVE_LIMIT, type HealthThresholds, type QueueStats } from './ops/stats.js';
-export { listJobs, getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT, type BulkResult, type JobDetail, type JobView, type ListJobsOptions, type StepView, type ChildView } from './ops/admin.js';
+export { getJob, retryJob, cancelJob, listDeadJobs, retryDeadJobs, cancelDeadJobs, BULK_LIMIT, type BulkResult } from './ops/admin.js';
+export type { AttemptView, ChildView, JobDetail, JobView, ReplayView, StepView } from './ops/job-view.js';
+export { exportJobs, listJobs, listJobsSchema, replayFilterSchema, replayJob, replayOptionsSchema, replayJobs, runFilterSchema, type ListJobsOptions, type ReplayFilter, type RunFilter } from './ops/runs.js';
+export { completedPrune } from './housekeeping/queries-retention.js';
 export { LeaseLostError, StepResultError, type StepOptions } from './core/steps.js';
 export { jobResult, MAX_RESULT_WAIT_MS, type JobResultStatus, type ResultOptions } from './core/results.js';
 export { pauseType, resumeType, pausedTypes, type PausedType } from './ops/pause.js';

@@ -5,11 +5,13 @@ import { boolean, check, doublePrecision, index, integer, jsonb, pgSchema, prima
  * The job states. The database enforces them with a check constraint; docs/concepts.md draws the machine:
  * pending -> running (claim) -> deleted (success with nothing to keep) | completed (success with a result,
  * or awaited) | pending (retry, release, rescue) | waiting (its handler awaits child jobs or an event) |
- * dead (exhausted) | cancelled (a cancel was requested). waiting -> pending when a child ends, an event it
+ * dead (exhausted) | cancelled (a cancel was requested). A success is deleted only with
+ * SLUICE_COMPLETED_RETENTION 0; by default every completed run is kept, as the run history. waiting -> pending when a child ends, an event it
  * waits for is sent, or its deadline passes: waiting jobs hold no lease, no drain and no connection, and
  * the claim never sees them (its index is partial on pending). dead -> pending only by a human (retry);
- * pending, waiting and dead -> cancelled by a human (cancel). completed and cancelled rows are kept for
- * SLUICE_RESULT_RETENTION.
+ * pending, waiting and dead -> cancelled by a human (cancel). completed rows are kept for
+ * SLUICE_COMPLETED_RETENTION (those with a result or awaited at least SLUICE_RESULT_RETENTION), cancelled
+ * ones for SLUICE_RESULT_RETENTION.
  */
 export const JOB_STATUSES = ['pending', 'running', 'waiting', 'dead', 'completed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -78,6 +80,13 @@ export const jobs = sluiceSchema.table(
     deliveries: integer('deliveries').notNull().default(0),
     /** While waiting: the events it waits for, each `name chr(1) key` (sendEvent finds it by them). */
     waitFor: text('wait_for').array(),
+    /** The attempts before the last one, oldest first (the last one is the row itself: started_at, its
+     *  end and last_error): each `{ attempt, startedAt, endedAt, outcome, error }`, appended by the outcome
+     *  write of a retry and by a human's retry of a dead job, at most ATTEMPT_LOG_LIMIT of them. A
+     *  first-attempt success, most runs, writes nothing here. */
+    attemptLog: jsonb('attempt_log'),
+    /** A replay (admin.replay): the job it ran again. */
+    replayOf: uuid('replay_of'),
   },
   (t) => [
     check('jobs_status_check', sql`${t.status} in ('pending', 'running', 'waiting', 'dead', 'completed', 'cancelled')`),
@@ -108,6 +117,8 @@ export const jobs = sluiceSchema.table(
     // deadline passed, and an empty claim the next one to pass (for the idle hint), a type at a time.
     index('jobs_wait_for_idx').using('gin', t.waitFor).where(sql`${t.status} = 'waiting'`),
     index('jobs_waiting_idx').on(t.type, t.runAfter).where(sql`${t.status} = 'waiting'`),
+    // A job's page lists its replays; the few rows that are replays are the whole index.
+    index('jobs_replay_idx').on(t.replayOf).where(sql`${t.replayOf} is not null`),
     uniqueIndex('jobs_type_idempotency_key_idx').on(t.type, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );
@@ -203,9 +214,10 @@ export const flowSlots = sluiceSchema.table(
 );
 
 /**
- * Durable steps (issue 11): each finished step of a job, its JSON result, replayed by later runs of the
- * job instead of running the step again. Written only while the run holds the job's lease; deleted by
- * the statement that deletes the succeeded job (no foreign key: a cascade would cost every job delete
+ * Durable steps: each finished step of a job, its JSON result, replayed by later runs of the
+ * job instead of running the step again. Written only while the run holds the job's lease; kept with
+ * its completed or cancelled job (the job's page shows them, a replay from a step copies them) and
+ * deleted with it by retention; deleted by the statement that deletes a succeeded job (no foreign key: a cascade would cost every job delete
  * a trigger, steps or not), by a cancel, and, for orphans, by the cron tick.
  */
 export const jobSteps = sluiceSchema.table(
@@ -214,6 +226,8 @@ export const jobSteps = sluiceSchema.table(
     jobId: uuid('job_id').notNull(),
     name: text('name').notNull(),
     result: jsonb('result').notNull(),
+    /** How long the step's function ran, ms (null for a sleep, a wait or an invoke, which are not timed). */
+    durationMs: integer('duration_ms'),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.name] })],

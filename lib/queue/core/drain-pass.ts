@@ -194,7 +194,7 @@ export class DrainPass implements LivePass {
     try {
       result = await this.send((outcomes, history) => {
         this.gaveBack = outcomes.some((o) => o.kind === 'release' && o.delay_ms == null);
-        const params = { token, limit, types: this.s.types, app: this.s.app, leaseMs, outcomes, history, rescueLimit, flow, fair: this.fair.walk(), housekeeping: housekeeping?.params };
+        const params = { token, limit, types: this.s.types, app: this.s.app, leaseMs, outcomes, keepCompleted: this.s.keepCompleted, history, rescueLimit, flow, fair: this.fair.walk(), housekeeping: housekeeping?.params };
         if (!trace) return jobClaim(this.db, params);
         return trace.claim(limit, outcomes.length, () => jobClaim(this.db, { ...params, traced: true }));
       }, !bare);
@@ -261,7 +261,7 @@ export class DrainPass implements LivePass {
     if (batch.length === 0) return;
     this.statements++;
     try {
-      for (const o of await writeOutcomesApart(this.db, batch, this.flow)) this.leases.drop(o.id, o.token);
+      for (const o of await writeOutcomesApart(this.db, batch, this.flow, this.s.keepCompleted)) this.leases.drop(o.id, o.token);
     } catch (error) {
       this.outcomes.push(...batch);
       throw error;
@@ -387,7 +387,7 @@ export class DrainPass implements LivePass {
       this.flushTimer = undefined;
       if (this.outcomes.length > 0 && !this.closing) {
         // If the write fails its outcomes are back in the buffer: try again after another delay.
-        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h)).then(({ delivered }) => { if (delivered > 0) this.gaveBack = true; }, (error) => {
+        this.track(this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h, this.s.keepCompleted)).then(({ delivered }) => { if (delivered > 0) this.gaveBack = true; }, (error) => {
           if (isDataError(error) && ++this.narrowings <= MAX_NARROWINGS) return this.writeApart();
           this.scheduleFlush();
           throw error;
@@ -463,7 +463,7 @@ export class DrainPass implements LivePass {
         // Dropped connections are waited out until the deadline; past it the leases settle what is left.
         while (this.outcomes.length > 0 && monotonicNow() < this.s.deadline) {
           try {
-            await this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h));
+            await this.send((o, h) => jobWriteOutcomes(this.db, o, this.flow, h, this.s.keepCompleted));
           } catch (error) {
             if (isConnectionError(error)) {
               this.lastConnectionError = error;

@@ -44,6 +44,8 @@ export interface PassSettings {
   maxStepBytes: number;
   /** Largest job result, in bytes of JSON. */
   maxResultBytes: number;
+  /** Completed runs are kept rather than deleted (drain.ts). */
+  keepCompleted: boolean;
   /** Which percentile of a step name's earlier runs estimates its duration (1-100; 0: this run's longest step alone). */
   stepEstimatePercentile: number;
   /** The app whose drain mark the pass writes when it ends well. */

@@ -21,7 +21,7 @@ export interface Outcome {
   id: string;
   token: string;
   /**
-   * done: delete, or completed when it has a result or is awaited. retry: pending after delay, attempt
+   * done: completed (deleted instead when completed runs are not kept and it has no result and nobody awaits it). retry: pending after delay, attempt
    * spent. dead. release: pending, attempt given back. cancelled: its drain saw the cancel and stopped it.
    * Whatever the kind, a job whose cancel was requested ends cancelled (the request may be newer than the run knows).
    * waiting: written by the run itself (waits.ts), never by this file's statements: the drain only lets go
@@ -63,6 +63,18 @@ export interface ClaimedJob {
 /** Whether a settled row ends cancelled: the drain saw the cancel, or it was asked for (maybe after the run began). */
 const cancelled = sql`(o.kind = 'cancelled' or j.cancel_requested_at is not null)`;
 
+/** Attempts a job's attempt_log keeps (the last ones; the row's own last attempt is one more), and the
+ *  characters of each one's error: a job retried a thousand times stays one small row. */
+export const ATTEMPT_LOG_LIMIT = 19;
+export const ATTEMPT_ERROR_CHARS = 2_000;
+
+/** `row`'s attempt_log with its last attempt (started_at to `ended`) appended, the oldest dropped past the limit. */
+export const attemptLogged = (row: SQL, ended: SQL, outcome: SQL, error: SQL) => sql`(
+          case when jsonb_array_length(coalesce(${row}.attempt_log, '[]')) >= ${sql.raw(String(ATTEMPT_LOG_LIMIT))}
+               then ${row}.attempt_log - 0 else coalesce(${row}.attempt_log, '[]') end
+          || jsonb_build_array(jsonb_build_object('attempt', ${row}.attempts, 'startedAt', ${row}.started_at, 'endedAt', ${ended},
+                                                  'outcome', ${outcome}, 'error', left(${error}, ${sql.raw(String(ATTEMPT_ERROR_CHARS))}))))`;
+
 /**
  * What an outcome sets on a row it keeps (all but a done job with nothing to keep, which is deleted). The
  * expressions see the row's latest version: a cancel asked for after the statement began still wins.
@@ -78,6 +90,7 @@ const ending = sql`
         completed_at = case when o.kind = 'done' and not ${cancelled} then now() end,
         cancelled_at = case when ${cancelled} then now() end,
         progress = coalesce(o.progress::jsonb, j.progress),
+        attempt_log = case when o.kind = 'retry' and not ${cancelled} then ${attemptLogged(sql`j`, sql`now()`, sql`'retried'`, sql`o.error`)} else j.attempt_log end,
         locked_until = null,
         lock_token = null`;
 
@@ -85,7 +98,7 @@ const ending = sql`
  * Applies outcomes as a CTE. Deleting and updating in one statement is safe: they touch disjoint rows,
  * and a statement's later CTEs see the snapshot from before it, so nothing written here is re-claimed.
  */
-function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: HistoryRow[]) {
+function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: HistoryRow[], keepCompleted: boolean) {
   // In id order, so two drains writing overlapping rows (a rescue and a late outcome) mostly lock
   // them in the same order; a deadlock that still happens is retried by the drain.
   const outcomes = unordered.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -109,19 +122,21 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
                            ${results}::text[], ${progress}::text[])
         as o(id, token, kind, delay_ms, error, rescue, result, progress)
     ),
-    -- A done job with nothing to keep (no result, nobody awaiting it, no cancel asked for): deleted.
-    finished as (
+    -- A done job with nothing to keep (no result, nobody awaiting it, no cancel asked for, completed
+    -- runs not kept): deleted.
+    finished as (${keepCompleted ? sql`select null::uuid as id where false` : sql`
       delete from sluice.jobs j using outcome o
       where o.kind = 'done' and o.result is null and not j.awaited and j.cancel_requested_at is null
         and j.id = o.id and j.lock_token = o.token
-      returning j.id
+      returning j.id`}
     ),
     -- Every other outcome but a done job's with nothing to return: those are looked up only once, by
-    -- the delete (a lookup a job more would be most of this statement's cost on a busy queue).
+    -- the delete (a lookup a job more would be most of this statement's cost on a busy queue). When
+    -- completed runs are kept, every outcome.
     settled as (
       update sluice.jobs j set ${ending}
       from outcome o
-      where (o.kind <> 'done' or o.result is not null)
+      where ${keepCompleted ? sql`true` : sql`(o.kind <> 'done' or o.result is not null)`}
         and j.id = o.id and j.lock_token = o.token
         and (o.rescue is not true or j.locked_until < now())
       returning j.id, j.status, j.parent_id
@@ -137,7 +152,7 @@ function outcomesCte(unordered: Outcome[], flow: FlowLimits | null, history: His
         and j.id = o.id and j.lock_token = o.token
       returning j.id, j.status, j.parent_id
     ),
-    ${deliveredCte}${flow ? sql`, ${flowFreedCte}` : sql``}${outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
+    ${deliveredCte}${flow ? sql`, ${flowFreedCte}` : sql``}${!keepCompleted && outcomes.some((o) => o.steps) ? sql`, ${stepsGoneCte}` : sql``}${
       history.length > 0 ? sql`, ${historyCte(history)}` : sql``}`;
 }
 
@@ -160,12 +175,11 @@ const deliveredCte = sql`delivered as (
 /** The count of outcomes a statement carrying outcomesCte wrote. */
 const writtenCount = sql`((select count(*) from finished) + (select count(*) from settled) + (select count(*) from settled_late))::int`;
 
-/** A job's steps go when it ends done, completed or cancelled (only batches holding a run that used steps carry this). */
+/** A job's steps go with its row: a success deleted at once (only batches holding a run that used steps
+ *  carry this). A kept row keeps them (its page shows them, a replay from a step copies them): retention
+ *  deletes them with it. */
 const stepsGoneCte = sql`steps_gone as (
-      delete from sluice.job_steps s
-      where s.job_id in (select id from finished union all
-                         select id from settled where status in ('completed', 'cancelled') union all
-                         select id from settled_late)
+      delete from sluice.job_steps s where s.job_id in (select id from finished)
       returning s.job_id
     )`;
 
@@ -191,6 +205,9 @@ export interface ClaimParams {
   leaseMs: number;
   /** Outcomes of earlier jobs, written by the same statement (saves a round trip per batch). */
   outcomes: Outcome[];
+  /** Completed runs are kept (SLUICE_COMPLETED_RETENTION > 0): a done job becomes completed, never
+   *  deleted. Default false: the statement as it was before run history. */
+  keepCompleted?: boolean;
   /** The pass's history sums since its last write, added by the same statement. Default none. */
   history?: HistoryRow[];
   /** Also list up to this many running jobs whose lease expired (the rescue; saves a round trip). */
@@ -248,7 +265,7 @@ export function jobClaimSql(p: ClaimParams): SQL {
   const flow = p.flow ? flowClaim(p, p.flow, lease) : null;
   const pick = flow ? flow.pick : sql`select id from (${claimWalk({ from: typesTable(p.types), columns: sql`id`, limit: p.limit, lock: true, fair: p.fair })}) w`;
   const hk = p.housekeeping;
-  return sql`with ${outcomesCte(p.outcomes, p.flow, p.history ?? [])},${flow ? sql` ${flow.ctes},` : sql``}${hk ? sql` ${housekeepingCtes(hk)},` : sql``}
+  return sql`with ${outcomesCte(p.outcomes, p.flow, p.history ?? [], p.keepCompleted ?? false)},${flow ? sql` ${flow.ctes},` : sql``}${hk ? sql` ${housekeepingCtes(hk)},` : sql``}
     claimed as (
       update sluice.jobs j set
         status = 'running',
@@ -294,10 +311,12 @@ export function jobClaimSql(p: ClaimParams): SQL {
 }
 
 /** Writes outcomes without claiming: the drain's last statement, or a flush while jobs are slow. */
-export async function jobWriteOutcomes(db: Db, outcomes: Outcome[], flow: FlowLimits | null = null, history: HistoryRow[] = []): Promise<{ written: number; delivered: number }> {
+export async function jobWriteOutcomes(
+  db: Db, outcomes: Outcome[], flow: FlowLimits | null = null, history: HistoryRow[] = [], keepCompleted = false,
+): Promise<{ written: number; delivered: number }> {
   const [result] = await rows<{ written: number; delivered: number }>(
     db,
-    sql`with ${outcomesCte(outcomes, flow, history)}
+    sql`with ${outcomesCte(outcomes, flow, history, keepCompleted)}
         select ${writtenCount} as written, (select count(*) from delivered)::int as delivered`,
   );
   return result!;

@@ -13,13 +13,14 @@ export interface StepRow {
   name: string;
   result: unknown;
   finished_at: string;
+  duration_ms: number | null;
 }
 
 /** Every finished step of a job, for its run to replay. */
 export async function stepsOfJob(db: Db, jobId: string): Promise<StepRow[]> {
   return rows<StepRow>(
     db,
-    sql`select name, result, to_jsonb(finished_at) #>> '{}' as finished_at from sluice.job_steps where job_id = ${jobId}::uuid order by finished_at, name`,
+    sql`select name, result, to_jsonb(finished_at) #>> '{}' as finished_at, duration_ms from sluice.job_steps where job_id = ${jobId}::uuid order by finished_at, name`,
   );
 }
 
@@ -43,8 +44,8 @@ export async function stepsOfRun(db: Db, jobId: string): Promise<{ steps: { name
  * the step took (queries-step-timings.ts).
  */
 export async function stepSave(db: Db, jobId: string, token: string, name: string, resultJson: string, timing?: StepTiming): Promise<boolean> {
-  const insert = sql`insert into sluice.job_steps (job_id, name, result)
-        select ${jobId}::uuid, ${name}, ${resultJson}::jsonb
+  const insert = sql`insert into sluice.job_steps (job_id, name, result, duration_ms)
+        select ${jobId}::uuid, ${name}, ${resultJson}::jsonb, ${timing ? Math.round(timing.ms) : null}::int
         where exists (select 1 from sluice.jobs where id = ${jobId}::uuid and lock_token = ${token}::uuid for share)
         on conflict (job_id, name) do nothing
         returning name`;

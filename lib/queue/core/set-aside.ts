@@ -24,11 +24,11 @@ const why = (what: string, error: unknown) => `set aside: ${what} failed on this
  * Writes outcomes one by one after a batch of them failed on its data; a job whose outcome fails on its
  * own is set aside. Returns the outcomes settled either way (each outcome is idempotent under its token).
  */
-export async function writeOutcomesApart(db: Db, outcomes: Outcome[], flow: FlowLimits | null): Promise<Outcome[]> {
+export async function writeOutcomesApart(db: Db, outcomes: Outcome[], flow: FlowLimits | null, keepCompleted: boolean): Promise<Outcome[]> {
   const settled: Outcome[] = [];
   for (const outcome of outcomes) {
     try {
-      await jobWriteOutcomes(db, [outcome], flow);
+      await jobWriteOutcomes(db, [outcome], flow, [], keepCompleted);
     } catch (error) {
       if (!isDataError(error)) throw error;
       await jobSetAside(db, outcome.id, outcome.token, why(`writing its outcome (${outcome.kind})`, error));

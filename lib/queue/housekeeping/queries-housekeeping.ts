@@ -18,7 +18,7 @@ export interface HousekeepingParams {
   scope: AppScope;
   historyRetentionMs: number;
   deadRetentionMs: number;
-  /** How long completed and cancelled jobs are kept. Default: SLUICE_RESULT_RETENTION's default (7 days). */
+  /** How long cancelled jobs are kept. Default: SLUICE_RESULT_RETENTION's default (7 days). */
   resultRetentionMs?: number;
   /** How long sent events are kept (sluice.sendEvent). Default: SLUICE_EVENT_RETENTION's default (7 days). */
   eventRetentionMs?: number;
@@ -112,17 +112,19 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
       delete from sluice.jobs where id = any(${deadIds(sql`j.dead_at < ${cutoff(p.deadRetentionMs)}`)})
       returning id
     ),
-    -- Completed and cancelled jobs of the app past their retention, a batch taken type by type along
-    -- jobs_completed_idx and jobs_cancelled_idx (oldest first).
+    -- Cancelled jobs of the app past their retention, a batch taken type by type along jobs_cancelled_idx
+    -- (oldest first). Completed ones, many more, are pruned in statements of their own (queries-retention.ts).
     hk_ended_pruned as (
       delete from sluice.jobs where id = any(array(
         select x.id from unnest(${sql.param(types)}::text[]) t(type), lateral (
-          (select j.id from sluice.jobs j where j.status = 'completed' and j.type = t.type and j.completed_at < ${cutoff(resultRetentionMs)} and ${due}
-           order by j.completed_at limit ${p.pruneBatch})
-          union all
-          (select j.id from sluice.jobs j where j.status = 'cancelled' and j.type = t.type and j.cancelled_at < ${cutoff(resultRetentionMs)} and ${due}
-           order by j.cancelled_at limit ${p.pruneBatch})) x limit ${p.pruneBatch}))
+          select j.id from sluice.jobs j where j.status = 'cancelled' and j.type = t.type and j.cancelled_at < ${cutoff(resultRetentionMs)} and ${due}
+          order by j.cancelled_at limit ${p.pruneBatch}) x limit ${p.pruneBatch}))
       returning id
+    ),
+    -- The pruned jobs' steps go with them (kept jobs keep theirs: a replay from a step copies them).
+    hk_steps_pruned as (
+      delete from sluice.job_steps s where s.job_id in (select id from hk_dead_pruned union all select id from hk_ended_pruned)
+      returning 1
     ),
     -- The app's waiting jobs whose deadline (a waitForEvent's timeout) passed: due now. A batch taken
     -- type by type along jobs_waiting_idx, oldest deadline first.

@@ -7,6 +7,7 @@ import type { Db } from '../db.js';
 import { rows } from '../queries.js';
 import type { JobStatus } from '../schema.js';
 import { delivery } from '../core/queries-waits.js';
+import { attemptLogged } from '../core/queries-drain.js';
 
 // Rows come back through to_jsonb, so timestamps are ISO 8601 strings and keys are column names.
 
@@ -37,6 +38,9 @@ export interface JobRow {
   parent_id?: string | null;
   parent_step?: string | null;
   wait_for?: string[] | null;
+  attempt_log?: unknown[] | null;
+  replay_of?: string | null;
+  trace_parent?: string | null;
 }
 
 /** A child job (ctx.invoke) as its parent's detail lists it. */
@@ -54,27 +58,6 @@ export async function jobChildren(db: Db, id: string): Promise<ChildRow[]> {
 
 /** The columns an admin sees: every one but the lease token. */
 const jobRow = (alias: SQL) => sql`to_jsonb(${alias}) - 'lock_token'`;
-
-export interface JobListParams {
-  status: JobStatus | null;
-  type: string | null;
-  limit: number;
-  /** Only ids after this one (ids are UUIDv7: id order is creation order). */
-  after: string | null;
-}
-
-/** A page of jobs in id order, optionally filtered by status and type. */
-export async function jobList(db: Db, p: JobListParams): Promise<JobRow[]> {
-  const found = await rows<{ job: JobRow }>(
-    db,
-    sql`select ${jobRow(sql`j`)} as job from sluice.jobs j
-        where (${p.status}::text is null or j.status = ${p.status}::text)
-          and (${p.type}::text is null or j.type = ${p.type}::text)
-          and (${p.after}::uuid is null or j.id > ${p.after}::uuid)
-        order by j.id limit ${p.limit}`,
-  );
-  return found.map((r) => r.job);
-}
 
 /** One job by id, or undefined. */
 export async function jobGet(db: Db, id: string): Promise<JobRow | undefined> {
@@ -94,8 +77,10 @@ export interface JobChange {
   delivered_to_parent?: boolean;
 }
 
-/** What a retry sets on a dead job, one or a bulk: pending, due now, attempts reset, no time of death. */
-const retried = sql`status = 'pending', attempts = 0, run_after = now(), dead_at = null`;
+/** What a retry sets on a dead job, one or a bulk: pending, due now, attempts reset, no time of death;
+ *  the attempt that ended it dead goes to its attempt log, so its page still shows it. */
+const retried = sql`status = 'pending', attempts = 0, run_after = now(), dead_at = null,
+      attempt_log = ${attemptLogged(sql`j`, sql`coalesce(j.dead_at, now())`, sql`'dead'`, sql`j.last_error`)}`;
 
 /** A dead job back to pending, due now, attempts reset. Changes nothing in any other state. */
 export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
@@ -114,7 +99,7 @@ export async function jobRetryDead(db: Db, id: string): Promise<JobChange> {
   return result!;
 }
 
-/** What a cancel sets on a pending or dead job, one or a bulk: cancelled, kept for the result retention. */
+/** What a cancel sets on a pending or dead job, one or a bulk: cancelled, kept (with its steps, for a replay from one) for the result retention. */
 const cancelledNow = sql`status = 'cancelled', cancelled_at = now(), dead_at = null`;
 
 const unfinished = sql.raw(`j.status in ('pending', 'waiting', 'dead')`);
@@ -136,7 +121,7 @@ const childrenCancelCtes = (roots: SQL) => sql`tree as (
     )`;
 
 /**
- * Cancels a job: a pending, waiting or dead one becomes cancelled at once (its steps deleted); a running
+ * Cancels a job: a pending, waiting or dead one becomes cancelled at once (its steps kept); a running
  * one gets cancel_requested_at, and its drain stops it at its next lease renewal (or a rescue ends it
  * cancelled). Anything else (or a job claimed meanwhile) is left alone. The two updates touch one row
  * in states that exclude each other, so at most one of them applies. Its unfinished children (ctx.invoke),
@@ -154,9 +139,6 @@ export async function jobCancel(db: Db, id: string): Promise<JobChange> {
       where j.id = ${id}::uuid and j.status = 'running' returning j.*
     ),
     ${childrenCancelCtes(sql`select id from cancelled union all select id from requested`)},
-    steps_gone as (
-      delete from sluice.job_steps s where s.job_id in (select id from cancelled union all select id from children_cancelled) returning s.job_id
-    ),
     -- A child cancelled at once is delivered to its parent (whose invoke then rejects), as a child's end does.
     parent_delivered as (
       update sluice.jobs p set ${delivery}
@@ -200,8 +182,7 @@ export async function jobsRetryDead(db: Db, type: string | null, limit: number):
   );
   return result!.count;
 }
-/** Up to `limit` dead jobs of a filter cancelled (kept for the result retention) with their unfinished children, their steps deleted; how many (children not counted). */
-/** Up to `limit` dead jobs of a filter cancelled (kept for the result retention), their steps deleted; how many. */
+/** Up to `limit` dead jobs of a filter cancelled (kept, with their steps, for the result retention) with their unfinished children; how many (children not counted). */
 export async function jobsCancelDead(db: Db, type: string | null, limit: number): Promise<number> {
   const [result] = await rows<{ count: number }>(
     db,
@@ -212,10 +193,7 @@ export async function jobsCancelDead(db: Db, type: string | null, limit: number)
             order by dead_at limit ${limit} for update skip locked))
           returning j.id
         ),
-        ${childrenCancelCtes(sql`select id from cancelled`)},
-        steps_gone as (
-          delete from sluice.job_steps s where s.job_id in (select id from cancelled union all select id from children_cancelled) returning 1
-        )
+        ${childrenCancelCtes(sql`select id from cancelled`)}
         select count(*)::int as count from cancelled`,
   );
   return result!.count;

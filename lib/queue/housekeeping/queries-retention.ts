@@ -1,0 +1,38 @@
+/**
+ * The run history's retention (see ../queries.ts for the rules): completed runs past
+ * SLUICE_COMPLETED_RETENTION (those with a result, or awaited, past SLUICE_RESULT_RETENTION too), deleted
+ * with their steps. A statement of its own, not part of a claim: at a busy queue's rate it deletes many
+ * rows a minute, and only completed rows, which no claim reads or locks, so it never holds one up.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db.js';
+import { rows } from '../queries.js';
+
+export interface CompletedPruneParams {
+  /** The app's types: another app's runs are its own to prune. */
+  types: string[];
+  completedRetentionMs: number;
+  resultRetentionMs: number;
+  /** Rows deleted at most. */
+  limit: number;
+}
+
+/** Deletes up to `limit` of the app's oldest completed runs past retention, type by type along jobs_completed_idx; how many. */
+export async function completedPrune(db: Db, p: CompletedPruneParams): Promise<number> {
+  const cutoff = (ms: number) => sql`now() - ${ms}::float8 * interval '1 millisecond'`;
+  const [result] = await rows<{ n: number }>(
+    db,
+    sql`with gone as (
+          delete from sluice.jobs where id = any(array(
+            select x.id from unnest(${sql.param(p.types)}::text[]) t(type), lateral (
+              select j.id from sluice.jobs j
+              where j.status = 'completed' and j.type = t.type and j.completed_at < ${cutoff(p.completedRetentionMs)}
+                and ((j.result is null and not j.awaited) or j.completed_at < ${cutoff(p.resultRetentionMs)})
+              order by j.completed_at limit ${p.limit}) x limit ${p.limit}))
+          returning id
+        ),
+        steps_gone as (delete from sluice.job_steps s where s.job_id in (select id from gone) returning 1)
+        select count(*)::int as n from gone`,
+  );
+  return result!.n;
+}
