@@ -72,7 +72,7 @@ function runsView(): string {
 <label>From <input name="from" type="datetime-local" step="1"></label>
 <label>To <input name="to" type="datetime-local" step="1"></label>
 <label>Job id <input name="id" autocomplete="off" spellcheck="false" placeholder="uuid"></label>
-<label>Idempotency key <input name="key" autocomplete="off" spellcheck="false"></label>
+<label>Idempotency key <input name="idempotencyKey" autocomplete="off" spellcheck="false"></label>
 <div class="filter-buttons"><button type="submit" class="primary">Apply</button><button type="reset" class="quiet">Clear</button></div>
 </form>
 <p id="runs-error" class="error-line" role="alert" hidden></p>

@@ -49,14 +49,11 @@ let conn: Awaited<ReturnType<typeof freshDatabase>>;
 let sluice: Sluice;
 let server: NodeServer;
 let browser: Browser;
-/** The engine of the run-history work (admin.replay, attemptLog, list filters) is in this build. */
-let engineReady = false;
 
 beforeAll(async () => {
   conn = await freshDatabase('pg');
   sluice = createSluice({ jobs: [importOrders, notify, chargeCard], url: conn.url, settings: { ADMIN_SECRET: SECRET, SLUICE_KICK: false } });
   await sluice.migrate();
-  engineReady = typeof (sluice.admin as unknown as { replay?: unknown }).replay === 'function';
   server = await serve(sluice, { port: 0 });
   browser = await launchChromium();
 });
@@ -150,7 +147,11 @@ describe('with runs', () => {
     await page.locator('#runs-page', { hasText: 'page 1' }).waitFor();
     await settledRuns(page);
     expect(await rowIds(page)).toEqual(first);
-    if (engineReady) expect(first[0]).toBe(ids.keyed); // newest first (the contract's order)
+    // Newest first, by when each completed (the list's order for a status).
+    const times = await select<{ id: string; at: string }>(conn.db, sql`select id, completed_at::text as at from sluice.jobs where id::text = any(string_to_array(${first.join(',')}, ','))`);
+    const at = new Map(times.map((t) => [t.id, t.at]));
+    const shown = first.map((id) => at.get(id)!);
+    expect(shown).toEqual([...shown].sort().reverse());
 
     // The form: the dead runs of every type, by its controls.
     await page.locator('#runs-filter input[name=type]').fill('');
@@ -166,10 +167,9 @@ describe('with runs', () => {
     await context.close();
   });
 
-  it('filters by time range, job id and idempotency key (the engine\'s filters)', async ({ skip }) => {
-    skip(!engineReady, 'the run-history engine is not in this build yet');
+  it('filters by time range, job id and idempotency key (the engine\'s filters)', async () => {
     const { context, page } = await loggedIn();
-    await page.goto(`${server.url}/api/dashboard#/runs?key=order-4711`);
+    await page.goto(`${server.url}/api/dashboard#/runs?idempotencyKey=order-4711`);
     await page.waitForFunction(() => document.querySelectorAll('[data-test=run-row]').length === 1);
     expect(await rowIds(page)).toEqual([ids.keyed]);
     await page.goto(`${server.url}/api/dashboard#/runs?id=${ids.retried}`);
@@ -185,23 +185,19 @@ describe('with runs', () => {
     await page.goto(`${server.url}/api/dashboard#/jobs/${ids.retried}`);
     await page.locator('[data-test=job-timeline]').waitFor();
     expect(await page.locator('[data-test=job-status]').textContent()).toBe('completed');
-    // The engine before the run-history work deletes a completed job's steps: they show with it only.
-    if (engineReady) {
-      const steps = await page.locator('[data-test=timeline-step] .tl-title strong').allTextContents();
-      expect(steps).toEqual(['Step fetch', 'Step store', 'Step notify']);
-    }
+    const steps = await page.locator('[data-test=timeline-step] .tl-title strong').allTextContents();
+    expect(steps).toEqual(['Step fetch', 'Step store', 'Step notify']);
     expect(await page.locator('[data-test=timeline-end]').textContent()).toContain('Completed');
     expect(await page.locator('[data-test=detail-child] a').textContent()).toBe('notify-customer: completed');
     expect(JSON.parse((await page.locator('[data-test=job-payload]').textContent())!)).toEqual({ batch: 7, failFirst: true });
     expect(JSON.parse((await page.locator('[data-test=job-result]').textContent())!)).toEqual({ imported: 3, notified: true });
     expect(await page.locator('[data-test=job-payload]').textContent()).toContain('\n  "batch": 7'); // pretty, not one line
-    if (engineReady) {
-      // Each attempt, oldest first: the first retried with its error, the last completed.
-      const attempts = page.locator('[data-test=timeline-attempt]');
-      expect(await attempts.count()).toBeGreaterThanOrEqual(2);
-      expect(await attempts.first().textContent()).toContain('retried');
-      expect(await page.locator('[data-test=attempt-error]').first().textContent()).toBe('upstream answered 503 for batch 7');
-    }
+    // Each attempt, oldest first: the first retried with its error, the last completed.
+    const attempts = page.locator('[data-test=timeline-attempt]');
+    expect(await attempts.count()).toBeGreaterThanOrEqual(2);
+    expect(await attempts.first().textContent()).toContain('retried');
+    expect(await attempts.last().textContent()).toContain('completed');
+    expect(await page.locator('[data-test=attempt-error]').first().textContent()).toContain('upstream answered 503 for batch 7');
     // The dead job: its error, in full, and the actions a dead job has.
     await page.goto(`${server.url}/api/dashboard#/jobs/${ids.dead}`);
     await page.locator('[data-test=job-error]', { hasText: 'card declined: insufficient funds' }).waitFor();
@@ -209,8 +205,7 @@ describe('with runs', () => {
     await context.close();
   });
 
-  it('replays from a step on the job page: a new job, linked both ways, that runs again from that step', async ({ skip }) => {
-    skip(!engineReady, 'the run-history engine is not in this build yet');
+  it('replays from a step on the job page: a new job, linked both ways, that runs again from that step', async () => {
     const { context, page } = await loggedIn();
     await page.goto(`${server.url}/api/dashboard#/jobs/${ids.retried}`);
     await page.locator('[data-test=job-replay-step]').selectOption('store');
@@ -231,8 +226,7 @@ describe('with runs', () => {
     await context.close();
   });
 
-  it('replays every dead run of the filter, after a confirm', async ({ skip }) => {
-    skip(!engineReady, 'the run-history engine is not in this build yet');
+  it('replays every dead run of the filter, after a confirm', async () => {
     const { context, page } = await loggedIn();
     const dialogs: string[] = [];
     page.on('dialog', (d) => { dialogs.push(d.message()); void d.accept(); });

@@ -6,7 +6,7 @@
   'use strict';
 
   const { $, el, request, plural, duration, when, shortId, shortError, jobHref, views, state: app } = window.Sluice;
-  const FIELDS = ['status', 'type', 'from', 'to', 'id', 'key'];
+  const FIELDS = ['status', 'type', 'from', 'to', 'id', 'idempotencyKey'];
   const ENDED = ['completed', 'dead', 'cancelled'];
   /** The time each status is ordered and filtered by (the contract's list): its column's heading and value. */
   const WHEN = {
@@ -115,7 +115,8 @@
     $('runs-page').textContent = page > 1 || runs.next ? `page ${page}` : '';
     $('runs-newer').disabled = page <= 1;
     $('runs-older').disabled = !runs.next;
-    $('runs-replay').hidden = !ENDED.includes(status);
+    // A bulk replay takes status, type and time range: not offered for one id or key (replay that job from its page).
+    $('runs-replay').hidden = !ENDED.includes(status) || Boolean(runs.filter.id || runs.filter.idempotencyKey);
   }
 
   /** How long the last run took, when it is known (a completed job: started to completed). */
@@ -141,9 +142,9 @@
   // ---- replaying every run of the filter -----------------------------------------------------
 
   async function replayAll(button) {
-    const filter = { ...runs.filter };
-    const scope = [filter.type && `of type ${filter.type}`, filter.from && `since ${when(filter.from)}`, filter.to && `until ${when(filter.to)}`,
-      filter.id && `with id ${filter.id}`, filter.key && `with key ${filter.key}`].filter(Boolean).join(' ');
+    const { status, type, from, to } = runs.filter;
+    const filter = Object.fromEntries(Object.entries({ status, type, from, to }).filter(([, v]) => v));
+    const scope = [type && `of type ${type}`, from && `since ${when(from)}`, to && `until ${when(to)}`].filter(Boolean).join(' ');
     if (!confirm(`Replay every ${filter.status} run${scope ? ` ${scope}` : ''}? Each becomes a new pending job; the originals stay as they are.`)) return;
     await window.Sluice.act([button], () => request('POST', '/replay', { filter }),
       (r) => `Replayed ${plural(r.count, `${filter.status} run`)}${r.more ? ': more match, press again for the next batch' : ''}`);
