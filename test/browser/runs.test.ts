@@ -301,7 +301,7 @@ describe('with runs', () => {
       const { context, page } = await loggedIn(viewport);
       await page.goto(`${server.url}/api/dashboard#/runs`);
       await page.locator('[data-test=run-row]').first().waitFor();
-      await page.screenshot({ path: new URL(`dashboard-runs-${name}.png`, dir).pathname, fullPage: name === 'desktop' ? false : true });
+      await page.screenshot({ path: new URL(`dashboard-runs-${name}.png`, dir).pathname, fullPage: false });
       await page.goto(`${server.url}/api/dashboard#/jobs/${ids.retried}`);
       await page.locator('[data-test=job-timeline]').waitFor();
       await page.screenshot({ path: new URL(`dashboard-job-${name}.png`, dir).pathname, fullPage: true });

@@ -138,8 +138,8 @@
           ...job.steps.map((s) => el('option', { value: s.name, text: s.name })));
         const from = el('button', { type: 'button', 'data-test': 'job-replay-from', text: 'Replay from step' });
         from.addEventListener('click', () => replayJob(job, select.value, [from, ...buttons]));
+        box.append(...buttons, el('span', { class: 'step-pick' }, select, from));
         buttons.push(from);
-        box.append(...buttons, el('span', { class: 'step-pick' }, select));
         return box;
       }
     }
@@ -164,7 +164,7 @@
       for (const a of log) {
         list.push({
           at: a.startedAt || a.endedAt, kind: `attempt outcome-${a.outcome}`, test: 'timeline-attempt',
-          title: `Attempt ${a.attempt}`, badge: a.outcome, detail: a.durationMs === null ? '' : duration(a.durationMs),
+          title: `Attempt ${a.attempt}`, badge: a.outcome, detail: took(a.durationMs),
           extra: a.error ? el('pre', { class: 'error-text', 'data-test': 'attempt-error', text: a.error }) : null,
         });
       }
@@ -178,7 +178,7 @@
       children.delete(step.name);
       list.push({
         at: step.finishedAt, kind: 'step', test: 'timeline-step', title: `Step ${step.name}`,
-        detail: step.durationMs === null || step.durationMs === undefined ? '' : duration(step.durationMs),
+        detail: took(step.durationMs),
         extra: el('div', {}, child ? childLine(child) : null,
           el('details', {}, el('summary', { text: 'result' }), codeBlock(step.result, `step-${step.name}`))),
       });
@@ -200,6 +200,9 @@
     return list;
   }
 
+  /** A measured time; under a millisecond reads so, not "0 ms". */
+  const took = (ms) => (ms === null || ms === undefined ? '' : ms < 1 ? 'under 1 ms' : duration(ms));
+
   const childLine = (child) => el('p', { class: 'child', 'data-test': 'detail-child' },
     el('span', { class: 'muted', text: `child job ${child.name}: ` }), link(child.id, `${child.type}: ${child.status}`));
 
@@ -220,7 +223,8 @@
       el('div', { 'data-test': 'detail-progress' })));
     out.push(timeline(job));
     if (job.status === 'completed') out.push(panel('Result', { 'data-test': 'detail-result' }, codeBlock(job.result, 'result')));
-    if (job.lastError) out.push(panel(job.status === 'dead' ? 'Error' : 'Last error', { 'data-test': 'detail-error' }, codeBlock(job.lastError, 'error', true)));
+    // A job that went on after an error (retried, then completed) shows it as its past, not its end.
+    if (job.lastError) out.push(panel(job.status === 'dead' ? 'Error' : 'Last error (an earlier attempt)', { 'data-test': 'detail-error' }, codeBlock(job.lastError, 'error', true)));
     out.push(panel('Payload', { 'data-test': 'detail-payload' }, codeBlock(job.payload, 'payload')));
     const facts = [
       ['Status', job.status], ['Priority', job.priority], ['Run after', job.runAfter], ['Created', job.createdAt], ['Started', job.startedAt],

@@ -104,8 +104,7 @@
     const status = runs.filter.status || '';
     const [heading, at] = WHEN[status] || WHEN[''];
     $('runs-when').textContent = heading;
-    const described = Object.keys(runs.filter).length ? 'matching' : '';
-    $('runs-count').textContent = jobs.length === 0 ? '' : `${page > 1 ? 'older ' : 'newest '}${plural(jobs.length, described ? 'match' : 'run', described ? 'matches' : 'runs')}`;
+    $('runs-count').textContent = jobs.length === 0 ? '' : `${plural(jobs.length, 'run')}, newest first`;
     const body = $('runs-table').tBodies[0];
     body.replaceChildren(...jobs.map((job) => row(job, at)));
     if (jobs.length === 0) {
@@ -136,7 +135,8 @@
       el('td', { class: 'num', 'data-label': 'Attempts', text: `${job.attempts}/${job.maxAttempts}` }),
       el('td', { class: 'nowrap', 'data-label': $('runs-when').textContent, text: when(time), title: time || '' }),
       el('td', { class: 'num', 'data-label': 'Took', text: took(job) }),
-      el('td', { class: 'error-cell', 'data-label': 'Last error', text: shortError(job.lastError, 120) || '—', title: job.lastError || '' }));
+      // Red only for a job that ended on it: a completed or retried job's error is history.
+      el('td', { class: `error-cell${job.status === 'dead' ? '' : ' is-past'}`, 'data-label': 'Last error', text: shortError(job.lastError, 120) || '—', title: job.lastError || '' }));
   }
 
   // ---- replaying every run of the filter -----------------------------------------------------
