@@ -7,7 +7,8 @@ import { bigtableLines } from './bigtable/report.js';
 import type { Bigtable } from './scenarios/bigtable.js';
 import type { ClaimRow } from './scenarios/claim.js';
 import type { ColdRow } from './scenarios/cold.js';
-import type { DrainRow } from './scenarios/drain.js';
+import { KEPT_LABEL, type DrainRow } from './scenarios/drain.js';
+import type { Retention } from './scenarios/retention.js';
 import type { EnqueueRow } from './scenarios/enqueue.js';
 import type { FloorRow } from './scenarios/floor.js';
 import type { Fairness } from './scenarios/fairness.js';
@@ -46,6 +47,7 @@ export interface Results {
   fairness?: Fairness;
   workflow?: Workflow;
   bigtable?: Bigtable;
+  retention?: Retention;
   targets?: Target[];
 }
 
@@ -69,6 +71,15 @@ export function targets(r: Results): Target[] {
   };
   versus(null, 2, 'drain throughput, local Postgres');
   versus(10, 10, 'drain throughput at 10 ms round trip');
+  for (const rtt of [null, 10]) {
+    const [plain, kept] = ['sluice', KEPT_LABEL].map((label) => at(rtt).find((row) => row.label === label));
+    const what = `drain with completed runs kept vs deleted, ${rtt === null ? 'local' : `${rtt} ms RTT`}`;
+    if (!plain || !kept) t.push({ what, goal: '>= 0.85x', measured: 'not measured', met: null });
+    else {
+      const x = ratio(kept.jobsPerSec, plain.jobsPerSec);
+      t.push({ what, goal: '>= 0.85x', measured: `${x.toFixed(2)}x (${fmt(kept.jobsPerSec)} vs ${fmt(plain.jobsPerSec)} jobs/s)`, met: x >= 0.85 });
+    }
+  }
 
   const counted = (r.throughput ?? []).find((row) => row.label === 'sluice (counting relay, 0 ms)');
   const at10 = at(10).find((row) => row.label === 'sluice');
@@ -185,6 +196,11 @@ export function markdown(r: Results): string {
   }
   if (r.memory) push('', `**Peak memory**: a Sluice drain of ${fmt(r.memory.jobs)} jobs (${fmt(r.memory.jobsPerSec)} jobs/s) in plain Node peaked at ${r.memory.maxRssMb} MB RSS; the process held ${r.memory.baseRssMb} MB after loading its modules. (The throughput rows run under tsx, whose loader adds about 35 MB.)`);
   if (r.floor) push('', ...floorLines(r.floor, r.throughput));
+  if (r.retention) {
+    const k = r.retention;
+    const kept = r.throughput?.find((x) => x.label === KEPT_LABEL && x.rttMs === null);
+    push('', `**Completed runs kept** (the run history): ${fmt(k.runs)} no-op runs kept took ${k.mbPerMillion.table} MB of table and ${k.mbPerMillion.indexes} MB of indexes per million runs. A local drain of ${fmt(k.pruning.jobs)} jobs ran at ${fmt(k.pruning.jobsPerSec)} jobs/s while the retention pruning deleted ${fmt(k.pruned)} old runs beside it (${fmt(k.prunedPerSec)} runs/s)${kept ? `, against ${fmt(kept.jobsPerSec)} jobs/s with no pruning` : ''}.`);
+  }
   push(...wakeLines(r));
   if (r.flow) push(...flowLines(r.flow));
   if (r.fairness) push(...fairnessLines(r.fairness));

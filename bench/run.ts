@@ -2,7 +2,7 @@
  * Sluice's benchmark suite against pg-boss, graphile-worker and BullMQ (issue 4).
  *   npm run bench              full suite (about ten minutes), updates docs/performance.md
  *   npm run bench -- --quick   small sizes, under a minute; results go to bench/results/quick/
- * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow,fairness,workflow  --systems=sluice,pg-boss
+ * Development flags: --scenarios=throughput,enqueue,claim,cold,memory,floor,wake-latency,wake-backlog,wake-idle,flow,fairness,workflow,retention  --systems=sluice,pg-boss
  * (a run with either flag is partial: its results go to bench/results/partial/, never over the full run's).
  * The fairness scenario's sizes: BENCH_FAIRNESS_BIG=10000 BENCH_FAIRNESS_AFTER=1000 (bench/fairness/work.ts).
  *   npm run bench -- --scenarios=bigtable   the 10M-row table and its skews (issue 17), never part of the
@@ -17,6 +17,7 @@ import { bigtable } from './scenarios/bigtable.js';
 import { claimLatency } from './scenarios/claim.js';
 import { coldDrain } from './scenarios/cold.js';
 import { memory, throughput } from './scenarios/drain.js';
+import { retention } from './scenarios/retention.js';
 import { enqueue } from './scenarios/enqueue.js';
 import { fairness } from './scenarios/fairness.js';
 import { floor } from './scenarios/floor.js';
@@ -29,7 +30,7 @@ import { machine, POSTGRES_SETTINGS, startPostgres, startRedis, type BenchRedis 
 import { SYSTEM_NAMES, systems, type SystemName } from './systems/index.js';
 import type { SystemSetup } from './systems/types.js';
 
-const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow', 'fairness', 'workflow'] as const;
+const SCENARIOS = ['throughput', 'enqueue', 'claim', 'cold', 'memory', 'floor', 'wake-latency', 'wake-backlog', 'wake-idle', 'flow', 'fairness', 'workflow', 'retention'] as const;
 /** Run only when named in --scenarios. */
 const ON_REQUEST = ['bigtable'] as const;
 
@@ -102,6 +103,7 @@ async function main() {
     if (scenarios.includes('claim')) results.claim = await claimLatency(ctx);
     if (scenarios.includes('cold')) results.cold = await coldDrain(ctx);
     if (scenarios.includes('memory')) results.memory = await memory(ctx);
+    if (scenarios.includes('retention')) results.retention = await retention(ctx);
     if (scenarios.includes('floor')) results.floor = await floor(ctx);
     if (scenarios.includes('wake-latency')) results.wakeLatency = await wakeLatency(ctx);
     if (scenarios.includes('wake-backlog')) results.wakeBacklog = await wakeBacklog(ctx);

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SECRETS, setEnv, startApi, startApiWithWebhook } from './support/api.js';
-import { countJobs, waitFor } from './support/sql.js';
+import { countJobs, UNFINISHED, waitFor } from './support/sql.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
 let webhook: Awaited<ReturnType<typeof startApiWithWebhook>>['webhook'];
@@ -32,7 +32,7 @@ describe('GET /api/cron/drain', () => {
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ claimed: 3, completed: 3, dead: 0, stoppedBy: 'empty' });
     expect(webhook.received).toHaveLength(3);
-    expect(await countJobs(api.db)).toBe(0);
+    expect(await countJobs(api.db, UNFINISHED)).toBe(0);
   });
 
   it('refuses other tokens, other methods and a missing CRON_SECRET, running nothing', async () => {
@@ -106,7 +106,7 @@ describe('POST /api/drain', () => {
     const res = await drain({ [field]: { reason: 'kick', hop: 0, slot: null } });
     expect(res.status).toBe(202);
     expect(res.json).toEqual({ accepted: true });
-    await waitFor('the started drain to run the job', async () => ((await countJobs(api.db)) === 0 ? true : undefined));
+    await waitFor('the started drain to run the job', async () => ((await countJobs(api.db, UNFINISHED)) === 0 ? true : undefined));
   });
 
   it.each([

@@ -34,6 +34,7 @@ const CASES: Case[] = [
   { name: 'a paused type\'s due jobs', fill: [due('reports', SKEW), sql`insert into sluice.paused_types (type) values ('reports')`] },
   { name: 'jobs scheduled a month ahead', fill: [sql.raw(`insert into sluice.jobs (id, type, payload, run_after) select uuidv7(), 'noop', '{}', now() + interval '30 days' from generate_series(1, ${SKEW}) g`)] },
   { name: 'jobs waiting for child jobs or events, of this app and another', fill: [sql.raw(`insert into sluice.jobs (id, type, payload, status, run_after, wait_for) select uuidv7(), case when g % 2 = 0 then 'noop' else 'other-app' end, '{}', 'waiting', now() + interval '1 day', array['approved' || chr(1) || g] from generate_series(1, ${SKEW}) g`)] },
+  { name: 'completed runs kept, of this app and another', fill: [sql.raw(`insert into sluice.jobs (id, type, payload, status, completed_at) select uuidv7(), case when g % 2 = 0 then 'noop' else 'other-app' end, '{}', 'completed', now() - interval '1 day' from generate_series(1, ${SKEW}) g`)] },
   { name: 'dead jobs', fill: [sql.raw(`insert into sluice.jobs (id, type, payload, status, dead_at) select uuidv7(), 'noop', '{}', 'dead', now() from generate_series(1, ${SKEW}) g`)] },
   {
     name: 'keys holding an hourly rate-limit slot, each with a due job',

@@ -30,7 +30,7 @@ const insert = async (type: string, status: 'pending' | 'dead') =>
   (await select<{ id: string }>(conn.db, sql`insert into sluice.jobs (type, payload, status, dead_at)
     values (${type}, '{}', ${status}, ${status === 'dead' ? sql`now()` : null}) returning id`))[0]!.id;
 
-describe('sluice migrate, status, retry, cancel', () => {
+describe('sluice migrate, status, retry, cancel, export', () => {
   it('migrate applies Sluice\'s migrations on DATABASE_URL_UNPOOLED over DATABASE_URL, and again finds nothing to do', async () => {
     writeFileSync(join(dir, '.env'), `DATABASE_URL=${UNREACHABLE}\nDATABASE_URL_UNPOOLED="${conn.url}"\n`);
     for (let i = 0; i < 2; i++) {
@@ -71,6 +71,19 @@ describe('sluice migrate, status, retry, cancel', () => {
       { type: 'mail', status: 'cancelled' }, { type: 'mail', status: 'cancelled' },
       { type: 'mail', status: 'pending' }, { type: 'mail', status: 'pending' }, { type: 'report', status: 'pending' },
     ]);
+  });
+
+  it('export prints the jobs of a filter as JSON lines, newest first, and refuses a bad filter in one line', async () => {
+    const all = await sluiceHere(['export', '--dir', dir]);
+    expect(all.code, all.stderr).toBe(0);
+    const lines = all.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((j) => j.id)).toEqual((await select<{ id: string }>(conn.db, sql`select id from sluice.jobs order by id desc`)).map((r) => r.id));
+    expect(lines[0]).toMatchObject({ type: expect.any(String), status: expect.any(String), payload: {} });
+    const cancelled = await sluiceHere(['export', '--status', 'cancelled', '--type', 'mail', '--dir', dir]);
+    expect(cancelled.stdout.trim().split('\n').map((line) => JSON.parse(line).status)).toEqual(['cancelled', 'cancelled']);
+    const bad = await sluiceHere(['export', '--from', 'yesterday', '--dir', dir]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^sluice: export filter: .*from/s);
   });
 
   it('says in one line what is wrong: an unknown job, a job in the wrong state, arguments that do not go together', async () => {

@@ -6,7 +6,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SECRETS, setEnv } from './support/api.js';
 import { freshDatabase } from './support/db.js';
 import { functionUrlEvent, lambdaContext, scheduledRuleEvent, type EventRequest } from './support/lambda.js';
-import { countJobs, select } from './support/sql.js';
+import { countJobs, UNFINISHED, select } from './support/sql.js';
 
 // deploy/aws/handler.ts invoked as Lambda invokes it: AWS's documented event shapes and a context object.
 let conn: Awaited<ReturnType<typeof freshDatabase>>;
@@ -63,7 +63,7 @@ describe('http: the Function URL handler', () => {
     // Taken: the same answer, and no second job.
     const again = await invoke('POST', '/api/signup', { json: { email: 'b64@example.com', name: 'Again' } });
     expect([again.statusCode, again.json]).toEqual([202, { accepted: true }]);
-    expect(await countJobs(conn.db)).toBe(1);
+    expect(await countJobs(conn.db, UNFINISHED)).toBe(1);
   });
 
   it.each([
@@ -79,7 +79,7 @@ describe('http: the Function URL handler', () => {
     const res = await send();
     expect(res.statusCode).toBe(status);
     expect(res.json.error).toEqual(expect.any(String));
-    expect(await countJobs(conn.db)).toBe(0);
+    expect(await countJobs(conn.db, UNFINISHED)).toBe(0);
   });
 
   it('counts a wrong secret under the caller AWS saw (sourceIp), not under headers the client chose', async () => {
@@ -102,7 +102,7 @@ describe('scheduled: the EventBridge drain', () => {
       const summary = await handler.scheduled(event, lambdaContext(30_000));
       expect(summary).toMatchObject({ claimed: 2, completed: 2, stoppedBy: 'empty' });
     }
-    expect(await countJobs(conn.db)).toBe(0);
+    expect(await countJobs(conn.db, UNFINISHED)).toBe(0);
   });
 
   it('returns DRAIN_SAFETY_MARGIN_MS before the invocation runs out, giving back the jobs it did not start', async () => {

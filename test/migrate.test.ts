@@ -59,7 +59,7 @@ async function shape(db: Db) {
 const EXPECTED_SHAPE = {
   indexes: [
     'jobs_cancelled_idx', 'jobs_claim_idx', 'jobs_completed_idx', 'jobs_dead_idx', 'jobs_dead_type_idx', 'jobs_debounce_idx', 'jobs_fair_idx', 'jobs_parent_idx', 'jobs_pkey',
-    'jobs_rescue_idx', 'jobs_type_idempotency_key_idx', 'jobs_wait_for_idx', 'jobs_waiting_idx',
+    'jobs_replay_idx', 'jobs_rescue_idx', 'jobs_type_idempotency_key_idx', 'jobs_wait_for_idx', 'jobs_waiting_idx',
   ],
   checks: ['jobs_attempts_check', 'jobs_lease_check', 'jobs_status_check'],
   options: [
@@ -91,11 +91,12 @@ async function expectMoved(db: Db, before: Record<string, unknown>[]) {
   // Every row as it was, plus the columns later migrations add, null for old rows (0006: debounce_key;
   // 0007: concurrency_key, rate_key; 0009: trace_parent, and dead_at, which a dead row gets from its last
   // run or, never started, its creation; 0010: fairness_key; 0013: result, completed_at, cancelled_at,
-  // cancel_requested_at, progress, and awaited, false; 0015: parent_id, parent_step, wait_for, and deliveries, 0).
+  // cancel_requested_at, progress, and awaited, false; 0015: parent_id, parent_step, wait_for, and deliveries, 0;
+  // 0016: attempt_log, replay_of).
   const added = ['debounce_key', 'concurrency_key', 'rate_key', 'fairness_key', 'trace_parent', 'dead_at',
-    'result', 'completed_at', 'cancelled_at', 'cancel_requested_at', 'progress', 'awaited', 'parent_id', 'parent_step', 'wait_for', 'deliveries'];
+    'result', 'completed_at', 'cancelled_at', 'cancel_requested_at', 'progress', 'awaited', 'parent_id', 'parent_step', 'wait_for', 'deliveries', 'attempt_log', 'replay_of'];
   expect(after.map(({ job }) => added.map((column) => (column === 'dead_at' && job.status === 'dead' ? job[column] === job.created_at : job[column]))))
-    .toEqual(before.map((job) => [null, null, null, null, null, job.status === 'dead' ? true : null, null, null, null, null, null, false, null, null, null, 0]));
+    .toEqual(before.map((job) => [null, null, null, null, null, job.status === 'dead' ? true : null, null, null, null, null, null, false, null, null, null, 0, null, null]));
   expect(after.map(({ job }) => Object.fromEntries(Object.entries(job).filter(([column]) => !added.includes(column))))).toEqual(before);
   expect(after.map((r) => r.job.status)).toEqual(['pending', 'running', 'dead']);
   // What is left in public is a view onto sluice.jobs, for the old deployment still running.

@@ -6,7 +6,7 @@ import { enqueueDueSlots } from '../lib/queue/index.js';
 import { dueSlots } from '../lib/queue/index.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
-import { countJobs, select, waitFor } from './support/sql.js';
+import { countJobs, UNFINISHED, select, waitFor } from './support/sql.js';
 import { runProcesses } from './support/processes.js';
 import { recordingJob, runLog, startWakeApp } from './support/wake.js';
 
@@ -86,7 +86,7 @@ describe('enqueueing slots', () => {
     // A duplicate delivery of the same tick later, after the jobs ran (rows gone, keys free again): nothing.
     await conn.db.execute(sql`delete from sluice.jobs`);
     expect((await enqueueDueSlots(conn.db, schedules, nows[0]!, { jobs })).enqueued).toBe(0);
-    expect(await countJobs(conn.db)).toBe(0);
+    expect(await countJobs(conn.db, UNFINISHED)).toBe(0);
   });
 
   it('logs a schedule that fails and goes on with the others; the failed slot waits for the next tick', async () => {
@@ -97,7 +97,7 @@ describe('enqueueing slots', () => {
     expect(await enqueueDueSlots(conn.db, [flaky, fine], at('2026-12-01T11:00:05Z'), { jobs })).toEqual({ enqueued: 1, failed: ['flaky'] });
     broken = false;
     expect(await enqueueDueSlots(conn.db, [flaky, fine], at('2026-12-01T11:00:30Z'), { jobs })).toEqual({ enqueued: 1, failed: [] });
-    expect(await countJobs(conn.db)).toBe(2);
+    expect(await countJobs(conn.db, UNFINISHED)).toBe(2);
   });
 
   it('records each slot with its idempotency key and payload', async () => {
@@ -131,7 +131,7 @@ describe('schedules through the tick', () => {
       }]);
       expect(Date.parse(listed.schedules[0].nextSlot)).toBeGreaterThan(Date.parse(listed.schedules[0].lastSlot));
       expect((await app.call('GET', '/api/schedules')).status).toBe(401);
-      expect(await countJobs(conn.db)).toBe(0);
+      expect(await countJobs(conn.db, UNFINISHED)).toBe(0);
     } finally {
       await app.close();
       await conn.close();

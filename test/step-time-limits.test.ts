@@ -6,7 +6,7 @@ import { stepTimingsPrune, STEP_TIMINGS_PER_TYPE, STEP_TIMINGS_WINDOW } from '..
 import { holdBack, StepEstimates, type RunTime } from '../lib/queue/core/step-fit.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
-import { countJobs, jobRow, select, waitFor } from './support/sql.js';
+import { countJobs, UNFINISHED, jobRow, select, waitFor } from './support/sql.js';
 import { startWakeApp, type WakeApp } from './support/wake.js';
 import { stepRuns, stepsWorkflow } from './support/workflow.js';
 
@@ -34,7 +34,7 @@ describe('a ten-step workflow under a short function limit', () => {
     const tick = await app.call('GET', '/api/cron/drain', { token: SECRETS.CRON_SECRET });
     // The tick's drain ran some steps, handed the job back before one that would not fit, and continued.
     expect(tick.json).toMatchObject({ completed: 0, retried: 0, dead: 0, released: 1, handedBack: 1, stoppedBy: 'deadline', continued: true });
-    await waitFor('the continuations to finish the workflow', async () => ((await countJobs(conn.db)) === 0 ? true : undefined), 30_000);
+    await waitFor('the continuations to finish the workflow', async () => ((await countJobs(conn.db, UNFINISHED)) === 0 ? true : undefined), 30_000);
     expect(log.once([id], 10)).toBe(true);
     // Every run was attempt 1: each hand-back gave its attempt back.
     expect(log.attempts.length).toBeGreaterThan(1);

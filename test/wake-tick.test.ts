@@ -4,7 +4,7 @@ import { memoryHintStore } from '../lib/wake/hint.js';
 import { IdleGate } from '../lib/wake/idle.js';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
-import { countJobs, select, waitFor } from './support/sql.js';
+import { countJobs, UNFINISHED, select, waitFor } from './support/sql.js';
 import { recordingJob, runLog, startWakeApp, type WakeApp } from './support/wake.js';
 
 // The tick (issue 9): an idle queue lets the database sleep; a backlog fans out and continues.
@@ -89,7 +89,7 @@ describe('a backlog', () => {
     await insertDue('slow', 1_200); // 1,200 x 20 ms over 10 handlers: 2.4 s of work for drains of 1.3 s
     const first = await tick(app);
     expect(first).toMatchObject({ stoppedBy: 'deadline', continued: true, fannedOut: 0 });
-    await waitFor('the continuations to drain the rest', async () => ((await countJobs(conn.db)) === 0 ? true : undefined), 60_000);
+    await waitFor('the continuations to drain the rest', async () => ((await countJobs(conn.db, UNFINISHED)) === 0 ? true : undefined), 60_000);
     expect([...log.runs.values()].every((n) => n === 1)).toBe(true);
     const hops = app.drainBodies.map((b) => (b as { start: { hop: number; reason: string } }).start);
     expect(hops.length).toBeGreaterThan(0);
@@ -124,7 +124,7 @@ describe('a backlog', () => {
       expect(first.fannedOut).toBe(2);
       // A second tick while the backlog drains finds every slot held: it drains, but starts no more.
       expect(await tick(app)).toMatchObject({ fannedOut: 0 });
-      await waitFor('the backlog to drain', async () => ((await countJobs(conn.db)) === 0 ? true : undefined), 90_000);
+      await waitFor('the backlog to drain', async () => ((await countJobs(conn.db, UNFINISHED)) === 0 ? true : undefined), 90_000);
     } finally {
       clearInterval(watching);
     }

@@ -86,6 +86,9 @@ export async function drainOnce(
   }
 }
 
+/** The row of drains that keep completed runs (an instance's default) rather than delete them (a drain's own). */
+export const KEPT_LABEL = 'sluice (completed runs kept)';
+
 /** Tuned settings for the optional extra Sluice rows: bigger claims than the default 1,000, more handlers at once. */
 export const SLUICE_TUNED = { batchSize: 2_000, concurrency: 50 };
 
@@ -106,6 +109,8 @@ export async function throughput(ctx: Context): Promise<DrainRow[]> {
     const runs: DrainRow[] = [];
     for (let i = 0; i < repeats; i++) {
       for (const system of ctx.systems) runs.push(await drainOnce(ctx, system, rtt, drainJobs));
+      // What an instance does by default (SLUICE_COMPLETED_RETENTION): every completed run kept as history.
+      runs.push(await drainOnce(ctx, sluice, rtt, drainJobs, { label: KEPT_LABEL, options: { drain: { keepCompleted: true } } }));
       if (tuned) runs.push(await drainOnce(ctx, sluice, rtt, drainJobs, { label: tunedLabel, options: { drain: SLUICE_TUNED } }));
     }
     for (const label of new Set(runs.map((r) => r.label))) {

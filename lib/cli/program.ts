@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { cancelCommand } from './commands/cancel.js';
 import { devCommand } from './commands/dev.js';
+import { exportCommand } from './commands/export.js';
 import { initCommand } from './commands/init.js';
 import { migrateCommand } from './commands/migrate.js';
 import { retryCommand } from './commands/retry.js';
@@ -16,7 +17,7 @@ export async function runSluice(args: string[]): Promise<number> {
     .description('Sluice, a serverless Postgres job queue: set up a Next.js app, migrate, run crons locally, inspect and fix the queue')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [initCommand, migrateCommand, devCommand, statusCommand, retryCommand, cancelCommand]) register(program);
+  for (const register of [initCommand, migrateCommand, devCommand, statusCommand, retryCommand, cancelCommand, exportCommand]) register(program);
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;

@@ -54,3 +54,6 @@ export function latch<T = void>() {
   const promise = new Promise<T>((resolve) => (open = resolve));
   return { promise, open };
 }
+
+/** Jobs not completed: what is left of a queue whose completed runs an instance keeps as history. */
+export const UNFINISHED = sql`status <> 'completed'`;

@@ -5,7 +5,7 @@ import { appEnv } from '../env.js';
 import { duration } from '../format.js';
 
 /** How many jobs of each status the type discovery looks at when no --type is given. */
-const DISCOVERY_PAGE = 1_000;
+const DISCOVERY_PAGE = 500;
 
 /** The types with jobs waiting, running or dead (the oldest DISCOVERY_PAGE of each): what has a depth to show. */
 async function typesWithJobs(db: Db): Promise<string[]> {

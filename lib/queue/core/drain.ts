@@ -38,8 +38,9 @@ export const drainOptionsSchema = z.strictObject({
   /** The app whose drain mark a pass that ends well writes (lib/queue/app.ts). Default: derived from
    *  the job types of the definitions given, as an instance derives it without SLUICE_APP. */
   app: z.string().min(1).max(200).optional(),
-  /** Completed runs are kept (status completed) rather than deleted, for the run history. Default:
-   *  whether SLUICE_COMPLETED_RETENTION's default keeps them (it does: 7 days). */
+  /** Completed runs are kept (status completed) rather than deleted, for the run history. Default
+   *  false: a drain on its own prunes nothing, so it keeps nothing. An instance passes
+   *  SLUICE_COMPLETED_RETENTION > 0, and its cron ticks prune (completedPrune). */
   keepCompleted: z.boolean().optional(),
   /** Called once as the pass starts with a live view of it (counts so far, handlers running). */
   observe: z.custom<(pass: LivePass) => void>((f) => typeof f === 'function', 'observe must be a function').optional(),
@@ -82,7 +83,7 @@ export async function drain(db: Db, jobs: JobDefinition[], options: DrainOptions
     maxResultBytes: o.maxResultBytes ?? DEFAULT_SETTINGS.SLUICE_MAX_RESULT_BYTES,
     stepEstimatePercentile: o.stepEstimatePercentile ?? DEFAULT_SETTINGS.SLUICE_STEP_ESTIMATE_PERCENTILE,
     app: o.app ?? appName(jobs.map((j) => j.type)),
-    keepCompleted: o.keepCompleted ?? DEFAULT_SETTINGS.SLUICE_COMPLETED_RETENTION > 0,
+    keepCompleted: o.keepCompleted ?? false,
     observe: o.observe,
     housekeeping: o.housekeeping,
   }).run();

@@ -30,7 +30,25 @@ export type RunCursor = (string | number)[];
 /** Statuses listed newest first by a time column, and the index that orders it (leading with type). */
 const TIMED: Partial<Record<JobStatus, string>> = { completed: 'completed_at', dead: 'dead_at', cancelled: 'cancelled_at', waiting: 'run_after' };
 
+/** How each timed status's index sorts nulls, read backwards (the order a page must ask for to walk it). */
+const NULLS: Partial<Record<JobStatus, string>> = { completed: 'nulls first', dead: 'nulls last', cancelled: 'nulls first', waiting: 'nulls first' };
+
 const jobRow = sql`to_jsonb(j) - 'lock_token'`;
+
+/**
+ * The first `limit` rows of `rowsOf` in `order` (an index's own order, so the walk stops there), plus
+ * every other row sharing the last one's sort key (`keys`): outcomes written by one statement share a
+ * completed_at, and a page that cut such a group would lose the rest of it at the next cursor. The
+ * page's final order (ties by id) is then sorted from at most `limit` rows and that group.
+ */
+const headAndEdge = (rowsOf: SQL, order: SQL, reversed: SQL, keys: string[], limit: number) => {
+  const edge = sql.raw(`(${keys.join(', ')})`);
+  return sql`with head as materialized (${rowsOf} order by ${order} limit ${limit}),
+      last as (select ${sql.raw(keys.join(', '))} from head order by ${reversed} limit 1)
+    select * from head where ${edge} <> (select ${sql.raw(keys.join(', '))} from last)
+    union all
+    ${rowsOf} and ${sql.raw(`(${keys.map((k) => `j.${k}`).join(', ')})`)} = (select ${sql.raw(keys.join(', '))} from last)`;
+};
 
 /** The sort key of a row, as the cursor the next page starts after. */
 export function cursorOf(status: JobStatus | null, r: JobRow): RunCursor {
@@ -73,23 +91,23 @@ export function runsListSql(f: RunFilterParams, limit: number, cursor: RunCursor
   const column = status ? TIMED[status] : undefined;
   if (status && column) {
     const c = sql.raw(`j.${column}`);
+    const order = sql.raw(`${column} desc ${NULLS[status]}`);
     const after = cursor ? sql`(${c}, j.id) < (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)` : sql`true`;
-    return sql`select ${jobRow} as job from ${typesOf(status, f.type)}, lateral (
-                 select j.* from sluice.jobs j
-                 where j.status = ${status} and j.type = t.type and ${timeBounds(c, f)} and ${after}
-                 order by ${c} desc, j.id desc limit ${limit}) j
+    const rowsOf = sql`select j.* from sluice.jobs j where j.status = ${status} and j.type = t.type and ${c} is not null and ${timeBounds(c, f)} and ${after}`;
+    return sql`select ${jobRow} as job from ${typesOf(status, f.type)}, lateral (${headAndEdge(rowsOf, order, sql.raw(`${column} desc`), [column], limit)}) j
                order by ${c} desc, j.id desc limit ${limit}`;
   }
   if (status === 'pending') {
-    // Claim order is priority desc, then run_after: after a cursor, the rest of its priority, then lower ones.
-    const page = (where: SQL) => sql`(select j.* from sluice.jobs j where j.status = 'pending' and j.type = t.type and ${timeBounds(sql`j.run_after`, f)} and ${where}
-                                      order by j.priority desc, j.run_after, j.id limit ${limit})`;
+    // Claim order is priority desc, then run_after (then id), as jobs_claim_idx sorts (nulls last: its
+    // definition's): after a cursor, the rest of its priority, then lower ones.
+    const rowsOf = (where: SQL) => sql`select j.* from sluice.jobs j where j.status = 'pending' and j.type = t.type and ${timeBounds(sql`j.run_after`, f)} and ${where}`;
+    const page = (where: SQL) => sql`(${headAndEdge(rowsOf(where), sql`priority desc nulls last, run_after`, sql`priority nulls first, run_after desc`, ['priority', 'run_after'], limit)})`;
     const pages = cursor
       ? sql`${page(sql`j.priority = ${cursor[0]}::int and (j.run_after, j.id) > (${cursor[1]}::timestamptz, ${cursor[2]}::uuid)`)}
             union all ${page(sql`j.priority < ${cursor[0]}::int`)}`
       : page(sql`true`);
     return sql`select ${jobRow} as job from ${typesOf('pending', f.type)}, lateral (${pages}) j
-               order by j.priority desc, j.run_after, j.id limit ${limit}`;
+               order by j.priority desc nulls last, j.run_after, j.id limit ${limit}`;
   }
   if (status === 'running') {
     const after = cursor ? sql`(j.started_at, j.id) < (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)` : sql`true`;

@@ -46,6 +46,9 @@ export const replayOptionsSchema = z.strictObject({
   fromStep: storable(200).optional(),
 });
 
+/** A ValidationError of one field, shaped as zod's issues are (the HTTP API answers them in a 400). */
+const invalid = (path: string, message: string) => new ValidationError(`${path}: ${message}`, [{ code: 'custom', path: [path], message, input: undefined }]);
+
 function parsed<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw new ValidationError(`${what}: ${z.prettifyError(result.error)}`, result.error.issues);
@@ -65,7 +68,7 @@ function decode(status: JobStatus | null, cursor: string): RunCursor {
   } catch {
     // malformed: refused below
   }
-  throw new ValidationError('cursor: not a cursor of this filter (pass the nextCursor of the previous page, with the same status)', []);
+  throw invalid('cursor', 'not a cursor of this filter (pass the nextCursor of the previous page, with the same status)');
 }
 
 /**
@@ -83,6 +86,7 @@ export async function listJobs(db: Db, options: ListJobsOptions = {}): Promise<{
 /** Every job matching the filter, page by page (for JSON lines), `max` at most. */
 export async function* exportJobs(db: Db, filter: RunFilter = {}, max = 100_000): AsyncGenerator<JobView> {
   const f = parsed(runFilterSchema, filter, 'export filter');
+  if (!Number.isInteger(max) || max < 1) throw invalid('max', `a whole number of jobs, at least 1 (got ${max})`);
   let cursor: string | undefined;
   let sent = 0;
   do {
@@ -106,7 +110,7 @@ export async function replayJob(db: Db, id: string, options: { fromStep?: string
   if (result.previous === null) throw new JobNotFoundError(id);
   if (types !== null && !types.includes(result.type!)) throw new UnknownJobTypeError(result.type!, types);
   if (!(ENDED as readonly string[]).includes(result.previous)) throw new JobStateError(id, result.previous, 'only completed, dead or cancelled jobs can be replayed');
-  if (!result.step_found || !result.job) throw new ValidationError(`fromStep: job ${id} has no finished step "${fromStep}"`, []);
+  if (!result.step_found || !result.job) throw invalid('fromStep', `job ${id} has no finished step "${fromStep}"`);
   return view(result.job);
 }
 
