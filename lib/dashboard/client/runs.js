@@ -25,6 +25,7 @@
     cursors: [null],
     next: null,
     seq: 0,
+    askedTypes: false,
   };
 
   // ---- the filter: hash <-> form <-> query ---------------------------------------------------
@@ -150,6 +151,15 @@
       (r) => `Replayed ${plural(r.count, `${filter.status} run`)}${r.more ? ': more match, press again for the next batch' : ''}`);
   }
 
+  /** The app's types as the type box's suggestions: the overview's, or (opened here first) read once. */
+  async function suggestTypes() {
+    if (!app.data && !runs.askedTypes) {
+      runs.askedTypes = true;
+      try { app.data = await request('GET', '/data?range=1h'); } catch { return; } // only suggestions: the box still takes any name
+    }
+    if (app.data) $('runs-types').replaceChildren(...app.data.types.map((t) => el('option', { value: t.type })));
+  }
+
   // ---- the view ------------------------------------------------------------------------------
 
   views.runs = {
@@ -158,9 +168,8 @@
       runs.cursors = [null];
       runs.next = null;
       fillForm(runs.filter);
-      // The types the overview knows, offered as the type box's suggestions.
-      if (app.data) $('runs-types').replaceChildren(...app.data.types.map((t) => el('option', { value: t.type })));
       load();
+      suggestTypes();
     },
     leave() { runs.seq++; },
   };
