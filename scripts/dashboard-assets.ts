@@ -1,6 +1,6 @@
 /**
  * npm run dashboard:assets: writes lib/dashboard/assets.generated.ts, the dashboard's static files
- * (uPlot's script and stylesheet, the page's app.js and app.css) as strings in a module. The page is
+ * (uPlot's script and stylesheet, the page's app.js, runs.js, job.js and app.css) as strings in a module. The page is
  * served the same way on Vercel functions, Next.js and an esbuild-bundled Lambda, where files under
  * node_modules (or next to the code) are not reliably there at runtime; a module's text always is.
  * test/dashboard-assets.test.ts fails when the committed module is stale (a client file edited or
@@ -17,6 +17,8 @@ const SOURCES = {
   'uplot.js': { path: 'node_modules/uplot/dist/uPlot.iife.min.js', contentType: 'text/javascript; charset=utf-8' },
   'uplot.css': { path: 'node_modules/uplot/dist/uPlot.min.css', contentType: 'text/css; charset=utf-8' },
   'app.js': { path: 'lib/dashboard/client/app.js', contentType: 'text/javascript; charset=utf-8' },
+  'runs.js': { path: 'lib/dashboard/client/runs.js', contentType: 'text/javascript; charset=utf-8' },
+  'job.js': { path: 'lib/dashboard/client/job.js', contentType: 'text/javascript; charset=utf-8' },
   'app.css': { path: 'lib/dashboard/client/app.css', contentType: 'text/css; charset=utf-8' },
 } as const;
 

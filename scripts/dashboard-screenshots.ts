@@ -247,7 +247,9 @@ async function seed(db: Db, app: string) {
     jobs.push({ id: idAt(created), type, payload: payloads[type](400 + n++), status: 'dead', priority: 0, attempts, max_attempts: max,
       run_after: iso(at - 30_000), created_at: iso(created), started_at: iso(at - 1_200), last_error: error, dead_at: iso(at) });
   }
-  await db.execute(sql`insert into sluice.jobs select * from jsonb_populate_recordset(null::sluice.jobs, ${JSON.stringify(jobs)}::jsonb)`);
+  // jsonb_populate_recordset leaves every absent column null, defaults included: the NOT NULL ones are given.
+  const rows = jobs.map((j) => ({ awaited: false, deliveries: 0, ...j }));
+  await db.execute(sql`insert into sluice.jobs select * from jsonb_populate_recordset(null::sluice.jobs, ${JSON.stringify(rows)}::jsonb)`);
   await db.execute(sql`insert into sluice.flow_slots select * from jsonb_populate_recordset(null::sluice.flow_slots, ${JSON.stringify(slots)}::jsonb)`);
   await db.execute(sql`insert into sluice.paused_types (type, paused_at) values (${PAUSED}, ${iso(nowMs - PAUSED_MINUTES_AGO * 60_000 - 12_000)})`);
   await db.execute(sql`insert into sluice.apps (app, last_drain_ok_at) values (${app}, ${iso(nowMs - lastDrainAgo)})`);

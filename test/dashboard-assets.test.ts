@@ -10,8 +10,8 @@ describe('dashboard assets', () => {
     expect(readFileSync(ASSETS_MODULE, 'utf8')).toBe(renderAssetsModule());
   });
 
-  it('holds the four files the page links, each with a content type and a quoted etag', () => {
-    expect(Object.keys(DASHBOARD_ASSETS).sort()).toEqual(['app.css', 'app.js', 'uplot.css', 'uplot.js']);
+  it('holds the six files the page links, each with a content type and a quoted etag', () => {
+    expect(Object.keys(DASHBOARD_ASSETS).sort()).toEqual(['app.css', 'app.js', 'job.js', 'runs.js', 'uplot.css', 'uplot.js']);
     for (const asset of Object.values(DASHBOARD_ASSETS)) {
       expect(asset.body.length).toBeGreaterThan(0);
       expect(asset.etag).toMatch(/^"[0-9a-f]{16}"$/);
@@ -54,7 +54,7 @@ describe('dashboard html', () => {
 
   it('the dashboard links its assets and carries the token', () => {
     for (const name of ['uplot.css', 'app.css']) expect(pages.dashboard).toContain(`<link rel="stylesheet" href="/api/dashboard/assets/${name}">`);
-    for (const name of ['uplot.js', 'app.js']) expect(pages.dashboard).toContain(`<script src="/api/dashboard/assets/${name}" defer></script>`);
+    for (const name of ['uplot.js', 'app.js', 'runs.js', 'job.js']) expect(pages.dashboard).toContain(`<script src="/api/dashboard/assets/${name}" defer></script>`);
     expect(pages.dashboard).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
     expect(pages.dashboard).toContain('<title>Sluice</title>');
   });

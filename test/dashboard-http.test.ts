@@ -115,7 +115,7 @@ describe('dashboard actions', () => {
     // Stats and problems are the app's: a type it does not define is another app's to count.
     expect(data).toMatchObject({ range: '6h', dead: { total: 1, type: 'send-welcome-email' }, stats: { dead: 1 } });
     expect(data.dead.jobs.map((j: { id: string }) => j.id)).toEqual([a]);
-    expect(data.problems).toEqual(['1 dead jobs (> 0)']);
+    expect(data.problems).toEqual(['1 dead job (> 0)']);
     expect(data.throughput.t).toHaveLength(360);
     expect(data.types.map((t: { type: string }) => t.type)).toContain('send-welcome-email');
     expect((await fetch(at('/api/dashboard/data?range=2d'), { headers: { cookie } })).status).toBe(400);

@@ -55,7 +55,7 @@ describe('GET /api/health without a secret', () => {
     for (const token of ['health-secret-value', SECRETS.ADMIN_SECRET]) {
       const res = await health(token);
       expect(res.status).toBe(503);
-      expect(res.json).toMatchObject({ ok: false, dead: 1, problems: ['1 dead jobs (> 0)'], exact: true });
+      expect(res.json).toMatchObject({ ok: false, dead: 1, problems: ['1 dead job (> 0)'], exact: true });
     }
     // Two readings, and one look at the throttle for the caller's address (a right secret's address is
     // looked up once a window on an instance).

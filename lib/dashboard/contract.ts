@@ -1,5 +1,7 @@
-// What the dashboard's page (lib/dashboard/client) and its server routes (lib/dashboard/routes.ts) say to
-// each other: the JSON of GET /api/dashboard/data and the paths of its actions.
+// What the dashboard's page (lib/dashboard/client) and its server routes (lib/dashboard/routes.ts and
+// runs.ts) say to each other: the JSON of GET /api/dashboard/data, the run history's paths, and the
+// paths of its actions. The page's views are hash routes: the overview (#range=1h&dead=<type>), the runs
+// browser (#/runs?<the list's filter>) and a job's page (#/jobs/<id>; the old #job=<id> opens it).
 import type { JobView, QueueHistory, QueueStats, TypeView } from '../queue/index.js';
 import type { ScheduleView } from '../wake/schedules.js';
 
@@ -38,7 +40,15 @@ export interface DashboardData extends QueueHistory {
  * - /api/dashboard/dead/cancel { type?: string } -> { count: number }
  * - /api/dashboard/types/:type/pause | resume  -> TypeView-like { type, paused }
  * - /api/dashboard/logout -> 303 to /api/dashboard
- * GET /api/dashboard/jobs/:id -> JobDetail (payload, attempts, last error, steps, progress, result). Errors: { error } with 4xx.
+ * - /api/dashboard/jobs/:id/replay { fromStep?: string } -> 201 JobView (a new pending job, replayOf = :id;
+ *   only a completed, dead or cancelled job: 409 otherwise; an unknown step: 400)
+ * - /api/dashboard/replay { filter: { status: 'completed' | 'dead' | 'cancelled', type?, from?, to? } } -> { count, more }
+ *   (every ended job of the filter replayed, BULK_LIMIT a call: `more` says to press again)
+ * GET /api/dashboard/jobs?status=&type=&from=&to=&idempotencyKey=&id=&limit=&cursor= -> { jobs: JobView[], nextCursor }
+ *   (the runs browser: the engine's filter of GET /api/jobs, newest first; nextCursor is opaque, null on the last page)
+ * GET /api/dashboard/jobs/:id -> JobDetail (payload, attemptLog, last error, steps with durations, children,
+ *   replays, replayOf, progress, result): the job page, read again every second until the job ends.
+ * Errors: { error } with 4xx; a bad query or body: 400 { error, issues } (zod's).
  * GET /api/dashboard -> the page (or the login form); POST /api/dashboard/login (form field `password`).
  * GET /api/dashboard/assets/<name> -> app.js, app.css, uplot.js, uplot.css.
  */

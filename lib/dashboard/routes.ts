@@ -11,6 +11,7 @@ import { healthProblems } from '../queue/index.js';
 import { DASHBOARD_ASSETS } from './assets.generated.js';
 import { DASHBOARD_BASE, DASHBOARD_RANGES, type DashboardData } from './contract.js';
 import { dashboardPage, loginPage } from './html.js';
+import { runRoutes } from './runs.js';
 import { clearedCookie, endSession, passwordMatches, SESSION_COOKIE, sessionCookie, sessionOf, startSession, type Session } from './session.js';
 
 /** The page loads nothing from elsewhere and runs no inline script; no other site may frame it. */
@@ -154,7 +155,8 @@ export const dashboardRoutes: HttpRoutes = {
   [`${DASHBOARD_BASE}/logout`]: { POST: logout },
   [`${DASHBOARD_BASE}/assets/:name`]: { GET: asset },
   [`${DASHBOARD_BASE}/data`]: { GET: data },
-  [`${DASHBOARD_BASE}/jobs/:id`]: { GET: async (c) => { await reader(c); return c.json(await c.var.sluice.admin.get(jobId(c))); } },
+  // The runs browser and a job's page: GET jobs, GET jobs/:id, POST jobs/:id/replay, POST replay.
+  ...runRoutes({ reader, actor: (c) => actor(c) }),
   [`${DASHBOARD_BASE}/jobs/:id/retry`]: { POST: action((c, s) => s.admin.retry(jobId(c)), true) },
   [`${DASHBOARD_BASE}/jobs/:id/cancel`]: { POST: action((c, s) => s.admin.cancel(jobId(c))) },
   [`${DASHBOARD_BASE}/dead/retry`]: { POST: action(async (c, s) => s.admin.retryDead(await filter(c)), true) },

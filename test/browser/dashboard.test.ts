@@ -166,7 +166,7 @@ describe('dashboard in Chromium', () => {
       returning id`);
     const { page } = await loggedIn();
     await page.evaluate((jobId) => { location.hash = `range=1h&job=${jobId}`; }, parent!.id);
-    await expect.poll(() => page.locator('[data-test=detail-waiting]').textContent(), { timeout: 10_000 }).toBe('Waiting for order.approved (o-42)');
+    await expect.poll(() => page.locator('[data-test=detail-waiting] strong').textContent(), { timeout: 10_000 }).toBe('Waiting for order.approved (o-42)');
     const childLink = page.locator('[data-test=detail-child] a');
     expect(await childLink.textContent()).toBe('send-welcome-email: pending');
     await childLink.click();

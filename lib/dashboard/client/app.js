@@ -1,8 +1,9 @@
-// The dashboard page's behaviour: a plain script (no build step, no framework) served as
-// /api/dashboard/assets/app.js under a CSP that forbids inline script and style. It reads
-// GET <page>/data every 5 s and renders it; the buttons POST the actions of lib/dashboard/contract.ts.
-// Job payloads and errors are untrusted: every piece of data reaches the DOM as textContent or a
-// property (title, value), never as HTML.
+// The dashboard page's behaviour: plain scripts (no build step, no framework) served as
+// /api/dashboard/assets/*.js under a CSP that forbids inline script and style. This one holds the
+// shared helpers (window.Sluice), the hash router and the overview, which reads GET <page>/data every
+// 5 s; runs.js (#/runs) and job.js (#/jobs/<id>) are the other two views. The buttons POST the
+// actions of lib/dashboard/contract.ts. Job payloads and errors are untrusted: every piece of data
+// reaches the DOM as textContent or a property (title, value), never as HTML.
 /* global uPlot */
 (function () {
   'use strict';
@@ -17,7 +18,7 @@
   const state = {
     range: '1h',
     deadType: '',
-    jobId: '', // the job whose detail is open (#job=<id>)
+    view: '', // overview, runs or job: what the hash shows
     throughputType: '',
     data: null,
     timer: 0,
@@ -47,7 +48,8 @@
     return node;
   }
 
-  const plural = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
+  /** "1 dead job", "2 dead jobs": every count on the page reads as English. */
+  const plural = (n, word, many) => `${n.toLocaleString()} ${n === 1 ? word : many || `${word}s`}`;
   const pad = (n) => String(n).padStart(2, '0');
   const clock = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 
@@ -111,17 +113,15 @@
     return json;
   }
 
+  /** The overview's hash: `#range=6h&dead=<type>` (no leading slash: the other views' hashes have one). */
   function readHash() {
-    const params = new URLSearchParams(location.hash.slice(1));
+    const params = new URLSearchParams(location.hash.replace(/^#\/?/, ''));
     state.range = RANGES.includes(params.get('range')) ? params.get('range') : '1h';
     state.deadType = params.get('dead') || '';
-    // #job=<id>: a job's detail, open (a link from a log line, or to a running job to follow or cancel).
-    state.jobId = params.get('job') || '';
   }
   function writeHash() {
     const params = new URLSearchParams({ range: state.range });
     if (state.deadType) params.set('dead', state.deadType);
-    if (state.jobId) params.set('job', state.jobId);
     history.replaceState(null, '', `#${params}`);
   }
 
@@ -143,8 +143,8 @@
       if (seq !== state.seq || err.name === 'AbortError') return;
       showError(`Could not refresh: ${err.message}. Trying again every ${REFRESH_MS / 1000} s.`);
     } finally {
-      // A hidden tab asks nothing: refreshing resumes (at once) when it is shown again.
-      if (seq === state.seq && !document.hidden) state.timer = setTimeout(refresh, REFRESH_MS);
+      // A hidden tab (or another view) asks nothing: refreshing resumes, at once, when the overview is shown again.
+      if (seq === state.seq && !document.hidden && state.view === 'overview') state.timer = setTimeout(refresh, REFRESH_MS);
     }
   }
 
@@ -153,35 +153,58 @@
     $('error').hidden = !message;
   }
 
+  /**
+   * An action's outcome, said where it was pressed: in the panel holding the button (its
+   * `.panel-status` line, made on first use), so it covers nothing. The page-wide #status line (a
+   * live region, out of sight) says it too, for screen readers and tests.
+   */
   let statusTimer = 0;
-  function setStatus(message, isError) {
-    const line = $('status');
-    line.textContent = message;
-    line.classList.toggle('is-error', Boolean(isError));
+  function setStatus(message, isError, near) {
+    const panel = near && near.closest ? near.closest('.panel') : null;
+    const lines = [$('status')];
+    if (panel) {
+      let line = panel.querySelector(':scope > .panel-status');
+      if (!line) {
+        line = el('p', { class: 'panel-status', 'data-test': 'panel-status' });
+        const head = panel.querySelector(':scope > .panel-head, :scope > h2');
+        if (head) head.after(line); else panel.prepend(line);
+      }
+      lines.push(line);
+    }
+    for (const other of document.querySelectorAll('.panel-status')) if (!lines.includes(other)) other.textContent = '';
+    for (const line of lines) {
+      line.textContent = message;
+      line.classList.toggle('is-error', Boolean(isError));
+    }
     clearTimeout(statusTimer);
-    statusTimer = setTimeout(() => { line.textContent = ''; }, isError ? 20000 : 8000);
+    statusTimer = setTimeout(() => { for (const line of lines) line.textContent = ''; }, isError ? 20000 : 8000);
   }
 
-  /** Runs an action, says how it went, then shows the queue as it is now. */
-  async function act(buttons, run, describe) {
+  /**
+   * Runs an action, says how it went (next to `buttons[0]`), then reads the data again at once: the
+   * cards and tables show the queue after the action, not 5 s later. `after` (optional) runs too.
+   */
+  async function act(buttons, run, describe, after) {
     for (const b of buttons) b.disabled = true;
+    const near = buttons[0];
     try {
       const result = await run();
-      setStatus(describe(result), false);
-      await refresh();
+      setStatus(describe(result), false, near);
+      if (after) await after(result);
     } catch (err) {
-      setStatus(err.message, true);
+      setStatus(err.message, true, near);
     } finally {
       for (const b of buttons) b.disabled = false;
+      if (state.view === 'overview') await refresh();
       // Nothing left to retry or cancel: the bulk buttons stay off.
       if (state.data) renderBulkButtons(state.data.dead);
     }
   }
 
   const jobPath = (id, action) => `/jobs/${encodeURIComponent(id)}${action ? `/${action}` : ''}`;
-  const retryJob = (id, buttons) => act(buttons, () => request('POST', jobPath(id, 'retry')), () => 'Retried 1 job');
-  const cancelJob = (id, buttons) => act(buttons, () => request('POST', jobPath(id, 'cancel')),
-    (job) => (job.status === 'running' ? 'Asked the running job to stop: its drain stops it within seconds' : 'Cancelled 1 job'));
+  const retryJob = (id, buttons, after) => act(buttons, () => request('POST', jobPath(id, 'retry')), () => 'Retried 1 job', after);
+  const cancelJob = (id, buttons, after) => act(buttons, () => request('POST', jobPath(id, 'cancel')),
+    (job) => (job.status === 'running' ? 'Asked the running job to stop: its drain stops it within seconds' : 'Cancelled 1 job'), after);
 
   // ---- rendering -----------------------------------------------------------------------------
 
@@ -230,7 +253,8 @@
     const drainAge = data.lastDrainAt === null ? null : Math.max(0, now - Date.parse(data.lastDrainAt));
     $('summary').replaceChildren(
       card('Pending', s.pending.toLocaleString(), 'summary-pending', s.paused.length ? `${plural(s.paused.length, 'type')} paused` : ''),
-      card('Oldest due', duration(s.oldestPendingAgeMs), 'summary-oldest', lastSample),
+      // 0 means no job is due (stats' oldestPendingAgeMs), not one that waited 0 ms.
+      card('Oldest due', s.oldestPendingAgeMs > 0 ? duration(s.oldestPendingAgeMs) : '—', 'summary-oldest', s.oldestPendingAgeMs > 0 ? lastSample : 'none due'),
       card('Running', s.running.toLocaleString(), 'summary-running'),
       // Only dead jobs are red here: they wait for a human. Waits and drain ages are judged by health
       // (its thresholds are the server's configuration), whose problems fill the banner.
@@ -242,10 +266,12 @@
 
   function renderTimes(times) {
     // The history's last bucket is "over 15 minutes": a percentile there is a floor, not a measure.
-    const cell = (ms) => el('td', { class: 'num', text: ms !== null && ms >= 900000 ? `≥ ${duration(900000)}` : duration(ms) });
+    // data-label: a narrow screen stacks each row as a card, every value under its column's name.
+    const cell = (ms, label) => el('td', { class: 'num', 'data-label': label, text: ms !== null && ms >= 900000 ? `≥ ${duration(900000)}` : duration(ms) });
     fillBody('times-table', times.map((t) => el('tr', {},
-      el('td', { text: t.type }), el('td', { class: 'num', text: t.runs.toLocaleString() }),
-      cell(t.runP50), cell(t.runP90), cell(t.runP99), cell(t.lagP50), cell(t.lagP90), cell(t.lagP99))), 'No runs in this range.', 8);
+      el('td', { class: 'stack-title', text: t.type }), el('td', { class: 'num', 'data-label': 'Runs', text: t.runs.toLocaleString() }),
+      cell(t.runP50, 'Run p50'), cell(t.runP90, 'Run p90'), cell(t.runP99, 'Run p99'),
+      cell(t.lagP50, 'Lag p50'), cell(t.lagP90, 'Lag p90'), cell(t.lagP99, 'Lag p99'))), 'No runs yet in this range.', 8);
   }
 
   const typeCounts = (data) => data.stats.byType;
@@ -263,6 +289,7 @@
     });
     const of = dead.type ? ` of type ${dead.type}` : '';
     $('dead-count').textContent = dead.total > dead.jobs.length ? `newest ${dead.jobs.length} of ${dead.total.toLocaleString()}${of}` : `${dead.total.toLocaleString()}${of}`;
+    $('dead-runs').href = `#/runs?${new URLSearchParams(dead.type ? { status: 'dead', type: dead.type } : { status: 'dead' })}`;
     renderBulkButtons(dead);
     drawOnce('dead', dead.jobs, (jobs) => fillBody('dead-table', jobs.map(deadRow), dead.type ? `No dead jobs of type ${dead.type}.` : 'No dead jobs.', 6));
   }
@@ -282,7 +309,7 @@
     retry.addEventListener('click', () => retryJob(job.id, [retry, cancel]));
     cancel.addEventListener('click', () => cancelJob(job.id, [retry, cancel]));
     return el('tr', { 'data-test': 'dead-row', 'data-id': job.id },
-      el('td', {}, el('button', { type: 'button', class: 'link mono', text: shortId(job.id), title: job.id, onclick: () => openDetail(job.id) })),
+      el('td', {}, el('a', { class: 'mono', href: jobHref(job.id), text: shortId(job.id), title: job.id })),
       el('td', { text: job.type }),
       el('td', { class: 'num', text: `${job.attempts}/${job.maxAttempts}` }),
       el('td', { class: 'error-cell', text: shortError(job.lastError, 140) || '—', title: job.lastError || '' }),
@@ -309,28 +336,29 @@
   function renderTypes([types, byType]) {
     fillBody('types-table', types.map((t) => {
       const verb = t.paused ? 'resume' : 'pause';
-      const button = el('button', { type: 'button', 'data-test': verb, text: t.paused ? 'Resume' : 'Pause' });
+      const button = el('button', { type: 'button', 'data-test': verb, text: t.paused ? 'Resume' : 'Pause', 'aria-label': `${t.paused ? 'Resume' : 'Pause'} ${t.type}` });
       button.addEventListener('click', () => act([button], () => request('POST', `/types/${encodeURIComponent(t.type)}/${verb}`),
         () => `${t.paused ? 'Resumed' : 'Paused'} ${t.type}`));
       const counts = byType[t.type];
+      // The button's column comes first on a narrow screen (CSS): Pause is never out of reach.
       return el('tr', {},
-        el('td', { text: t.type }),
-        el('td', {}, t.paused ? el('span', { class: 'badge paused', text: 'paused', title: t.pausedAt ? `since ${t.pausedAt}` : '' }) : el('span', { class: 'badge', text: 'active' }),
+        el('td', { class: 'stack-title', text: t.type }),
+        el('td', { 'data-label': 'State' }, t.paused ? el('span', { class: 'badge paused', text: 'paused', title: t.pausedAt ? `since ${t.pausedAt}` : '' }) : el('span', { class: 'badge', text: 'active' }),
           t.paused && t.pausedAt ? el('span', { class: 'muted', text: ` since ${when(t.pausedAt)}` }) : null),
-        el('td', { class: 'num', text: (counts ? counts.pending : 0).toLocaleString() }),
-        el('td', { class: 'num', text: (counts ? counts.running : 0).toLocaleString() }),
-        el('td', { class: 'nowrap', text: limitText(t.concurrency) }),
-        el('td', { class: 'nowrap', text: limitText(t.rateLimit) }),
-        el('td', { class: 'row-actions' }, button));
+        el('td', { class: 'num', 'data-label': 'Pending', text: (counts ? counts.pending : 0).toLocaleString() }),
+        el('td', { class: 'num', 'data-label': 'Running', text: (counts ? counts.running : 0).toLocaleString() }),
+        el('td', { class: 'nowrap', 'data-label': 'Concurrency', text: limitText(t.concurrency) }),
+        el('td', { class: 'nowrap', 'data-label': 'Rate limit', text: limitText(t.rateLimit) }),
+        el('td', { class: 'row-actions stack-action' }, button));
     }), 'No job types.', 7);
   }
 
   function renderSchedules(schedules) {
     $('schedules').hidden = schedules.length === 0;
     fillBody('schedules-table', schedules.map((s) => el('tr', {},
-      el('td', { text: s.name }), el('td', {}, el('code', { text: s.cron })), el('td', { text: s.timezone }),
-      el('td', { text: s.type }), el('td', { class: 'nowrap', text: when(s.nextSlot), title: s.nextSlot || '' }),
-      el('td', { class: 'nowrap', text: when(s.lastSlot), title: s.lastSlot || '' }))), '', 6);
+      el('td', { class: 'stack-title', text: s.name }), el('td', { 'data-label': 'Cron' }, el('code', { text: s.cron })), el('td', { 'data-label': 'Time zone', text: s.timezone }),
+      el('td', { 'data-label': 'Job type', text: s.type }), el('td', { class: 'nowrap', 'data-label': 'Next slot', text: when(s.nextSlot), title: s.nextSlot || '' }),
+      el('td', { class: 'nowrap', 'data-label': 'Last slot', text: when(s.lastSlot), title: s.lastSlot || '' }))), '', 6);
   }
 
   // ---- charts (uPlot) ------------------------------------------------------------------------
@@ -405,11 +433,14 @@
     return out;
   }
 
-  function setChart(id, series, kind, data) {
+  /** `empty` says why nothing is drawn (a fresh install, a quiet range), over the chart's axes. */
+  function setChart(id, series, kind, data, empty) {
     const chart = (state.charts[id] ??= makeChart(id, series, kind));
-    $(id).classList.toggle('is-empty', data[0].length === 0);
+    $(id).classList.toggle('is-empty', Boolean(empty));
+    if (empty) $(id).dataset.empty = empty;
     chart.setData(data);
   }
+  const hasValue = (columns) => columns.some((c) => c.some((v) => v !== null && v > 0));
 
   function renderCharts(data) {
     const now = Math.floor(Date.parse(data.now) / 1000);
@@ -418,8 +449,10 @@
     setChart('depth-chart', [
       { label: 'pending', color: COLORS.pending }, { label: 'due', color: COLORS.due },
       { label: 'running', color: COLORS.running }, { label: 'dead', color: COLORS.dead },
-    ], 'count', withGaps(d.t, [d.pending, d.due, d.running, d.dead], data.step));
-    setChart('age-chart', [{ label: 'oldest due', color: COLORS.age, fill: 'rgba(8, 145, 178, 0.08)' }], 'duration', withGaps(d.t, [d.oldestDueMs], data.step));
+    ], 'count', withGaps(d.t, [d.pending, d.due, d.running, d.dead], data.step),
+    d.t.length ? '' : 'No samples yet in this range: the cron tick records the depth once a minute');
+    setChart('age-chart', [{ label: 'oldest due', color: COLORS.age, fill: 'rgba(8, 145, 178, 0.08)' }], 'duration', withGaps(d.t, [d.oldestDueMs], data.step),
+      d.t.length === 0 ? 'No samples yet in this range' : hasValue([d.oldestDueMs]) ? '' : 'No job waited in this range');
 
     const tp = data.throughput;
     const types = Object.keys(tp.byType).sort();
@@ -436,81 +469,47 @@
       { label: 'completed', color: COLORS.completed, fill: 'rgba(5, 150, 105, 0.08)', points: noDots },
       { label: 'retried', color: COLORS.retried, points: noDots },
       { label: 'dead', color: COLORS.dead, points: noDots }, { label: 'rescued', color: COLORS.rescued, points: noDots },
-    ], 'count', [tp.t, of.completed, of.retried, of.dead, of.rescued]);
+    ], 'count', [tp.t, of.completed, of.retried, of.dead, of.rescued],
+    hasValue([of.completed, of.retried, of.dead, of.rescued]) ? '' : 'No runs yet in this range');
   }
 
-  // ---- the job detail panel ------------------------------------------------------------------
+  // ---- views and wiring ------------------------------------------------------------------------
 
-  let detailSeq = 0;
-  // While a pending or running job's detail is open, it is read again every DETAIL_POLL_MS: its progress
-  // and its end show as they happen (the server writes progress about twice a second).
-  const DETAIL_POLL_MS = 1000;
-  let detailTimer = 0;
+  const jobHref = (id) => `#/jobs/${encodeURIComponent(id)}`;
+  /** The views of the hash router; runs.js and job.js add theirs: { enter(arg), leave() }. */
+  const views = {
+    overview: {
+      enter() {
+        readHash();
+        $('range').value = state.range;
+        refresh();
+      },
+      leave() { clearTimeout(state.timer); },
+    },
+  };
 
-  async function openDetail(id) {
-    const seq = ++detailSeq; // a slow answer for a job clicked earlier must not replace this one
-    clearTimeout(detailTimer);
-    if (state.jobId !== id) { state.jobId = id; writeHash(); }
-    const dialog = $('job-detail');
-    $('detail-title').textContent = `Job ${id}`;
-    $('detail-body').replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
-    if (!dialog.open) dialog.showModal();
-    const load = async () => {
-      try {
-        const job = await request('GET', jobPath(id));
-        if (seq !== detailSeq || !dialog.open) return;
-        $('detail-body').replaceChildren(...detailParts(job));
-        if (job.status === 'pending' || job.status === 'running' || job.status === 'waiting') detailTimer = setTimeout(load, DETAIL_POLL_MS);
-      } catch (err) {
-        if (seq === detailSeq) $('detail-body').replaceChildren(el('p', { class: 'is-error', text: `Could not load the job: ${err.message}` }));
-      }
-    };
-    await load();
-  }
-
-  const pretty = (value) => el('pre', { class: 'json', text: JSON.stringify(value, null, 2) ?? 'undefined' });
-
-  function detailParts(job) {
-    const facts = [
-      ['Status', job.status], ['Type', job.type], ['Attempts', `${job.attempts}/${job.maxAttempts}`], ['Priority', job.priority],
-      ['Run after', job.runAfter], ['Created', job.createdAt], ['Started', job.startedAt], ['Died', job.deadAt],
-      ['Completed', job.completedAt], ['Cancel requested', job.cancelRequestedAt], ['Cancelled', job.cancelledAt],
-      ['Idempotency key', job.idempotencyKey], ['Debounce key', job.debounceKey],
-    ].filter(([, v]) => v !== null && v !== undefined);
-    const parts = [el('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: String(v) })]))];
-    const buttons = [];
-    const close = () => $('job-detail').close();
-    if (job.status === 'dead') buttons.push(el('button', { type: 'button', 'data-test': 'detail-retry', text: 'Retry', onclick: () => { close(); retryJob(job.id, []); } }));
-    // A running job is stopped by its drain's next heartbeat (a few seconds); one already asked to stop is not asked again.
-    const cancellable = job.status === 'pending' || job.status === 'waiting' || job.status === 'dead' || (job.status === 'running' && !job.cancelRequestedAt);
-    if (cancellable) buttons.push(el('button', { type: 'button', class: 'danger', 'data-test': 'detail-cancel', text: 'Cancel', onclick: () => { close(); cancelJob(job.id, []); } }));
-    if (buttons.length) parts.push(el('div', { class: 'actions' }, ...buttons));
-    // A child's parent and a parent's children (ctx.invoke) open in this panel; a wait names its events.
-    const jobLink = (id, text) => el('a', { href: `#job=${id}`, text, onclick: (e) => { e.preventDefault(); openDetail(id); } });
-    if (job.parentId) parts.push(el('p', { 'data-test': 'detail-parent' }, el('span', { text: 'Child job of ' }), jobLink(job.parentId, job.parentId)));
-    if (job.waitingFor?.length) parts.push(el('p', { 'data-test': 'detail-waiting', text: `Waiting for ${job.waitingFor.map((w) => `${w.event} (${w.key || 'no key'})`).join(', ')}` }));
-    if (job.children?.length) {
-      parts.push(el('h3', { text: `Child jobs (${job.children.length})` }));
-      for (const child of job.children) {
-        parts.push(el('div', { class: 'step', 'data-test': 'detail-child' }, el('strong', { text: child.name }), el('span', { text: ' ' }), jobLink(child.id, `${child.type}: ${child.status}`)));
-      }
+  /** `#/jobs/<id>`: a job's page; `#/runs?<filter>`: the runs browser; anything else: the overview. */
+  function route() {
+    // The old link to a job's detail (#job=<id>, from logs and bookmarks) opens its page.
+    const legacy = location.hash.startsWith('#/') ? null : new URLSearchParams(location.hash.slice(1)).get('job');
+    if (legacy) history.replaceState(null, '', jobHref(legacy));
+    const hash = location.hash;
+    let view = 'overview';
+    let arg = null;
+    if (hash.startsWith('#/jobs/')) { view = 'job'; arg = decodeURIComponent(hash.slice('#/jobs/'.length).split(/[?/]/)[0]); }
+    else if (hash.startsWith('#/runs')) { view = 'runs'; arg = new URLSearchParams(hash.split('?')[1] || ''); }
+    if (state.view && state.view !== view) views[state.view].leave();
+    state.view = view;
+    for (const name of Object.keys(views)) $(`view-${name}`).hidden = name !== view;
+    document.body.dataset.view = view;
+    for (const link of document.querySelectorAll('[data-nav]')) {
+      if (link.dataset.nav === (view === 'job' ? 'runs' : view)) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
     }
-    if (job.progress !== null && job.progress !== undefined) parts.push(el('h3', { text: 'Progress' }), el('div', { 'data-test': 'detail-progress' }, pretty(job.progress)));
-    if (job.status === 'completed') parts.push(el('h3', { text: 'Result' }), el('div', { 'data-test': 'detail-result' }, pretty(job.result)));
-    if (job.lastError) parts.push(el('h3', { text: 'Last error' }), el('pre', { class: 'error-text', text: job.lastError }));
-    parts.push(el('h3', { text: 'Payload' }), pretty(job.payload));
-    parts.push(el('h3', { text: `Steps (${job.steps.length})` }));
-    for (const step of job.steps) {
-      parts.push(el('div', { class: 'step' }, el('strong', { text: step.name }), el('span', { class: 'muted', text: ` finished ${step.finishedAt}` }), pretty(step.result)));
-    }
-    return parts;
+    views[view].enter(arg);
   }
-
-  // ---- wiring --------------------------------------------------------------------------------
 
   function start() {
-    readHash();
-    $('range').value = state.range;
     $('range').addEventListener('change', () => { state.range = $('range').value; writeHash(); refresh(); });
     $('dead-type').addEventListener('change', () => { state.deadType = $('dead-type').value; writeHash(); refresh(); });
     $('throughput-type').addEventListener('change', () => {
@@ -519,27 +518,18 @@
     });
     $('bulk-retry').addEventListener('click', () => bulk('retry'));
     $('bulk-cancel').addEventListener('click', () => bulk('cancel'));
-    $('detail-close').addEventListener('click', () => $('job-detail').close());
-    $('job-detail').addEventListener('close', () => {
-      clearTimeout(detailTimer);
-      state.jobId = '';
-      writeHash();
-    });
-    // A click on the backdrop (the dialog element itself, outside its content) closes it.
-    $('job-detail').addEventListener('click', (e) => { if (e.target === e.currentTarget) $('job-detail').close(); });
-    window.addEventListener('hashchange', () => {
-      readHash();
-      $('range').value = state.range;
-      refresh();
-      if (state.jobId) openDetail(state.jobId);
-    });
+    window.addEventListener('hashchange', route);
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) clearTimeout(state.timer);
-      else refresh();
+      else if (state.view === 'overview') refresh();
     });
-    refresh();
-    if (state.jobId) openDetail(state.jobId);
+    route();
   }
 
-  start();
+  // What runs.js and job.js share (they load after this script, before the document is parsed to its end).
+  window.Sluice = {
+    $, el, request, plural, duration, when, clock, shortId, shortError, jobHref, jobPath, act, setStatus,
+    retryJob, cancelJob, views, state,
+  };
+  document.addEventListener('DOMContentLoaded', start);
 })();

@@ -79,7 +79,7 @@ export function healthProblems(stats: QueueStats, t: HealthThresholds): string[]
   const drainsStopped = oldestPendingAgeMs > t.ALERT_DRAIN_STALE_MS && (lastDrainAgeMs === null || lastDrainAgeMs > t.ALERT_DRAIN_STALE_MS);
   return [
     ...(oldestPendingAgeMs > t.ALERT_OLDEST_PENDING_MS ? [`oldest pending job has waited ${oldestPendingAgeMs} ms (> ${t.ALERT_OLDEST_PENDING_MS})`] : []),
-    ...(dead > t.ALERT_DEAD_MAX ? [`${dead} dead jobs (> ${t.ALERT_DEAD_MAX})`] : []),
+    ...(dead > t.ALERT_DEAD_MAX ? [`${dead} dead job${dead === 1 ? '' : 's'} (> ${t.ALERT_DEAD_MAX})`] : []),
     ...(drainsStopped
       ? [`no drain has ended well ${lastDrainAgeMs === null ? 'yet' : `for ${lastDrainAgeMs} ms`} while jobs are due (> ${t.ALERT_DRAIN_STALE_MS}): are the crons running?`]
       : []),
