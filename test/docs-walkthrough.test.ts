@@ -98,7 +98,7 @@ describe('the HTTP API walkthrough in docs/http-api.md', () => {
         await server.stop();
       }
     }
-    expect(compared).toBe(24);
+    expect(compared).toBe(30);
     rmSync(home, { recursive: true, force: true });
   });
 });
