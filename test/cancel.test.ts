@@ -21,11 +21,11 @@ beforeEach(async () => {
 const idle = defineJob({ type: 'idle', payload: z.object({}), maxAttempts: 1, handler: async () => { throw new Error('fails'); } });
 
 describe('cancel', () => {
-  it('a pending or dead job becomes cancelled at once, its steps deleted, and result() reads cancelled', async () => {
+  it('a pending or dead job becomes cancelled at once, its steps kept (for a replay from one), and result() reads cancelled', async () => {
     const pending = await enqueue(conn.db, idle, {});
     await conn.db.execute(sql`insert into sluice.job_steps (job_id, name, result) values (${pending.id}::uuid, 'a', '1')`);
     expect(await cancelJob(conn.db, pending.id)).toMatchObject({ status: 'cancelled', cancelledAt: expect.any(String), cancelRequestedAt: null });
-    expect(await select(conn.db, sql`select * from sluice.job_steps`)).toEqual([]);
+    expect(await select(conn.db, sql`select name from sluice.job_steps`)).toEqual([{ name: 'a' }]);
     expect(await jobResult(conn.db, pending.id)).toEqual({ status: 'cancelled' });
     await expect(cancelJob(conn.db, pending.id)).rejects.toBeInstanceOf(JobStateError);
     // Claims never see it.

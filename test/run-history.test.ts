@@ -108,6 +108,7 @@ describe('replay', () => {
     for (const to of ['a', 'b', 'c']) await enqueue(conn.db, email, { to });
     await drained();
     expect(await replayJobs(conn.db, { status: 'completed', type: 'email' })).toEqual({ count: 3, more: false });
+    expect(await replayJobs(conn.db, { status: 'completed', type: 'email' })).toEqual({ count: 0, more: false }); // each once
     expect((await listJobs(conn.db, { status: 'pending', type: 'email' })).jobs.every((j) => j.replayOf !== null)).toBe(true);
     await expect(replayJobs(conn.db, { status: 'pending' } as never)).rejects.toBeInstanceOf(ValidationError);
   });

@@ -63,11 +63,11 @@ describe('createSluice', () => {
   it('lets the app\'s own routes win over Sluice\'s parameter paths, and refuses one of Sluice\'s paths', async () => {
     const sluice = createSluice({
       jobs: [ping], db: conn.db, settings: { ADMIN_SECRET: 'test-instance-secret' },
-      routes: { '/api/jobs/export': { GET: (c) => c.json({ exported: true }) } },
+      routes: { '/api/jobs/summary': { GET: (c) => c.json({ summary: true }) } },
     });
     const call = (method: string, path: string) => sluice.fetch(new Request(`http://app.test${path}`, { method, headers: { authorization: 'Bearer test-instance-secret' } }));
-    expect(await (await call('GET', '/api/jobs/export')).json()).toEqual({ exported: true });
-    const post = await call('POST', '/api/jobs/export');
+    expect(await (await call('GET', '/api/jobs/summary')).json()).toEqual({ summary: true });
+    const post = await call('POST', '/api/jobs/summary');
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
     expect((await call('GET', '/api/jobs/not-a-uuid')).status).toBe(400);
     expect(() => createSluice({ jobs: [ping], routes: { '/api/health': { GET: (c) => c.text('ok') } } })).toThrow(/Sluice's own path/);

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
-import { countJobs, latch, waitFor } from './support/sql.js';
+import { countJobs, latch, UNFINISHED, waitFor } from './support/sql.js';
 import { recordingJob, runLog, startWakeApp, type WakeApp } from './support/wake.js';
 
 // Kick on enqueue (issue 9): a job starts right after POST /api/jobs answers, with no cron and no drain call.
@@ -31,7 +31,7 @@ beforeEach(async () => {
 });
 
 const enqueue = (body: unknown) => app.call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: body });
-const allDone = () => waitFor('every job to finish', async () => (await countJobs(conn.db)) === 0 || undefined);
+const allDone = () => waitFor('every job to finish', async () => (await countJobs(conn.db, UNFINISHED)) === 0 || undefined);
 
 describe('kick on enqueue', () => {
   it('starts the job after the response, which does not wait for it', async () => {
@@ -61,7 +61,7 @@ describe('kick on enqueue', () => {
     const delayed = await enqueue({ type: 'kicked', payload: { n: 2 }, delayMs: 3_600_000 });
     const later = await enqueue({ type: 'kicked', payload: { n: 3 }, runAt: new Date(Date.now() + 3_600_000).toISOString() });
     const now = await enqueue({ type: 'kicked', payload: { n: 4 } });
-    await waitFor('the due job to finish', async () => (await countJobs(conn.db, sql`id = ${now.json.id}`)) === 0 || undefined);
+    await waitFor('the due job to finish', async () => (await countJobs(conn.db, sql`id = ${now.json.id} and ${UNFINISHED}`)) === 0 || undefined);
     expect(await countJobs(conn.db, sql`status = 'pending' and attempts = 0`)).toBe(2);
     expect(log.started).not.toContain(delayed.json.id);
     expect(log.started).not.toContain(later.json.id);
@@ -112,6 +112,6 @@ describe('kick on enqueue', () => {
     });
     await sluice.kick();
     expect(log.runs.get(ids[0]!)).toBe(1);
-    expect(await countJobs(conn.db)).toBe(0);
+    expect(await countJobs(conn.db, UNFINISHED)).toBe(0);
   });
 });

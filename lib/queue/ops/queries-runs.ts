@@ -169,7 +169,7 @@ export async function jobReplay(
   return result!;
 }
 
-/** Replays (as jobReplay, no step) up to `ids.length` ended jobs of `status` and the filter (of `types`), oldest first; how many. */
+/** Replays (as jobReplay, no step) up to `ids.length` ended jobs of `status` and the filter (of `types`) not replayed before, oldest first; how many. */
 export async function jobsReplay(db: Db, f: RunFilterParams & { status: 'completed' | 'dead' | 'cancelled' }, ids: string[], types: string[] | null): Promise<number> {
   const c = sql.raw(`j.${TIMED[f.status]}`);
   const [result] = await rows<{ count: number }>(
@@ -177,6 +177,8 @@ export async function jobsReplay(db: Db, f: RunFilterParams & { status: 'complet
     sql`with picked as (
           select j.id, row_number() over (order by ${c}, j.id) as n from ${typesOf(f.status, f.type)}, lateral (
             select j.id, ${c} from sluice.jobs j where j.status = ${f.status} and j.type = t.type and ${timeBounds(c, f)} and ${ofTypes(types)}
+              -- Not one replayed already (along jobs_replay_idx): a call after \`more\` goes on where the last stopped.
+              and not exists (select 1 from sluice.jobs r where r.replay_of = j.id)
             order by ${c}, j.id limit ${ids.length}) j
           order by ${c}, j.id limit ${ids.length}
         ),

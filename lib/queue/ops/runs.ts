@@ -114,7 +114,10 @@ export async function replayJob(db: Db, id: string, options: { fromStep?: string
   return view(result.job);
 }
 
-/** Replays (as replayJob, from the start) the ended jobs of a filter (of `types`, when given), oldest first: up to BULK_LIMIT a call. */
+/**
+ * Replays (as replayJob, from the start) the ended jobs of a filter (of `types`, when given) that have
+ * no replay yet, oldest first: up to BULK_LIMIT a call; `more`: call again for the rest.
+ */
 export async function replayJobs(db: Db, filter: ReplayFilter, types: string[] | null = null): Promise<BulkResult> {
   const f = parsed(replayFilterSchema, filter, 'replay filter');
   const ids = Array.from({ length: BULK_LIMIT }, () => uuidv7());
