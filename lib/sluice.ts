@@ -173,11 +173,12 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
   // stepsPruneOrphans) and step names their use (stepTimingsPrune): a cron tick that ran jobs deletes a batch of each.
   const limited = flowLimitsOf(definitions) !== null;
   // Completed runs past retention, a batch at a time while batches come back full (a busy queue
-  // completes more than one batch a minute), at most DRAIN_DEFAULTS.completedPruneBatches a tick.
-  const pruneCompleted = async () => {
+  // completes more than one batch a minute), at most DRAIN_DEFAULTS.completedPruneBatches a tick (wake.ts says which ticks).
+  const pruneRuns = async (deadline: number) => {
     const s = settings();
     let pruned = 0;
-    for (let i = 0; i < DRAIN_DEFAULTS.completedPruneBatches; i++) {
+    // A batch takes well under a second; none starts in the last few, which the continuation needs.
+    for (let i = 0; i < DRAIN_DEFAULTS.completedPruneBatches && Date.now() < deadline - 2_000; i++) {
       const n = await completedPrune(db(), { types: [...ownTypes], completedRetentionMs: s.SLUICE_COMPLETED_RETENTION, resultRetentionMs: s.SLUICE_RESULT_RETENTION, limit: DRAIN_DEFAULTS.pruneBatch });
       pruned += n;
       if (n < DRAIN_DEFAULTS.pruneBatch) break;
@@ -188,9 +189,8 @@ export function createSluice<const J extends readonly JobDefinition[]>(options: 
     limited ? flowSlotsPrune(db(), DRAIN_DEFAULTS.pruneBatch) : 0,
     stepsPruneOrphans(db(), DRAIN_DEFAULTS.pruneBatch),
     stepTimingsPrune(db(), DRAIN_DEFAULTS.pruneBatch),
-    pruneCompleted(),
   ]);
-  const host = { db, settings, scope, drain: drainOwn, gate, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune };
+  const host = { db, settings, scope, drain: drainOwn, gate, longestLeaseMs, schedules: scheduleRunner(scheduleDefs, db, context), prune, pruneRuns };
   const kicker = new Kicker(host);
   // The idle hint learns when new jobs fall due (a rolled-back transaction's only costs one query).
   const noteDueAt = (at: number) => resolveRuntime(settings()).waitUntil(gate.noteDue(at).catch(() => {}));

@@ -18,8 +18,8 @@ describe('public API', () => {
       'BULK_LIMIT', 'ChildJobError', 'DEFAULT_BACKOFF', 'JOB_STATUSES', 'JobCancelledError', 'JobNotFoundError', 'JobStateError', 'LeaseLostError', 'MAX_FLOW_LIMIT',
       'MisconfiguredError', 'PayloadTooLargeError', 'PermanentError', 'RetryLaterError', 'SluiceError', 'StepResultError',
       'UnknownJobTypeError', 'ValidationError', 'appScope', 'backoffDelayMs', 'cancelDeadJobs', 'cancelJob', 'connect', 'defineJob',
-      'defineSchedule', 'drain', 'enqueue', 'enqueueMany', 'getJob', 'jobResult', 'listDeadJobs', 'listJobs', 'migrate', 'pauseType', 'pausedTypes',
-      'pickDriver', 'queueHistory', 'queueStats', 'resumeType', 'retryDeadJobs', 'retryJob', 'sendEvent',
+      'defineSchedule', 'drain', 'enqueue', 'enqueueMany', 'exportJobs', 'getJob', 'jobResult', 'listDeadJobs', 'listJobs', 'migrate', 'pauseType', 'pausedTypes',
+      'pickDriver', 'queueHistory', 'queueStats', 'replayJob', 'replayJobs', 'resumeType', 'retryDeadJobs', 'retryJob', 'sendEvent',
     ]);
     // One definition and one error class whichever entry a file imports them from.
     expect(engine.defineJob).toBe(main.defineJob);

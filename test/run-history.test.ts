@@ -109,6 +109,8 @@ describe('replay', () => {
     await drained();
     expect(await replayJobs(conn.db, { status: 'completed', type: 'email' })).toEqual({ count: 3, more: false });
     expect(await replayJobs(conn.db, { status: 'completed', type: 'email' })).toEqual({ count: 0, more: false }); // each once
+    await drained(); // the replays complete: they are not taken by the same filter either
+    expect(await replayJobs(conn.db, { status: 'completed', type: 'email' })).toEqual({ count: 0, more: false });
     expect((await listJobs(conn.db, { status: 'pending', type: 'email' })).jobs.every((j) => j.replayOf !== null)).toBe(true);
     await expect(replayJobs(conn.db, { status: 'pending' } as never)).rejects.toBeInstanceOf(ValidationError);
   });
@@ -142,10 +144,29 @@ describe('the runs browser', () => {
     expect((await listJobs(conn.db, { status: 'completed', type: 'stepped' })).jobs).toEqual([]);
     await expect(listJobs(conn.db, { status: 'dead', cursor: (await listJobs(conn.db, { status: 'completed', limit: 1 })).nextCursor! })).rejects.toBeInstanceOf(ValidationError);
     await expect(listJobs(conn.db, { from: 'yesterday' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(listJobs(conn.db, { from: '0000-01-01T00:00:00Z' })).rejects.toBeInstanceOf(ValidationError);
+    const forged = Buffer.from(JSON.stringify(['completed', 'x', 'y'])).toString('base64url');
+    await expect(listJobs(conn.db, { status: 'completed', cursor: forged })).rejects.toBeInstanceOf(ValidationError);
+    expect((await listJobs(conn.db, { idempotencyKey: 'k3', limit: 1 })).nextCursor).toBeNull();
+
+    // Ties cut by a page, their ids out of the time order: two newer runs, then five sharing one time.
+    const tied = (await select<{ id: string }>(conn.db, sql`select id from sluice.jobs where status = 'completed' order by id`)).map((r) => r.id);
+    // One at a time, newest id first: rows of one time sit in the index in the order they were written.
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    for (const id of [...tied].reverse()) await conn.db.execute(sql`update sluice.jobs set completed_at = ${hourAgo}::timestamptz where id = ${id}::uuid`);
+    await conn.db.execute(sql`update sluice.jobs set completed_at = now() where id = any(${`{${tied[0]},${tied[1]}}`}::uuid[])`);
+    const paged: string[] = [];
+    cursor = undefined;
+    do {
+      const page = await listJobs(conn.db, { status: 'completed', limit: 3, cursor });
+      paged.push(...page.jobs.map((j) => j.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(paged).toEqual([tied[1], tied[0], ...tied.slice(2).reverse()]);
 
     const exported: string[] = [];
     for await (const job of exportJobs(conn.db, { status: 'completed' })) exported.push(job.id);
-    expect(exported).toEqual(seen);
+    expect(exported).toEqual(paged);
   });
 });
 

@@ -43,7 +43,7 @@ const listJobs: HttpHandler = async (c) => {
   return c.json(await c.var.sluice.admin.list(parse(listJobsSchema, queryObject(c.req.raw))));
 };
 
-/** GET /api/jobs/export?<the list's filter>&max: every job of the filter as JSON lines (a JobView a line), newest first. */
+/** GET /api/jobs/export?<the list's filter>&max: every job of the filter as JSON lines (a JobView a line), newest first; a failure part way ends it with an `{ error }` line. */
 const exportJobs: HttpHandler = async (c) => {
   await authorize(c, 'ADMIN_SECRET');
   const { max, ...filter } = parse(runFilterSchema.extend({ max: z.coerce.number().int().min(1).max(1_000_000).default(100_000) }), queryObject(c.req.raw));
@@ -57,9 +57,15 @@ const exportJobs: HttpHandler = async (c) => {
         if (next.done) controller.close();
         else controller.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
       } catch (error) {
+        // The status line went out with the first bytes: a last line says the export is cut short.
         log.error('export failed', { error });
-        controller.error(error);
+        controller.enqueue(encoder.encode(`${JSON.stringify({ error: 'the export failed part way: the lines above are not all the jobs of the filter' })}\n`));
+        controller.close();
       }
+    },
+    // The client went away: stop reading pages.
+    async cancel() {
+      await lines.return?.();
     },
   });
   return new Response(body, { headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' } });

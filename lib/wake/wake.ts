@@ -19,6 +19,8 @@ export interface WakeHost {
   schedules: { due(now: number): boolean; enqueue(now: number): Promise<number> };
   /** Housekeeping a cron tick does after a drain that ran jobs: flow limits' spent slots, orphaned steps. */
   prune?: () => Promise<unknown>;
+  /** Deletes completed runs past retention, stopping before `deadline` (ms since epoch). */
+  pruneRuns?: (deadline: number) => Promise<unknown>;
 }
 
 /** One wake's start: why it runs (a cron tick, a kick, a fan-out, a continuation), until when, on what platform. */
@@ -84,8 +86,12 @@ export async function wake(host: WakeHost, o: WakeOptions): Promise<WakeSummary>
   // A tick's first claim also does the minute's housekeeping: depth sample, retention, alert state.
   // Its alerts go out while the drain runs.
   let alerted: Promise<number> = Promise.resolve(0);
+  let sampled = false;
   const housekeeping = o.reason === 'tick'
-    ? { params: housekeepingParams(s, host.scope()), onReport: (r: HousekeepingReport) => void (alerted = announce(host.db(), host.scope().app, s, r.alerts).catch(logged('alerts', 0))) }
+    ? { params: housekeepingParams(s, host.scope()), onReport: (r: HousekeepingReport) => {
+        sampled = r.sampled;
+        alerted = announce(host.db(), host.scope().app, s, r.alerts).catch(logged('alerts', 0));
+      } }
     : undefined;
   let summary: DrainSummary;
   try {
@@ -98,6 +104,10 @@ export async function wake(host: WakeHost, o: WakeOptions): Promise<WakeSummary>
   if (summary.dead > 0 && s.ALERT_WEBHOOK_URL !== undefined) await host.gate.noteDue(Date.now()).catch(logged('idle hint', undefined));
   // Only after work: what is pruned is left by jobs that ran, and an empty tick stays one statement.
   if (o.reason === 'tick' && host.prune && summary.claimed > 0) await host.prune().catch(logged('pruning', undefined));
+  // Completed runs age whether or not jobs run: pruned by the tick that took the minute's housekeeping
+  // (a kicked app's ticks may claim nothing for days), and by any tick that ran jobs (a busy app makes
+  // more than a minute's batches).
+  if (o.reason === 'tick' && host.pruneRuns && (sampled || summary.claimed > 0)) await host.pruneRuns(o.deadline).catch(logged('pruning', undefined));
   const continued = await continueIfDue(host, o, hop, summary).catch(logged('continuation', false));
   return { ...summary, fannedOut: await fannedOut, continued, scheduled: scheduled ?? 0, alerted: await alerted };
 }

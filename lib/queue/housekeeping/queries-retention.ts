@@ -4,7 +4,7 @@
  * with their steps. A statement of its own, not part of a claim: at a busy queue's rate it deletes many
  * rows a minute, and only completed rows, which no claim reads or locks, so it never holds one up.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../db.js';
 import { rows } from '../queries.js';
 
@@ -20,19 +20,25 @@ export interface CompletedPruneParams {
 /** Deletes up to `limit` of the app's oldest completed runs past retention, type by type along jobs_completed_idx; how many. */
 export async function completedPrune(db: Db, p: CompletedPruneParams): Promise<number> {
   const cutoff = (ms: number) => sql`now() - ${ms}::float8 * interval '1 millisecond'`;
-  const [result] = await rows<{ n: number }>(
+  const oldest = (where: SQL) => sql`(select j.id from sluice.jobs j where j.status = 'completed' and j.type = t.type and ${where}
+                                       order by j.completed_at limit ${p.limit})`;
+  // Past both retentions: a range of the index, oldest first. Only when runs without a result go sooner
+  // than those with one, the runs between the two times, without a result (the walk passes over those
+  // with one: a window of the result retention's, not the table).
+  const { completedRetentionMs: completed, resultRetentionMs: result } = p;
+  const branches = completed > 0 && completed < result
+    ? sql`${oldest(sql`j.completed_at < ${cutoff(result)}`)} union all
+          ${oldest(sql`j.completed_at >= ${cutoff(result)} and j.completed_at < ${cutoff(completed)} and j.result is null and not j.awaited`)}`
+    : oldest(sql`j.completed_at < ${cutoff(Math.max(completed, result))}`);
+  const [found] = await rows<{ n: number }>(
     db,
     sql`with gone as (
           delete from sluice.jobs where id = any(array(
-            select x.id from unnest(${sql.param(p.types)}::text[]) t(type), lateral (
-              select j.id from sluice.jobs j
-              where j.status = 'completed' and j.type = t.type and j.completed_at < ${cutoff(p.completedRetentionMs)}
-                and ((j.result is null and not j.awaited) or j.completed_at < ${cutoff(p.resultRetentionMs)})
-              order by j.completed_at limit ${p.limit}) x limit ${p.limit}))
+            select x.id from unnest(${sql.param(p.types)}::text[]) t(type), lateral (${branches}) x limit ${p.limit}))
           returning id
         ),
         steps_gone as (delete from sluice.job_steps s where s.job_id in (select id from gone) returning 1)
         select count(*)::int as n from gone`,
   );
-  return result!.n;
+  return found!.n;
 }

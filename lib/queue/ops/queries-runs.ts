@@ -37,7 +37,7 @@ const jobRow = sql`to_jsonb(j) - 'lock_token'`;
 
 /**
  * The first `limit` rows of `rowsOf` in `order` (an index's own order, so the walk stops there), plus
- * every other row sharing the last one's sort key (`keys`): outcomes written by one statement share a
+ * every other row sharing the last one's sort key (`keys`; `reversed` is `order` backwards, to find it): outcomes written by one statement share a
  * completed_at, and a page that cut such a group would lose the rest of it at the next cursor. The
  * page's final order (ties by id) is then sorted from at most `limit` rows and that group.
  */
@@ -94,7 +94,7 @@ export function runsListSql(f: RunFilterParams, limit: number, cursor: RunCursor
     const order = sql.raw(`${column} desc ${NULLS[status]}`);
     const after = cursor ? sql`(${c}, j.id) < (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)` : sql`true`;
     const rowsOf = sql`select j.* from sluice.jobs j where j.status = ${status} and j.type = t.type and ${c} is not null and ${timeBounds(c, f)} and ${after}`;
-    return sql`select ${jobRow} as job from ${typesOf(status, f.type)}, lateral (${headAndEdge(rowsOf, order, sql.raw(`${column} desc`), [column], limit)}) j
+    return sql`select ${jobRow} as job from ${typesOf(status, f.type)}, lateral (${headAndEdge(rowsOf, order, sql.raw(`${column} asc`), [column], limit)}) j
                order by ${c} desc, j.id desc limit ${limit}`;
   }
   if (status === 'pending') {
@@ -169,7 +169,7 @@ export async function jobReplay(
   return result!;
 }
 
-/** Replays (as jobReplay, no step) up to `ids.length` ended jobs of `status` and the filter (of `types`) not replayed before, oldest first; how many. */
+/** Replays (as jobReplay, no step) up to `ids.length` ended jobs of `status` and the filter (of `types`) that are no replay and have none, oldest first; how many. */
 export async function jobsReplay(db: Db, f: RunFilterParams & { status: 'completed' | 'dead' | 'cancelled' }, ids: string[], types: string[] | null): Promise<number> {
   const c = sql.raw(`j.${TIMED[f.status]}`);
   const [result] = await rows<{ count: number }>(
@@ -177,8 +177,9 @@ export async function jobsReplay(db: Db, f: RunFilterParams & { status: 'complet
     sql`with picked as (
           select j.id, row_number() over (order by ${c}, j.id) as n from ${typesOf(f.status, f.type)}, lateral (
             select j.id, ${c} from sluice.jobs j where j.status = ${f.status} and j.type = t.type and ${timeBounds(c, f)} and ${ofTypes(types)}
-              -- Not one replayed already (along jobs_replay_idx): a call after \`more\` goes on where the last stopped.
-              and not exists (select 1 from sluice.jobs r where r.replay_of = j.id)
+              -- Original runs not replayed yet (along jobs_replay_idx): a call after \`more\` goes on where
+              -- the last stopped, and the replays it made (which end in these statuses too) are never taken.
+              and j.replay_of is null and not exists (select 1 from sluice.jobs r where r.replay_of = j.id)
             order by ${c}, j.id limit ${ids.length}) j
           order by ${c}, j.id limit ${ids.length}
         ),

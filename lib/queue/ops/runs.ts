@@ -16,13 +16,16 @@ const ENDED = ['completed', 'dead', 'cancelled'] as const;
 /** Text Postgres can compare: no NUL, no lone surrogate (either would fail the statement). */
 const storable = (max: number) => z.string().min(1).max(max).refine((s) => !s.includes('\0') && s.isWellFormed(), 'holds a NUL or a lone surrogate');
 
+/** An ISO 8601 time Postgres can hold (years 1 to 9999). */
+const instant = z.iso.datetime({ offset: true }).refine((t) => { const year = new Date(t).getUTCFullYear(); return year >= 1 && year <= 9999; }, 'a year from 1 to 9999');
+
 /** Which jobs: every field narrows; none lists every job. `from`/`to` bound the time the status orders by. */
 export const runFilterSchema = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
   type: storable(100).optional(),
   /** ISO 8601: with a status, when the job reached it (completed, dead, cancelled; pending and waiting: when due; running: started); without, when it was enqueued. */
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
   idempotencyKey: storable(500).optional(),
   id: z.guid().optional(),
 });
@@ -59,12 +62,20 @@ const params = (f: z.output<typeof runFilterSchema>): RunFilterParams => ({
   status: f.status ?? null, type: f.type ?? null, from: f.from ?? null, to: f.to ?? null, idempotencyKey: f.idempotencyKey ?? null, id: f.id ?? null,
 });
 
-// A cursor is the last row's sort key with its status, opaque to callers (base64url JSON).
+// A cursor is the last row's sort key with its status, opaque to callers (base64url JSON), checked
+// value by value as it comes back: a forged one must be a 400, never a value Postgres refuses.
 const encode = (status: JobStatus | null, key: RunCursor) => Buffer.from(JSON.stringify([status, ...key])).toString('base64url');
+const at = z.iso.datetime({ offset: true });
+const CURSOR_KEYS: Record<string, z.ZodType<RunCursor>> = {
+  none: z.tuple([z.guid()]),
+  pending: z.tuple([z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1), at, z.guid()]),
+  timed: z.tuple([at, z.guid()]),
+};
 function decode(status: JobStatus | null, cursor: string): RunCursor {
   try {
     const [of, ...key] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
-    if (of === status && key.length > 0 && key.every((k) => typeof k === 'string' || typeof k === 'number')) return key as RunCursor;
+    const shape = CURSOR_KEYS[status === null ? 'none' : status === 'pending' ? 'pending' : 'timed']!.safeParse(key);
+    if (of === status && shape.success) return shape.data;
   } catch {
     // malformed: refused below
   }
@@ -80,7 +91,9 @@ export async function listJobs(db: Db, options: ListJobsOptions = {}): Promise<{
   const status = o.status ?? null;
   const found = await runsList(db, params(o), o.limit + 1, o.cursor === undefined ? null : decode(status, o.cursor));
   const page = found.slice(0, o.limit);
-  return { jobs: page.map(view), nextCursor: found.length > o.limit ? encode(status, cursorOf(status, page[page.length - 1]!)) : null };
+  // An id or a key finds its few rows at once: there is no next page.
+  const single = o.id !== undefined || o.idempotencyKey !== undefined;
+  return { jobs: page.map(view), nextCursor: !single && found.length > o.limit ? encode(status, cursorOf(status, page[page.length - 1]!)) : null };
 }
 
 /** Every job matching the filter, page by page (for JSON lines), `max` at most. */
@@ -115,8 +128,9 @@ export async function replayJob(db: Db, id: string, options: { fromStep?: string
 }
 
 /**
- * Replays (as replayJob, from the start) the ended jobs of a filter (of `types`, when given) that have
- * no replay yet, oldest first: up to BULK_LIMIT a call; `more`: call again for the rest.
+ * Replays (as replayJob, from the start) the ended jobs of a filter (of `types`, when given) that are
+ * no replay themselves and have none yet, oldest first: up to BULK_LIMIT a call; `more`: call again
+ * for the rest (the replays made are never taken, so a loop while `more` ends).
  */
 export async function replayJobs(db: Db, filter: ReplayFilter, types: string[] | null = null): Promise<BulkResult> {
   const f = parsed(replayFilterSchema, filter, 'replay filter');
