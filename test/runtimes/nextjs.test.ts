@@ -46,7 +46,8 @@ describe.skipIf(!process.env.SLUICE_RUNTIME_SUITE)('examples/nextjs on an empty 
   });
 
   const sentEmails = async () => (await (conn.pool as pg.Pool).query('select key, "to" from sent_emails order by sent_at')).rows;
-  const jobGone = (id: string) => waitFor(`job ${id} to finish`, async () => ((await call('GET', `/api/jobs/${id}`, { token: SECRETS.ADMIN_SECRET })).status === 404 ? true : undefined));
+  // A finished job is kept, completed, as the run history.
+  const jobGone = (id: string) => waitFor(`job ${id} to finish`, async () => ((await call('GET', `/api/jobs/${id}`, { token: SECRETS.ADMIN_SECRET })).json?.status === 'completed' ? true : undefined));
 
   it('signs up a user with their welcome job in one transaction; after() kicks it, with no drain call', async () => {
     const signup = await call('POST', '/api/signup', { json: { email: 'Ada@Example.com', name: 'Ada' } });

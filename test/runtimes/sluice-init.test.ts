@@ -27,7 +27,8 @@ describe('sluice init in a brand-new create-next-app app', () => {
   // wait for a line rather than read the output once.
   const printed = (process: Server, line: string | RegExp) =>
     waitFor(`${String(line)} in the output`, async () => ((typeof line === 'string' ? process.output().includes(line) : line.test(process.output())) ? true : undefined));
-  const ran = (id: string) => waitFor(`job ${id} to run`, async () => ((await call('GET', `/api/jobs/${id}`, secrets.get('ADMIN_SECRET')!)).status === 404 ? true : undefined), 60_000);
+  // A job that ran is kept, completed, as the run history.
+  const ran = (id: string) => waitFor(`job ${id} to run`, async () => ((await call('GET', `/api/jobs/${id}`, secrets.get('ADMIN_SECRET')!)).json?.status === 'completed' ? true : undefined), 60_000);
 
   beforeAll(async () => {
     conn = await freshDatabase('pg', { migrated: false });

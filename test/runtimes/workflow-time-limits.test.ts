@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS } from '../http/context.js';
 import { freshDatabase } from '../support/db.js';
-import { countJobs, select, waitFor } from '../support/sql.js';
+import { countJobs, select, UNFINISHED, waitFor } from '../support/sql.js';
 import { startWakeApp, type WakeApp } from '../support/wake.js';
 import { stepRuns, stepsWorkflow } from '../support/workflow.js';
 
@@ -38,7 +38,7 @@ describe('a ten-step workflow of 5 s steps under a 30 s function limit', () => {
       const res = await app.call('POST', '/api/jobs', { token: SECRETS.ENQUEUE_SECRET, json: { type: 'ten-steps-5s', payload: {} } });
       expect(res.status).toBe(202);
       const id = (res.json as { id: string }).id;
-      await waitFor('the workflow to complete', async () => ((await countJobs(conn.db, sql`id = ${id}::uuid`)) === 0 ? true : undefined), 180_000);
+      await waitFor('the workflow to complete', async () => ((await countJobs(conn.db, sql`id = ${id}::uuid and ${UNFINISHED}`)) === 0 ? true : undefined), 180_000);
       const wallMs = Date.now() - started;
       const steps = [...log.runs].filter(([key]) => key.startsWith(id));
       expect(steps).toHaveLength(STEPS);
