@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SECRETS } from './http/context.js';
 import { freshDatabase } from './support/db.js';
 import { runProcesses } from './support/processes.js';
-import { countJobs, waitFor } from './support/sql.js';
+import { countJobs, UNFINISHED, waitFor } from './support/sql.js';
 import { recordingJob, runLog, startWakeApp, type WakeApp } from './support/wake.js';
 
 const TICK_CHILD = new URL('./fixtures/tick-child.ts', import.meta.url).pathname;
@@ -47,7 +47,7 @@ describe('a paused type', () => {
     const resumed = await admin('POST', '/api/types/report/resume');
     expect(resumed.json).toEqual({ type: 'report', resumed: true, paused: false });
     // The resume kicks: the paused jobs run without a tick.
-    await waitFor('the resumed jobs to run', async () => ((await countJobs(conn.db)) === 0 ? true : undefined));
+    await waitFor('the resumed jobs to run', async () => ((await countJobs(conn.db, UNFINISHED)) === 0 ? true : undefined));
   });
 
   it('shows in stats and types as paused, and its waiting jobs trip no alert', async () => {
