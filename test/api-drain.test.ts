@@ -148,7 +148,7 @@ describe('GET /api/health', () => {
     expect((await api.call('POST', '/api/drain', { token: SECRETS.CRON_SECRET })).json).toMatchObject({ dead: 1 });
     const dead = await health();
     expect(dead.status).toBe(503);
-    expect(dead.json).toMatchObject({ ok: false, dead: 1, problems: [expect.stringMatching(/1 dead jobs/)] });
+    expect(dead.json).toMatchObject({ ok: false, dead: 1, problems: [expect.stringMatching(/1 dead job \(/)] });
     setEnv({ ALERT_DEAD_MAX: '1' });
     expect((await health()).status).toBe(200);
     expect((await api.call('POST', '/api/health')).status).toBe(405);

@@ -183,6 +183,13 @@ describe('an instance', () => {
     await conn.db.execute(sql`update sluice.jobs set completed_at = now() - interval '8 days' where id = ${id}`);
     await sluice.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime });
     expect((await sluice.admin.list({ status: 'completed' })).jobs.map((j) => j.id)).toEqual([replay.id]);
+    // An idle tick (nothing due) prunes too, once the minute's housekeeping finds a run past retention.
+    await conn.db.execute(sql`update sluice.jobs set completed_at = now() - interval '8 days' where id = ${replay.id}`);
+    await conn.db.execute(sql`delete from sluice.queue_samples`);
+    // (A fresh instance: this one's idle hint lets its next ticks skip the database altogether.)
+    const later = createSluice({ jobs: [email, stepped], db: conn.db, settings: { SLUICE_KICK: false } });
+    expect(await later.wake({ reason: 'tick', deadline: Date.now() + 5_000, runtime })).toMatchObject({ claimed: 0 });
+    expect((await sluice.admin.list({ status: 'completed' })).jobs).toEqual([]);
 
     const deleting = createSluice({ jobs: [email, stepped], db: conn.db, settings: { SLUICE_KICK: false, SLUICE_COMPLETED_RETENTION: 0 } });
     const gone = await deleting.enqueue(email, { to: 'gone' });

@@ -8,6 +8,7 @@ export function housekeepingParams(s: Config, scope: AppScope): HousekeepingPara
     historyRetentionMs: s.SLUICE_HISTORY_RETENTION,
     deadRetentionMs: s.SLUICE_DEAD_RETENTION,
     resultRetentionMs: s.SLUICE_RESULT_RETENTION,
+    completedRetentionMs: s.SLUICE_COMPLETED_RETENTION,
     eventRetentionMs: s.SLUICE_EVENT_RETENTION,
     pruneBatch: DRAIN_DEFAULTS.pruneBatch,
     alerts: alertThresholds(s),

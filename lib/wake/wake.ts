@@ -86,10 +86,10 @@ export async function wake(host: WakeHost, o: WakeOptions): Promise<WakeSummary>
   // A tick's first claim also does the minute's housekeeping: depth sample, retention, alert state.
   // Its alerts go out while the drain runs.
   let alerted: Promise<number> = Promise.resolve(0);
-  let sampled = false;
+  let runsPast = false;
   const housekeeping = o.reason === 'tick'
     ? { params: housekeepingParams(s, host.scope()), onReport: (r: HousekeepingReport) => {
-        sampled = r.sampled;
+        runsPast = r.runsPastRetention;
         alerted = announce(host.db(), host.scope().app, s, r.alerts).catch(logged('alerts', 0));
       } }
     : undefined;
@@ -104,10 +104,10 @@ export async function wake(host: WakeHost, o: WakeOptions): Promise<WakeSummary>
   if (summary.dead > 0 && s.ALERT_WEBHOOK_URL !== undefined) await host.gate.noteDue(Date.now()).catch(logged('idle hint', undefined));
   // Only after work: what is pruned is left by jobs that ran, and an empty tick stays one statement.
   if (o.reason === 'tick' && host.prune && summary.claimed > 0) await host.prune().catch(logged('pruning', undefined));
-  // Completed runs age whether or not jobs run: pruned by the tick that took the minute's housekeeping
-  // (a kicked app's ticks may claim nothing for days), and by any tick that ran jobs (a busy app makes
-  // more than a minute's batches).
-  if (o.reason === 'tick' && host.pruneRuns && (sampled || summary.claimed > 0)) await host.pruneRuns(o.deadline).catch(logged('pruning', undefined));
+  // Completed runs age whether or not jobs run: pruned when the minute's housekeeping found one past
+  // retention (a kicked app's ticks may claim nothing for days; an idle tick with nothing to prune stays
+  // one statement), and after any tick that ran jobs (a busy app makes more than a minute's batches).
+  if (o.reason === 'tick' && host.pruneRuns && (runsPast || summary.claimed > 0)) await host.pruneRuns(o.deadline).catch(logged('pruning', undefined));
   const continued = await continueIfDue(host, o, hop, summary).catch(logged('continuation', false));
   return { ...summary, fannedOut: await fannedOut, continued, scheduled: scheduled ?? 0, alerted: await alerted };
 }

@@ -11,6 +11,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { AppScope } from '../app.js';
 import { DEFAULT_SETTINGS } from '../config.js';
 import { alertCtes, type AlertChange, type AlertThresholds } from './queries-alerts.js';
+import { prunableAfterMs, runsPastRetentionCte } from './queries-retention.js';
 import { oldestDue, pendingCount, perType } from './queries-stats.js';
 
 export interface HousekeepingParams {
@@ -20,6 +21,8 @@ export interface HousekeepingParams {
   deadRetentionMs: number;
   /** How long cancelled jobs are kept. Default: SLUICE_RESULT_RETENTION's default (7 days). */
   resultRetentionMs?: number;
+  /** How long completed runs are kept (pruned apart: queries-retention.ts; the report says whether any is due). Default: SLUICE_COMPLETED_RETENTION's default (7 days). */
+  completedRetentionMs?: number;
   /** How long sent events are kept (sluice.sendEvent). Default: SLUICE_EVENT_RETENTION's default (7 days). */
   eventRetentionMs?: number;
   /** Rows deleted at most, of each kind, per minute. */
@@ -46,6 +49,8 @@ export interface HousekeepingReport {
   pruned: { dead: number; ended: number; history: number; samples: number; stamped: number; events: number };
   /** Waiting jobs whose wait's deadline passed, made due (their handler then sees the timeout). */
   waitsDue: number;
+  /** The app has completed runs past retention: the tick prunes them after its drain (queries-retention.ts). */
+  runsPastRetention: boolean;
   alerts: AlertChange[];
 }
 
@@ -121,6 +126,7 @@ export function housekeepingCtes(p: HousekeepingParams): SQL {
           order by j.cancelled_at limit ${p.pruneBatch}) x limit ${p.pruneBatch}))
       returning id
     ),
+    ${runsPastRetentionCte(types, prunableAfterMs(p.completedRetentionMs ?? DEFAULT_SETTINGS.SLUICE_COMPLETED_RETENTION, resultRetentionMs), due)},
     -- The pruned jobs' steps go with them (kept jobs keep theirs: a replay from a step copies them).
     hk_steps_pruned as (
       delete from sluice.job_steps s where s.job_id in (select id from hk_dead_pruned union all select id from hk_ended_pruned)
@@ -167,6 +173,7 @@ export function housekeepingOutput(p: HousekeepingParams): SQL {
                                   'samples', (select count(*) from hk_samples_pruned), 'stamped', (select count(*) from hk_stamped),
                                   'events', (select count(*) from hk_events_pruned)),
       'waitsDue', (select count(*) from hk_waits_due),
+      'runsPastRetention', (select past from hk_runs_past),
       'alerts', ${p.alerts ? sql`coalesce((select json_agg(a) from hk_alerts a), '[]')` : sql`'[]'::json`}
     ) as housekeeping`;
 }

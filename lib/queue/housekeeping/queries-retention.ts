@@ -17,6 +17,20 @@ export interface CompletedPruneParams {
   limit: number;
 }
 
+/** The age from which a completed run may be pruned: the completed retention when runs without a result
+ *  go sooner than those with one, else the longer of the two (0: none is kept, only results). */
+export const prunableAfterMs = (completed: number, result: number) => (completed > 0 && completed < result ? completed : Math.max(completed, result));
+
+/**
+ * Whether the app has a completed run old enough to prune (the tick's housekeeping asks, so that an idle
+ * tick sends the prune's statement only when it has work): the oldest run of each type, along jobs_completed_idx.
+ */
+export const runsPastRetentionCte = (types: string[], afterMs: number, due: SQL) => sql`hk_runs_past as (
+      select ${due} and exists (select 1 from unnest(${sql.param(types)}::text[]) t(type), lateral (
+        select 1 from sluice.jobs j where j.status = 'completed' and j.type = t.type
+          and j.completed_at < now() - ${afterMs}::float8 * interval '1 millisecond' limit 1) x) as past
+    )`;
+
 /** Deletes up to `limit` of the app's oldest completed runs past retention, type by type along jobs_completed_idx; how many. */
 export async function completedPrune(db: Db, p: CompletedPruneParams): Promise<number> {
   const cutoff = (ms: number) => sql`now() - ${ms}::float8 * interval '1 millisecond'`;
@@ -26,10 +40,11 @@ export async function completedPrune(db: Db, p: CompletedPruneParams): Promise<n
   // than those with one, the runs between the two times, without a result (the walk passes over those
   // with one: a window of the result retention's, not the table).
   const { completedRetentionMs: completed, resultRetentionMs: result } = p;
-  const branches = completed > 0 && completed < result
+  const after = prunableAfterMs(completed, result);
+  const branches = after < result
     ? sql`${oldest(sql`j.completed_at < ${cutoff(result)}`)} union all
-          ${oldest(sql`j.completed_at >= ${cutoff(result)} and j.completed_at < ${cutoff(completed)} and j.result is null and not j.awaited`)}`
-    : oldest(sql`j.completed_at < ${cutoff(Math.max(completed, result))}`);
+          ${oldest(sql`j.completed_at >= ${cutoff(result)} and j.completed_at < ${cutoff(after)} and j.result is null and not j.awaited`)}`
+    : oldest(sql`j.completed_at < ${cutoff(after)}`);
   const [found] = await rows<{ n: number }>(
     db,
     sql`with gone as (
