@@ -1,5 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -293,9 +296,10 @@ describe('with runs', () => {
     await context.close();
   });
 
-  // SCREENSHOTS=1 npm run test:browser -- runs: the pictures in docs/operations.md.
-  it.runIf(process.env.SCREENSHOTS === '1')('screenshots of the runs browser and a job page, desktop and phone', async () => {
-    const dir = new URL('../../docs/images/', import.meta.url);
+  // Pictures of both pages at both widths, checked to be whole pages; SCREENSHOTS=1 npm run test:browser -- runs
+  // writes them over the ones in docs/images (docs/operations.md shows them), else they go to a temporary folder.
+  it('screenshots of the runs browser and a job page, desktop and phone', async () => {
+    const dir = process.env.SCREENSHOTS === '1' ? new URL('../../docs/images/', import.meta.url) : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'sluice-shots-'))}/`);
     mkdirSync(dir, { recursive: true });
     for (const [name, viewport] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]] as const) {
       const { context, page } = await loggedIn(viewport);
@@ -306,6 +310,13 @@ describe('with runs', () => {
       await page.locator('[data-test=job-timeline]').waitFor();
       await page.screenshot({ path: new URL(`dashboard-job-${name}.png`, dir).pathname, fullPage: true });
       await context.close();
+    }
+    // Each is a PNG of the viewport's width, with something drawn (a blank page compresses to a few KB).
+    for (const file of ['runs-desktop', 'runs-phone', 'job-desktop', 'job-phone']) {
+      const png = readFileSync(new URL(`dashboard-${file}.png`, dir));
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect(png.readUInt32BE(16), file).toBe(file.endsWith('desktop') ? 1280 : 390);
+      expect(png.length, file).toBeGreaterThan(20_000);
     }
   });
 });
