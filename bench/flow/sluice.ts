@@ -64,7 +64,7 @@ export const flow: FlowModule = {
         await db.execute(sql`analyze sluice.jobs`);
       },
       async remaining() {
-        const r = (await db.execute(sql`select count(*)::int as n from sluice.jobs`)) as unknown as { rows: { n: number }[] };
+        const r = (await db.execute(sql`select count(*)::int as n from sluice.jobs where status <> 'completed'`)) as unknown as { rows: { n: number }[] };
         return r.rows[0]!.n;
       },
       close,

@@ -104,7 +104,7 @@ async function drainByTicks(
         nextTick += drainMaxMs;
       }
       await sleep(250);
-      left = (await db.query<{ left: number }>('select count(*)::int as left from sluice.jobs')).rows[0]!.left;
+      left = (await db.query<{ left: number }>("select count(*)::int as left from sluice.jobs where status <> 'completed'")).rows[0]!.left;
     }
     const wallMs = performance.now() - start;
     const after = { app: await app.stats(), pg: serverCpuMs(postmaster), machine: machineBusyMs() };
