@@ -61,8 +61,8 @@ const envSchema = z.object({
    *  'completed' }), the dashboard's runs, export, replay): ms, or "7d". 0 deletes a job that returns
    *  nothing and that nobody awaits as it completes. Default 7 days: the dashboard's charts look back 7
    *  days, so a run behind any point on them can be found; "did the email go out on Friday" is asked on
-   *  Monday. It costs about 1 KB of table and index per run with a small payload (docs/performance.md),
-   *  and a drain a few percent of its throughput; pruning runs in statements of its own after a tick,
+   *  Monday. It costs about 190 bytes of table and index per run with a small payload, compacted
+   *  (docs/performance.md), and a drain some of its throughput (0.65-0.92x across the bench's round trips); pruning runs in statements of its own after a tick,
    *  on completed rows only, so it never waits for or holds a row a claim wants. */
   SLUICE_COMPLETED_RETENTION: durationOrNone.default(7 * 86_400_000),
   /** How long a sent event (sluice.sendEvent) is kept for a job's ctx.waitForEvent to find: ms, or "7d".
