@@ -1,6 +1,7 @@
 /**
- * Whether a durable call (a step; later an invoke or a wait) fits in what is left of its run. A call is
- * held back, its job handed back to go on in a fresh invocation, when its estimate would carry it past
+ * Whether a step fits in what is left of its run. (An invoke or a wait needs no estimate: it writes its
+ * record and lets go of the job at once, holding no invocation while its child runs or its event comes.)
+ * A step is held back, its job handed back to go on in a fresh invocation, when its estimate would carry it past
  * the drain's stop time or the job's timeout. The estimate is a percentile of the step name's earlier
  * runs, kept durably per job type (queries-step-timings.ts) and read once per type per drain pass; a
  * name with no history is measured by the longest step this run has finished, if any.
