@@ -19,6 +19,6 @@ export {
   type InvokeOptions, type WaitForEventOptions, type EventInput, type SendEventResult,
   type AppScope, type BackoffPolicy, type BulkResult, type CatchUp, type Config, type Db, type DrainOptions, type DrainSummary, type Driver,
   type EnqueueManyResult, type EnqueueOptions, type EnqueueResult, type FlowLimit, type FlowLimitView, type JobContext, type JobDefinition, type JobDetail, type JobHandler, type JobOptions,
-  type JobPayload, type JobRegistry, type JobResult, type JobResultStatus, type JobStatus, type JobTypeName, type JobView, type ListJobsOptions, type PausedType,
+  type JobPayload, type JobRegistry, type JobResult, type JobResultStatus, type JobStatus, type JobTypeName, type JobView, type ListJobsOptions, type PausedType, type ReplayFilter, type RunFilter, type AttemptView, type ReplayView,
   type QueueHistory, type QueueStats, type TypeTimes, type ScheduleDefinition, type StepOptions, type StepView, type ChildView, type TypeView,
 } from './queue/index.js';

@@ -29,7 +29,20 @@ export const runFilterSchema = z.strictObject({
   idempotencyKey: storable(500).optional(),
   id: z.guid().optional(),
 });
-export type RunFilter = z.input<typeof runFilterSchema>;
+// Each interface is what its schema takes (the calls below check it with `satisfies`).
+
+/** Which jobs (runFilterSchema checks it): every field narrows; none lists every job. */
+export interface RunFilter {
+  status?: JobStatus;
+  /** One job type. */
+  type?: string;
+  /** ISO 8601: with a status, reached it at or after this time (completed, dead, cancelled; pending and waiting: due; running: started); without one, enqueued. */
+  from?: string;
+  /** ISO 8601: ... before this time. */
+  to?: string;
+  idempotencyKey?: string;
+  id?: string;
+}
 
 export const listJobsSchema = runFilterSchema.extend({
   /** Page size, 1-500. Default 50. */
@@ -37,11 +50,21 @@ export const listJobsSchema = runFilterSchema.extend({
   /** nextCursor of the previous page. */
   cursor: z.string().max(500).optional(),
 });
-export type ListJobsOptions = z.input<typeof listJobsSchema>;
+/** A page of a filter (listJobsSchema checks it). */
+export interface ListJobsOptions extends RunFilter {
+  /** Page size, 1-500. Default 50. */
+  limit?: number;
+  /** nextCursor of the previous page. */
+  cursor?: string;
+}
 
 /** A filter for a bulk replay: jobs that ended (completed, dead or cancelled). */
 export const replayFilterSchema = runFilterSchema.extend({ status: z.enum(ENDED) }).omit({ id: true, idempotencyKey: true });
-export type ReplayFilter = z.input<typeof replayFilterSchema>;
+/** The ended jobs a bulk replay takes (replayFilterSchema checks it). */
+export interface ReplayFilter extends Omit<RunFilter, 'status' | 'id' | 'idempotencyKey'> {
+  status: 'completed' | 'dead' | 'cancelled';
+}
+
 
 /** What a replay of one job takes. */
 export const replayOptionsSchema = z.strictObject({
@@ -87,7 +110,7 @@ function decode(status: JobStatus | null, cursor: string): RunCursor {
  * the last page. Each status is read along its own index: a page costs the same at 10M rows.
  */
 export async function listJobs(db: Db, options: ListJobsOptions = {}): Promise<{ jobs: JobView[]; nextCursor: string | null }> {
-  const o = parsed(listJobsSchema, options, 'list filter');
+  const o = parsed(listJobsSchema, options satisfies z.input<typeof listJobsSchema>, 'list filter');
   const status = o.status ?? null;
   const found = await runsList(db, params(o), o.limit + 1, o.cursor === undefined ? null : decode(status, o.cursor));
   const page = found.slice(0, o.limit);
@@ -98,7 +121,7 @@ export async function listJobs(db: Db, options: ListJobsOptions = {}): Promise<{
 
 /** Every job matching the filter, page by page (for JSON lines), `max` at most. */
 export async function* exportJobs(db: Db, filter: RunFilter = {}, max = 100_000): AsyncGenerator<JobView> {
-  const f = parsed(runFilterSchema, filter, 'export filter');
+  const f = parsed(runFilterSchema, filter satisfies z.input<typeof runFilterSchema>, 'export filter');
   if (!Number.isInteger(max) || max < 1) throw invalid('max', `a whole number of jobs, at least 1 (got ${max})`);
   let cursor: string | undefined;
   let sent = 0;
@@ -133,7 +156,7 @@ export async function replayJob(db: Db, id: string, options: { fromStep?: string
  * for the rest (the replays made are never taken, so a loop while `more` ends).
  */
 export async function replayJobs(db: Db, filter: ReplayFilter, types: string[] | null = null): Promise<BulkResult> {
-  const f = parsed(replayFilterSchema, filter, 'replay filter');
+  const f = parsed(replayFilterSchema, filter satisfies z.input<typeof replayFilterSchema>, 'replay filter');
   const ids = Array.from({ length: BULK_LIMIT }, () => uuidv7());
   const count = await jobsReplay(db, { ...params(f), status: f.status }, ids, types);
   return { count, more: count === BULK_LIMIT };
