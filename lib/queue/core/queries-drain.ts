@@ -9,6 +9,7 @@ import type { HistoryRow } from '../housekeeping/history.js';
 import { historyCte } from '../housekeeping/queries-history.js';
 import { housekeepingCtes, housekeepingOutput, type HousekeepingParams, type HousekeepingReport } from '../housekeeping/queries-housekeeping.js';
 import { rows } from '../queries.js';
+import { attemptLogged } from './queries-attempts.js';
 import { delivery } from './queries-waits.js';
 import { claimWalk, type FairWalk, typesTable } from './queries-walk.js';
 
@@ -62,18 +63,6 @@ export interface ClaimedJob {
 
 /** Whether a settled row ends cancelled: the drain saw the cancel, or it was asked for (maybe after the run began). */
 const cancelled = sql`(o.kind = 'cancelled' or j.cancel_requested_at is not null)`;
-
-/** Attempts a job's attempt_log keeps (the last ones; the row's own last attempt is one more), and the
- *  characters of each one's error: a job retried a thousand times stays one small row. */
-export const ATTEMPT_LOG_LIMIT = 19;
-export const ATTEMPT_ERROR_CHARS = 2_000;
-
-/** `row`'s attempt_log with its last attempt (started_at to `ended`) appended, the oldest dropped past the limit. */
-export const attemptLogged = (row: SQL, ended: SQL, outcome: SQL, error: SQL) => sql`(
-          case when jsonb_array_length(coalesce(${row}.attempt_log, '[]')) >= ${sql.raw(String(ATTEMPT_LOG_LIMIT))}
-               then ${row}.attempt_log - 0 else coalesce(${row}.attempt_log, '[]') end
-          || jsonb_build_array(jsonb_build_object('attempt', ${row}.attempts, 'startedAt', ${row}.started_at, 'endedAt', ${ended},
-                                                  'outcome', ${outcome}, 'error', left(${error}, ${sql.raw(String(ATTEMPT_ERROR_CHARS))}))))`;
 
 /**
  * What an outcome sets on a row it keeps (all but a done job with nothing to keep, which is deleted). The

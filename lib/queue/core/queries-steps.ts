@@ -69,9 +69,9 @@ export async function stepResolve(db: Db, jobId: string, token: string, name: st
 }
 
 /**
- * Deletes steps whose job is gone: a job finishes and its steps go in the same statement (the
- * outcome write), but a job that called no step in its last run, or was deleted by hand, leaves
- * them behind. At most `limit` rows; a cron tick sends it.
+ * Deletes steps whose job is gone: a job deleted as it succeeds takes its steps in the same statement
+ * (the outcome write), and retention takes a kept job's with it, but a job that called no step in its
+ * last run, or was deleted by hand, leaves them behind. At most `limit` rows; a cron tick sends it.
  */
 export async function stepsPruneOrphans(db: Db, limit: number): Promise<number> {
   const [result] = await rows<{ n: number }>(

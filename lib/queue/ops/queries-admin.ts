@@ -7,7 +7,7 @@ import type { Db } from '../db.js';
 import { rows } from '../queries.js';
 import type { JobStatus } from '../schema.js';
 import { delivery } from '../core/queries-waits.js';
-import { attemptLogged } from '../core/queries-drain.js';
+import { attemptLogged } from '../core/queries-attempts.js';
 
 // Rows come back through to_jsonb, so timestamps are ISO 8601 strings and keys are column names.
 
