@@ -27,6 +27,7 @@ import { CHAOS_EVENT } from './workflows.js';
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 90);
 const DRAINERS = 4;
 const LEASE_GRACE_MS = 2_000;
+const CLEAN_LEASE_GRACE_MS = 10_000;
 /** Mean time between faults of each kind, ms (the repeated ones), and the one-off ones' times. */
 const EVERY: Partial<Record<FaultKind, number>> = { kill: 1_000, terminate: 500 };
 const AT: [FaultKind, number][] = [['restart', 0.25], ['stop', 0.35], ['stall', 0.45], ['lock', 0.55], ['restart', 0.65], ['stall', 0.75], ['stop', 0.8], ['lock', 0.85]];
@@ -195,7 +196,10 @@ for (;;) {
   // not waited for (its sample of the queue is what marks the minute done).
   const [due] = await select<{ n: number }>(sql`select count(*)::int as n from sluice.jobs where status = 'waiting' and run_after <= now()`);
   if (due!.n > 0) await conn.db.execute(sql`delete from sluice.queue_samples where minute = date_trunc('minute', now())`);
-  await drain(conn.db, CHAOS_JOBS, { budgetMs: 5_000, leaseGraceMs: LEASE_GRACE_MS, housekeeping: CHAOS_TICK });
+  // Its own leases are longer than the faults' drains': no fault is left to rescue it from, and on a
+  // machine still busy with what ran before, a 2 s lease could run out before a run's outcome is written
+  // (a second run with no fault behind it). Leases the killed drains left still run out in 2 s.
+  await drain(conn.db, CHAOS_JOBS, { budgetMs: 5_000, leaseGraceMs: CLEAN_LEASE_GRACE_MS, housekeeping: CHAOS_TICK });
   // Done when nothing is left to run: a job waiting past the next few seconds waits for a wake that did not come.
   const [left] = await select<{ n: number }>(sql`select count(*)::int as n from sluice.jobs
     where status in ('pending', 'running') or (status = 'waiting' and run_after < now() + interval '10 seconds')`);
